@@ -1,0 +1,239 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/shopflow/orderpay/activities"
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/workflows"
+)
+
+// Request limits.
+const (
+	maxLines    = 50
+	maxQuantity = 999
+	maxAddress  = 2048
+)
+
+// CreateOrderRequest is the body of POST /api/v1/orders.
+type CreateOrderRequest struct {
+	Items      []catalog.Line  `json:"items"`
+	PayChannel string          `json:"pay_channel"`
+	Address    json.RawMessage `json:"address"`
+}
+
+// Validate checks the request's shape; products and stock are checked later.
+func (r *CreateOrderRequest) Validate(supported func(string) bool) error {
+	if len(r.Items) == 0 || len(r.Items) > maxLines {
+		return fmt.Errorf("items must hold 1 to %d lines", maxLines)
+	}
+	for i, it := range r.Items {
+		if it.ProductID == 0 {
+			return fmt.Errorf("items[%d].product_id is required", i)
+		}
+		if it.Quantity < 1 || it.Quantity > maxQuantity {
+			return fmt.Errorf("items[%d].quantity must be 1 to %d", i, maxQuantity)
+		}
+	}
+	if !supported(r.PayChannel) {
+		return fmt.Errorf("pay_channel %q is not supported (wechat_jsapi, wechat_native)", r.PayChannel)
+	}
+	addr := bytes.TrimSpace(r.Address)
+	if len(addr) > maxAddress {
+		return fmt.Errorf("address is longer than %d bytes", maxAddress)
+	}
+	if len(addr) > 0 && !bytes.Equal(addr, []byte("null")) && addr[0] != '{' {
+		return errors.New("address must be a JSON object")
+	}
+	return nil
+}
+
+// PayResponse is what the client needs to pay: the channel, when the offer
+// expires and the channel's parameters flattened in.
+type PayResponse map[string]any
+
+func payResponse(r *payments.PrepayResult) PayResponse {
+	out := PayResponse{"channel": r.Channel, "expire_at": r.ExpireAt}
+	for k, v := range r.Params {
+		out[k] = v
+	}
+	return out
+}
+
+// CreateOrderResponse answers POST /api/v1/orders.
+type CreateOrderResponse struct {
+	OrderNo     string      `json:"order_no"`
+	Status      string      `json:"status"`
+	AmountCents int64       `json:"amount"`
+	Pay         PayResponse `json:"pay"`
+}
+
+// createOrder starts the order's workflow and, in the same request, waits
+// for its prepay step (Update-with-Start), so the client can pay at once.
+func (s *Server) createOrder(c *fiber.Ctx) error {
+	p := principal(c)
+	var req CreateOrderRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
+	}
+	if err := req.Validate(s.Payments.Supports); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+
+	// Fail fast on unknown products and visible shortages; the workflow
+	// checks again inside its transaction.
+	if _, err := s.Catalog.Check(ctx, req.Items); err != nil {
+		return s.orderError(c, err)
+	}
+	orderNo := newOrderNo(time.Now())
+	if key := c.Get("Idempotency-Key"); key != "" {
+		if len(key) > 100 {
+			return fail(c, fiber.StatusBadRequest, CodeBadRequest, "Idempotency-Key is longer than 100 characters")
+		}
+		sum := sha256.Sum256(c.Body())
+		bound, err := s.Orders.ReserveKey(ctx, p.UserID, key, hex.EncodeToString(sum[:]), orderNo)
+		if errors.Is(err, orders.ErrKeyReused) {
+			return fail(c, fiber.StatusUnprocessableEntity, CodeKeyReused, err.Error())
+		}
+		if err != nil {
+			return s.orderError(c, err)
+		}
+		orderNo = bound
+	}
+
+	in := workflows.OrderInput{
+		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
+		Address: req.Address, Lines: req.Items, PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
+	}
+	pay, err := s.startOrder(ctx, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return s.replayFinishedOrder(c, ctx, orderNo)
+	}
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	o, err := s.Orders.Get(ctx, orderNo)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	return c.Status(fiber.StatusCreated).JSON(CreateOrderResponse{
+		OrderNo: orderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: payResponse(pay),
+	})
+}
+
+// startOrder runs Update-with-Start: start the workflow (or attach to the
+// running one with this order number) and wait for its prepay answer.
+func (s *Server) startOrder(ctx context.Context, in workflows.OrderInput) (*payments.PrepayResult, error) {
+	op := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       in.OrderNo,
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrOrderNo.ValueSet(in.OrderNo),
+			workflows.AttrUserID.ValueSet(int64(in.UserID)),
+			workflows.AttrPayChannel.ValueSet(in.PayChannel),
+			workflows.AttrOrderStatus.ValueSet(orders.StatusPending),
+		),
+	}, workflows.OrderWorkflow, in)
+	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdatePrepay,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var res payments.PrepayResult
+	if err := h.Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// replayFinishedOrder answers a repeated submit (same Idempotency-Key) of
+// an order whose workflow has already finished: the order as it stands.
+func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo string) error {
+	o, err := s.Orders.Get(ctx, orderNo)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	return c.Status(fiber.StatusOK).JSON(CreateOrderResponse{OrderNo: o.OrderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: PayResponse{}})
+}
+
+// orderError maps a failure of the order path to an HTTP answer.
+func (s *Server) orderError(c *fiber.Ctx, err error) error {
+	var appErr *temporal.ApplicationError
+	kind := ""
+	if errors.As(err, &appErr) {
+		kind = appErr.Type()
+	}
+	switch {
+	case errors.Is(err, catalog.ErrUnknownProduct) || kind == activities.ErrTypeUnknownProduct:
+		return fail(c, fiber.StatusBadRequest, CodeUnknownProduct, message(err))
+	case errors.Is(err, catalog.ErrOutOfStock) || kind == activities.ErrTypeOutOfStock:
+		return fail(c, fiber.StatusConflict, CodeOutOfStock, message(err))
+	case kind == activities.ErrTypeProviderRejected || kind == activities.ErrTypeUnknownChannel:
+		return fail(c, fiber.StatusBadGateway, CodeProvider, message(err))
+	case errors.Is(err, orders.ErrNotFound):
+		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
+	case errors.Is(err, context.DeadlineExceeded):
+		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the order is taking longer than expected; poll GET /api/v1/orders or retry with the same Idempotency-Key")
+	}
+	s.Logger.Error("order request failed", "error", err)
+	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "orders are temporarily unavailable, try again")
+}
+
+func message(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
+
+// newOrderNo makes a 22-digit order number: the local time to the second
+// and 8 random digits. It is also the provider's out_trade_no and the
+// workflow id, so a collision could never start a second workflow.
+func newOrderNo(now time.Time) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		panic(fmt.Sprintf("entropy: %v", err))
+	}
+	return fmt.Sprintf("%s%08d", now.Format("20060102150405"), n.Int64())
+}
+
+// decodeJSON reads a JSON body strictly: one value, known fields only.
+func decodeJSON(c *fiber.Ctx, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return errors.New("invalid JSON body: more than one value")
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+// Package api is the shop's REST API (Fiber): buyer login, catalogue,
+// orders (each one a Temporal workflow) and the payment providers'
+// notify callbacks, which are verified and turned into workflow signals.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/users"
+)
+
+// Deps is what the API needs.
+type Deps struct {
+	DB             *gorm.DB
+	Temporal       client.Client
+	TaskQueue      string
+	Users          *users.Service
+	Catalog        *catalog.Service
+	Orders         *orders.Service
+	Payments       *payments.Service
+	WeChat         *payments.WeChatGateway
+	PaymentTimeout time.Duration
+	PointsPerYuan  int64
+	RequestTimeout time.Duration // bound on a request's Temporal and database calls
+	Logger         *slog.Logger
+}
+
+// Server holds the handlers.
+type Server struct{ Deps }
+
+// New builds the Fiber app with every route.
+func New(d Deps) *fiber.App {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 15 * time.Second
+	}
+	s := &Server{Deps: d}
+	app := fiber.New(fiber.Config{
+		AppName:               "orderpay",
+		BodyLimit:             64 << 10,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		ErrorHandler:          errorHandler,
+		DisableStartupMessage: true,
+	})
+	app.Use(recover.New())
+	app.Get("/healthz", s.health)
+
+	v1 := app.Group("/api/v1")
+	v1.Post("/auth/wechat/login", s.login)
+	v1.Get("/products", s.listProducts)
+	v1.Post("/notify/wechatpay", s.wechatPayNotify)
+
+	authed := v1.Group("", s.authenticate)
+	authed.Post("/orders", s.createOrder)
+	authed.Get("/orders/:order_no", s.getOrder)
+	return app
+}
+
+func (s *Server) ctx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), s.RequestTimeout)
+}
+
+// health answers 200 when PostgreSQL (or SQLite) and Temporal both answer.
+func (s *Server) health(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	checks := fiber.Map{"database": "ok", "temporal": "ok"}
+	healthy := true
+	if sqlDB, err := s.DB.DB(); err != nil || sqlDB.PingContext(ctx) != nil {
+		checks["database"], healthy = "unavailable", false
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], healthy = "unavailable", false
+	}
+	if !healthy {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
+	}
+	return c.JSON(fiber.Map{"status": "ok", "checks": checks})
+}
+
+func (s *Server) listProducts(c *fiber.Ctx) error {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	ps, err := s.Catalog.List(ctx)
+	if err != nil {
+		s.Logger.Error("list products", "error", err)
+		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "catalogue unavailable")
+	}
+	return c.JSON(fiber.Map{"products": ps})
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs the whole system on one machine: Temporal dev server (SQLite, WAL),
+# the WeChat Pay sandbox, the API and the worker. Data lives in .data/ and
+# survives restarts; Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA_DIR=${DATA_DIR:-.data}
+TEMPORAL=${TEMPORAL_CLI:-$(go env GOPATH)/bin/temporal}
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
+export SANDBOX_ADDR=${SANDBOX_ADDR:-127.0.0.1:8090}
+export SANDBOX_DIR=${SANDBOX_DIR:-$DATA_DIR/sandbox}
+export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
+export WECHAT_PAY_BASE_URL=${WECHAT_PAY_BASE_URL:-http://$SANDBOX_ADDR}
+export WECHAT_LOGIN_BASE_URL=${WECHAT_LOGIN_BASE_URL:-http://$SANDBOX_ADDR}
+export WECHAT_NOTIFY_URL=${WECHAT_NOTIFY_URL:-http://$HTTP_ADDR/api/v1/notify/wechatpay}
+export SQLITE_PATH=${SQLITE_PATH:-$DATA_DIR/shop.db}
+LOGS=$DATA_DIR/logs
+mkdir -p "$LOGS"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo; echo "stopping…"
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+wait_for() { # name url-or-hostport
+  for _ in $(seq 1 120); do
+    case $2 in
+      http*) curl -fsS -o /dev/null "$2" 2>/dev/null && return 0 ;;
+      *) port_busy "$2" && return 0 ;;
+    esac
+    sleep 0.5
+  done
+  echo "$1 did not come up; see $LOGS/$1.log" >&2; exit 1
+}
+
+for addr in "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"; do
+  if port_busy "$addr"; then echo "$addr is already in use: is another copy running?" >&2; exit 1; fi
+done
+
+"$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+  --db-filename "$DATA_DIR/temporal.db" \
+  --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+  --search-attribute OrderNo=Keyword --search-attribute UserId=Int \
+  --search-attribute OrderStatus=Keyword --search-attribute PayChannel=Keyword \
+  --log-level warn >"$LOGS/temporal.log" 2>&1 &
+pids+=($!)
+wait_for temporal "127.0.0.1:$TEMPORAL_PORT"
+
+./bin/sandbox >"$LOGS/sandbox.log" 2>&1 &
+pids+=($!)
+wait_for sandbox "http://$SANDBOX_ADDR/healthz"
+
+./bin/api >"$LOGS/api.log" 2>&1 &
+pids+=($!)
+wait_for api "http://$HTTP_ADDR/healthz"
+
+./bin/worker >"$LOGS/worker.log" 2>&1 &
+pids+=($!)
+
+cat <<MSG
+
+  API            http://$HTTP_ADDR        (try: curl http://$HTTP_ADDR/api/v1/products)
+  Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
+  Pay sandbox    http://$SANDBOX_ADDR
+  Data           $DATA_DIR/ (SQLite: $SQLITE_PATH; set DATABASE_URL for PostgreSQL)
+  Logs           tail -f $LOGS/*.log
+
+  Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}"
+echo "a process exited; see $LOGS/" >&2

@@ -1,0 +1,142 @@
+// Package app wires the services, the Temporal client, the API and the
+// worker from a Config. The binaries and the integration tests build the
+// system through it, so they run the same code.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"gorm.io/gorm"
+
+	"github.com/shopflow/orderpay/activities"
+	"github.com/shopflow/orderpay/api"
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/miniprogram"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/rewards"
+	"github.com/shopflow/orderpay/internal/store"
+	"github.com/shopflow/orderpay/internal/users"
+	"github.com/shopflow/orderpay/internal/wechatpay"
+	"github.com/shopflow/orderpay/worker"
+)
+
+// App is the wired system.
+type App struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	DB       *gorm.DB
+	Temporal client.Client
+	Users    *users.Service
+	Catalog  *catalog.Service
+	Orders   *orders.Service
+	Payments *payments.Service
+	Rewards  *rewards.Service
+	WeChat   *payments.WeChatGateway
+}
+
+// New opens the database, builds the provider clients and a lazy Temporal
+// client (the API starts, and reports 503, while Temporal is down).
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	db, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath})
+	if err != nil {
+		return nil, err
+	}
+	wc, err := wechatpay.New(cfg.WeChat)
+	if err != nil {
+		store.Close(db)
+		return nil, fmt.Errorf("wechat pay client: %w", err)
+	}
+	tc, err := client.NewLazyClient(client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    logger.With("component", "temporal"),
+	})
+	if err != nil {
+		store.Close(db)
+		return nil, fmt.Errorf("temporal client: %w", err)
+	}
+	mp := miniprogram.New(cfg.WeChatLogin.BaseURL, cfg.WeChatLogin.AppID, cfg.WeChatLogin.AppSecret, nil)
+	wechat := payments.NewWeChatGateway(wc)
+	return &App{
+		Config:   cfg,
+		Logger:   logger,
+		DB:       db,
+		Temporal: tc,
+		Users:    users.NewService(db, codeExchanger{mp}, cfg.TokenTTL),
+		Catalog:  catalog.NewService(db),
+		Orders:   orders.NewService(db),
+		Payments: payments.NewService(db, map[string]payments.Gateway{
+			payments.ChannelWeChatJSAPI:  wechat,
+			payments.ChannelWeChatNative: wechat,
+		}),
+		Rewards: rewards.NewService(db),
+		WeChat:  wechat,
+	}, nil
+}
+
+// Prepare migrates the schema, seeds the demo catalogue when asked and
+// stores the bootstrap admin token. The API runs it at start.
+func (a *App) Prepare(ctx context.Context) error {
+	if err := store.Migrate(a.DB); err != nil {
+		return err
+	}
+	if a.Config.SeedDemo {
+		n, err := a.Catalog.Seed(ctx, catalog.DemoProducts())
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.Logger.Info("seeded demo products", "count", n)
+		}
+	}
+	if a.Config.AdminToken != "" {
+		if err := a.Users.EnsureAdminToken(ctx, a.Config.AdminToken, a.Config.TokenTTL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// API builds the HTTP API.
+func (a *App) API() *fiber.App {
+	return api.New(api.Deps{
+		DB: a.DB, Temporal: a.Temporal, TaskQueue: a.Config.TaskQueue,
+		Users: a.Users, Catalog: a.Catalog, Orders: a.Orders, Payments: a.Payments, WeChat: a.WeChat,
+		PaymentTimeout: a.Config.PaymentTimeout, PointsPerYuan: a.Config.PointsPerYuan,
+		RequestTimeout: a.Config.RequestTimeout, Logger: a.Logger,
+	})
+}
+
+// Activities returns the order workflow's activities.
+func (a *App) Activities() *activities.Activities {
+	return &activities.Activities{Orders: a.Orders, Catalog: a.Catalog, Payments: a.Payments, Rewards: a.Rewards}
+}
+
+// Worker builds the Temporal worker for the order task queue.
+func (a *App) Worker() sdkworker.Worker {
+	return worker.New(a.Temporal, a.Config.TaskQueue, a.Activities())
+}
+
+// Close releases the Temporal client and the database.
+func (a *App) Close() {
+	a.Temporal.Close()
+	store.Close(a.DB)
+}
+
+// codeExchanger adapts the mini-program login client to the user service.
+type codeExchanger struct{ c *miniprogram.Client }
+
+func (e codeExchanger) Exchange(ctx context.Context, code string) (*users.Session, error) {
+	s, err := e.c.Code2Session(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return &users.Session{OpenID: s.OpenID, UnionID: s.UnionID}, nil
+}

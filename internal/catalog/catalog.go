@@ -1,0 +1,182 @@
+// Package catalog owns products and their stock. Stock only ever moves
+// through conditional updates, so it can never go below zero, and every
+// deduction is recorded once per order number.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Product kinds.
+const (
+	KindGoods      = "goods"
+	KindMembership = "membership"
+)
+
+var (
+	// ErrUnknownProduct means a line names a product that does not exist or is not for sale.
+	ErrUnknownProduct = errors.New("unknown product")
+	// ErrOutOfStock means a line asks for more than is in stock.
+	ErrOutOfStock = errors.New("out of stock")
+	// ErrInvalidLine means an order has no lines or a product's quantity is
+	// not positive. It wraps ErrUnknownProduct so callers that refuse unknown
+	// products refuse it too.
+	ErrInvalidLine = fmt.Errorf("%w: invalid order line", ErrUnknownProduct)
+)
+
+// Product is a sellable item. Prices are integer cents.
+type Product struct {
+	ID             uint      `gorm:"primaryKey" json:"id"`
+	Name           string    `gorm:"size:120;not null" json:"name"`
+	ImageURL       string    `gorm:"size:500" json:"image_url"`
+	PriceCents     int64     `gorm:"not null;check:price_cents >= 0" json:"price"`
+	Stock          int64     `gorm:"not null;check:stock >= 0" json:"stock"`
+	Kind           string    `gorm:"size:20;not null;default:goods" json:"kind"`
+	MembershipDays int       `gorm:"not null;default:0" json:"membership_days,omitempty"`
+	Active         bool      `gorm:"not null;default:true" json:"-"`
+	CreatedAt      time.Time `json:"-"`
+	UpdatedAt      time.Time `json:"-"`
+}
+
+// StockDeduction records that an order's stock was taken, so a retried
+// deduction never takes it twice.
+type StockDeduction struct {
+	OrderNo   string `gorm:"primaryKey;size:32"`
+	CreatedAt time.Time
+}
+
+// Line is one requested product and quantity.
+type Line struct {
+	ProductID uint  `json:"product_id"`
+	Quantity  int64 `json:"quantity"`
+}
+
+// Service reads the catalogue and moves stock.
+type Service struct{ db *gorm.DB }
+
+// NewService returns a catalogue service over db.
+func NewService(db *gorm.DB) *Service { return &Service{db: db} }
+
+// List returns every product for sale, by id.
+func (s *Service) List(ctx context.Context) ([]Product, error) {
+	var ps []Product
+	if err := s.db.WithContext(ctx).Where("active = ?", true).Order("id").Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return ps, nil
+}
+
+// Check loads the products of lines and checks that each exists and has the
+// stock asked for. It returns the products by id for snapshotting.
+func (s *Service) Check(ctx context.Context, lines []Line) (map[uint]Product, error) {
+	return check(s.db.WithContext(ctx), lines)
+}
+
+func check(db *gorm.DB, lines []Line) (map[uint]Product, error) {
+	want := Merge(lines)
+	if len(want) == 0 {
+		return nil, fmt.Errorf("%w: no lines", ErrInvalidLine)
+	}
+	ids := make([]uint, 0, len(want))
+	for _, l := range want {
+		if l.Quantity <= 0 { // a negative line would lower the amount and raise the stock
+			return nil, fmt.Errorf("%w: product %d quantity %d", ErrInvalidLine, l.ProductID, l.Quantity)
+		}
+		ids = append(ids, l.ProductID)
+	}
+	var ps []Product
+	if err := db.Where("id IN ? AND active = ?", ids, true).Find(&ps).Error; err != nil {
+		return nil, fmt.Errorf("load products: %w", err)
+	}
+	byID := make(map[uint]Product, len(ps))
+	for _, p := range ps {
+		byID[p.ID] = p
+	}
+	for _, l := range want {
+		p, ok := byID[l.ProductID]
+		if !ok {
+			return nil, fmt.Errorf("%w: product %d", ErrUnknownProduct, l.ProductID)
+		}
+		if p.Stock < l.Quantity {
+			return nil, fmt.Errorf("%w: product %d has %d, %d wanted", ErrOutOfStock, p.ID, p.Stock, l.Quantity)
+		}
+	}
+	return byID, nil
+}
+
+// Deduct takes the stock of lines for orderNo in one transaction. Each
+// product is decremented with a conditional update (stock >= quantity), so
+// concurrent orders can never sell more than there is; if any line cannot
+// be taken nothing is taken and ErrOutOfStock is returned. Deducting the
+// same order again is a no-op.
+func (s *Service) Deduct(ctx context.Context, orderNo string, lines []Line) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&StockDeduction{OrderNo: orderNo})
+		if res.Error != nil {
+			return fmt.Errorf("record deduction of %s: %w", orderNo, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil // already deducted by an earlier attempt
+		}
+		for _, l := range Merge(lines) { // sorted by id: no lock-order deadlocks
+			upd := tx.Model(&Product{}).
+				Where("id = ? AND stock >= ?", l.ProductID, l.Quantity).
+				UpdateColumn("stock", gorm.Expr("stock - ?", l.Quantity))
+			if upd.Error != nil {
+				return fmt.Errorf("deduct product %d for %s: %w", l.ProductID, orderNo, upd.Error)
+			}
+			if upd.RowsAffected == 0 {
+				return fmt.Errorf("%w: product %d for order %s", ErrOutOfStock, l.ProductID, orderNo)
+			}
+		}
+		return nil
+	})
+}
+
+// Seed inserts products when the catalogue is empty and reports how many it added.
+func (s *Service) Seed(ctx context.Context, products []Product) (int, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Product{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	if n > 0 {
+		return 0, nil
+	}
+	if err := s.db.WithContext(ctx).Create(&products).Error; err != nil {
+		return 0, fmt.Errorf("seed products: %w", err)
+	}
+	return len(products), nil
+}
+
+// DemoProducts is the catalogue `make run` starts with: enough stock for a
+// load test, and one membership product.
+func DemoProducts() []Product {
+	return []Product{
+		{Name: "Yunnan Arabica Coffee Beans 500g", ImageURL: "https://img.example.com/coffee.jpg", PriceCents: 6800, Stock: 100000, Kind: KindGoods, Active: true},
+		{Name: "Ceramic Pour-over Dripper", ImageURL: "https://img.example.com/dripper.jpg", PriceCents: 12900, Stock: 100000, Kind: KindGoods, Active: true},
+		{Name: "Limited Edition Mug (flash sale)", ImageURL: "https://img.example.com/mug.jpg", PriceCents: 1, Stock: 100, Kind: KindGoods, Active: true},
+		{Name: "Gold Membership (30 days)", ImageURL: "https://img.example.com/gold.png", PriceCents: 1990, Stock: 1000000, Kind: KindMembership, MembershipDays: 30, Active: true},
+	}
+}
+
+// Merge sums the quantities of lines naming the same product and returns
+// them sorted by product id.
+func Merge(lines []Line) []Line {
+	sum := make(map[uint]int64, len(lines))
+	for _, l := range lines {
+		sum[l.ProductID] += l.Quantity
+	}
+	out := make([]Line, 0, len(sum))
+	for id, q := range sum {
+		out = append(out, Line{ProductID: id, Quantity: q})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ProductID < out[j].ProductID })
+	return out
+}

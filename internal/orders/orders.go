@@ -1,0 +1,218 @@
+// Package orders owns the order record: the snapshot taken when the order
+// was placed (names, prices, images, quantities and address as they were
+// then) and its status as the order workflow moves it along.
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/shopflow/orderpay/internal/catalog"
+)
+
+// Order statuses, in the order the workflow moves through them.
+const (
+	StatusPending         = "pending"          // written, prepay not done yet
+	StatusAwaitingPayment = "awaiting_payment" // prepay done, waiting for the buyer
+	StatusPaid            = "paid"             // money received, fulfilment running
+	StatusCompleted       = "completed"        // stock taken, points and membership granted
+	StatusClosed          = "closed"           // unpaid and closed (timeout or prepay failure)
+	StatusPaidUnfulfilled = "paid_unfulfilled" // paid, but stock could not be taken: needs a refund
+)
+
+// ErrNotFound means no order has that number.
+var ErrNotFound = errors.New("order not found")
+
+// Order is one placed order. Amounts are integer cents.
+type Order struct {
+	OrderNo       string     `gorm:"primaryKey;size:32" json:"order_no"`
+	UserID        uint       `gorm:"not null;index" json:"user_id"`
+	Status        string     `gorm:"size:24;not null;index" json:"status"`
+	StatusReason  string     `gorm:"size:200" json:"status_reason,omitempty"`
+	PayChannel    string     `gorm:"size:24;not null" json:"pay_channel"`
+	AmountCents   int64      `gorm:"not null;check:amount_cents >= 0" json:"amount"`
+	AddressJSON   string     `gorm:"type:text" json:"-"`
+	PointsAwarded int64      `gorm:"not null;default:0" json:"points_awarded"`
+	Items         []Item     `gorm:"foreignKey:OrderNo;references:OrderNo" json:"items"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	PaidAt        *time.Time `json:"paid_at,omitempty"`
+	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+}
+
+// Address returns the delivery address snapshot as raw JSON.
+func (o *Order) Address() json.RawMessage {
+	if o.AddressJSON == "" {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(o.AddressJSON)
+}
+
+// Lines returns the order's product lines, for stock operations.
+func (o *Order) Lines() []catalog.Line {
+	lines := make([]catalog.Line, len(o.Items))
+	for i, it := range o.Items {
+		lines[i] = catalog.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return lines
+}
+
+// Item is the snapshot of one product line at order time.
+type Item struct {
+	ID             uint   `gorm:"primaryKey" json:"-"`
+	OrderNo        string `gorm:"size:32;not null;index" json:"-"`
+	ProductID      uint   `gorm:"not null" json:"product_id"`
+	Name           string `gorm:"size:120;not null" json:"name"`
+	ImageURL       string `gorm:"size:500" json:"image_url"`
+	Kind           string `gorm:"size:20;not null" json:"kind"`
+	MembershipDays int    `gorm:"not null;default:0" json:"membership_days,omitempty"`
+	UnitPriceCents int64  `gorm:"not null" json:"unit_price"`
+	Quantity       int64  `gorm:"not null" json:"quantity"`
+	SubtotalCents  int64  `gorm:"not null" json:"subtotal"`
+}
+
+// NewOrder is what a buyer asked for.
+type NewOrder struct {
+	OrderNo    string
+	UserID     uint
+	PayChannel string
+	Address    json.RawMessage
+	Lines      []catalog.Line
+}
+
+// Service reads and writes orders.
+type Service struct{ db *gorm.DB }
+
+// NewService returns an order service over db.
+func NewService(db *gorm.DB) *Service { return &Service{db: db} }
+
+// Create checks stock for every line and writes the order with its
+// snapshot, in one transaction. It is idempotent by order number: creating
+// an order that exists returns the stored one.
+func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
+	if existing, err := s.Get(ctx, in.OrderNo); err == nil {
+		return existing, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	var order *Order
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		products, err := catalog.NewService(tx).Check(ctx, in.Lines)
+		if err != nil {
+			return err
+		}
+		order = snapshot(in, products)
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Omit("Items").Create(order)
+		if res.Error != nil {
+			return fmt.Errorf("insert order %s: %w", in.OrderNo, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return errConcurrentCreate
+		}
+		if err := tx.Create(&order.Items).Error; err != nil {
+			return fmt.Errorf("insert items of %s: %w", in.OrderNo, err)
+		}
+		return nil
+	})
+	if errors.Is(err, errConcurrentCreate) {
+		return s.Get(ctx, in.OrderNo)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return order, nil
+}
+
+var errConcurrentCreate = errors.New("order created concurrently")
+
+func snapshot(in NewOrder, products map[uint]catalog.Product) *Order {
+	o := &Order{
+		OrderNo:     in.OrderNo,
+		UserID:      in.UserID,
+		Status:      StatusPending,
+		PayChannel:  in.PayChannel,
+		AddressJSON: string(in.Address),
+	}
+	for _, l := range catalog.Merge(in.Lines) {
+		p := products[l.ProductID]
+		it := Item{
+			OrderNo:        in.OrderNo,
+			ProductID:      p.ID,
+			Name:           p.Name,
+			ImageURL:       p.ImageURL,
+			Kind:           p.Kind,
+			MembershipDays: p.MembershipDays,
+			UnitPriceCents: p.PriceCents,
+			Quantity:       l.Quantity,
+			SubtotalCents:  p.PriceCents * l.Quantity,
+		}
+		o.Items = append(o.Items, it)
+		o.AmountCents += it.SubtotalCents
+	}
+	return o
+}
+
+// Get loads an order with its items.
+func (s *Service) Get(ctx context.Context, orderNo string) (*Order, error) {
+	var o Order
+	err := s.db.WithContext(ctx).Preload("Items", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
+		Where("order_no = ?", orderNo).Take(&o).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load order %s: %w", orderNo, err)
+	}
+	return &o, nil
+}
+
+// Transition is a status change requested by the workflow.
+type Transition struct {
+	OrderNo string
+	Status  string
+	Reason  string
+	At      time.Time
+	Points  int64 // points awarded, recorded on completion
+}
+
+// SetStatus moves an order to a new status and stamps the matching time.
+// Setting the status an order already has changes nothing, so a retried
+// activity is harmless.
+func (s *Service) SetStatus(ctx context.Context, t Transition) error {
+	at := t.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	updates := map[string]any{"status": t.Status, "status_reason": t.Reason, "updated_at": at}
+	switch t.Status {
+	case StatusPaid:
+		updates["paid_at"] = at
+	case StatusCompleted:
+		updates["completed_at"] = at
+		updates["points_awarded"] = t.Points
+	case StatusClosed:
+		updates["closed_at"] = at
+	}
+	res := s.db.WithContext(ctx).Model(&Order{}).
+		Where("order_no = ? AND status <> ?", t.OrderNo, t.Status).Updates(updates)
+	if res.Error != nil {
+		return fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		var n int64
+		if err := s.db.WithContext(ctx).Model(&Order{}).Where("order_no = ?", t.OrderNo).Count(&n).Error; err != nil {
+			return fmt.Errorf("check order %s: %w", t.OrderNo, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: %s", ErrNotFound, t.OrderNo)
+		}
+	}
+	return nil
+}

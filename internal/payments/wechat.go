@@ -1,0 +1,169 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shopflow/orderpay/internal/wechatpay"
+)
+
+// WeChatGateway serves the WeChat Pay v3 channels (JSAPI and Native) over
+// gopay, through the wechatpay adapter.
+type WeChatGateway struct {
+	client *wechatpay.Client
+}
+
+// NewWeChatGateway wraps a WeChat Pay v3 client.
+func NewWeChatGateway(c *wechatpay.Client) *WeChatGateway { return &WeChatGateway{client: c} }
+
+// Prepay creates the WeChat order and returns the client parameters: the
+// signed JSAPI bundle for mini-programs and official accounts, or the
+// code_url for a Native QR code.
+func (g *WeChatGateway) Prepay(ctx context.Context, req PrepayRequest) (*PrepayResult, error) {
+	wreq := wechatpay.PrepayRequest{
+		OutTradeNo:  req.OrderNo,
+		Description: req.Description,
+		PayerOpenID: req.OpenID,
+		AmountCents: req.AmountCents,
+		ExpireAt:    req.ExpireAt,
+	}
+	res := &PrepayResult{Channel: req.Channel, ExpireAt: req.ExpireAt}
+	switch req.Channel {
+	case ChannelWeChatJSAPI:
+		p, err := g.client.PrepayJSAPI(ctx, wreq)
+		if err != nil {
+			return nil, classifyWeChat(err)
+		}
+		res.PrepayID = p.PrepayID
+		res.Params = map[string]string{
+			"appId": p.AppID, "timeStamp": p.TimeStamp, "nonceStr": p.NonceStr,
+			"package": p.Package, "signType": p.SignType, "paySign": p.PaySign,
+		}
+	case ChannelWeChatNative:
+		codeURL, err := g.client.PrepayNative(ctx, wreq)
+		if err != nil {
+			return nil, classifyWeChat(err)
+		}
+		res.Params = map[string]string{"code_url": codeURL}
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnknownChannel, req.Channel)
+	}
+	return res, nil
+}
+
+// Query asks WeChat for the order's transaction. An order WeChat does not
+// know is reported unpaid.
+func (g *WeChatGateway) Query(ctx context.Context, outTradeNo string) (*Trade, error) {
+	t, err := g.client.QueryByOutTradeNo(ctx, outTradeNo)
+	if errors.Is(err, wechatpay.ErrOrderNotFound) {
+		return &Trade{OutTradeNo: outTradeNo, State: "ORDER_NOT_EXIST"}, nil
+	}
+	if err != nil {
+		return nil, classifyWeChat(err)
+	}
+	return tradeFromWeChat(t), nil
+}
+
+// Close closes the WeChat order; a paid order yields ErrAlreadyPaid.
+func (g *WeChatGateway) Close(ctx context.Context, outTradeNo string) error {
+	err := g.client.Close(ctx, outTradeNo)
+	if errors.Is(err, wechatpay.ErrOrderPaid) {
+		return fmt.Errorf("%w: %s", ErrAlreadyPaid, outTradeNo)
+	}
+	if err != nil {
+		return classifyWeChat(err)
+	}
+	return nil
+}
+
+// ParseNotify verifies a WeChat Pay v3 notify (signature, age) and decrypts
+// its transaction.
+func (g *WeChatGateway) ParseNotify(header http.Header, body []byte) (*Trade, error) {
+	t, err := g.client.ParseNotify(header, body)
+	if err != nil {
+		return nil, err
+	}
+	return tradeFromWeChat(t), nil
+}
+
+// AppID and MchID are the merchant identifiers a notify must carry.
+func (g *WeChatGateway) AppID() string { return g.client.AppID() }
+
+// MchID is the merchant number a notify must carry.
+func (g *WeChatGateway) MchID() string { return g.client.MchID() }
+
+func tradeFromWeChat(t *wechatpay.Transaction) *Trade {
+	return &Trade{
+		OutTradeNo:    t.OutTradeNo,
+		TransactionID: t.TransactionID,
+		Paid:          t.TradeState == "SUCCESS",
+		State:         t.TradeState,
+		AmountCents:   t.AmountCents,
+		PaidAt:        t.SuccessTime,
+		AppID:         t.AppID,
+		MchID:         t.MchID,
+	}
+}
+
+// classifyWeChat marks business refusals with ErrProviderRejected so the
+// workflow stops retrying them; network failures and 5xx stay retryable.
+func classifyWeChat(err error) error {
+	if wechatpay.IsRetryable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrProviderRejected, err)
+}
+
+// ErrNotifyMismatch means a correctly signed notify does not match the
+// payment we recorded (wrong merchant, app, amount or order).
+var ErrNotifyMismatch = errors.New("notify does not match the payment")
+
+// ErrAlreadyRecorded means the notify repeats a payment already recorded:
+// answer the provider with success and change nothing.
+var ErrAlreadyRecorded = errors.New("payment already recorded")
+
+// CheckNotify compares a verified provider trade against the order's
+// payment row and returns the confirmed payment. Nothing is written.
+func (s *Service) CheckNotify(ctx context.Context, t *Trade, appID, mchID string) (*Paid, error) {
+	p, err := s.Get(ctx, t.OutTradeNo)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !t.Paid:
+		return nil, fmt.Errorf("%w: %s trade state %s", ErrNotifyMismatch, t.OutTradeNo, t.State)
+	case t.AppID != appID || t.MchID != mchID:
+		return nil, fmt.Errorf("%w: %s merchant %s/%s", ErrNotifyMismatch, t.OutTradeNo, t.MchID, t.AppID)
+	case t.AmountCents != p.AmountCents:
+		return nil, fmt.Errorf("%w: %s amount %d, expected %d", ErrNotifyMismatch, t.OutTradeNo, t.AmountCents, p.AmountCents)
+	case t.TransactionID == "":
+		return nil, fmt.Errorf("%w: %s has no transaction id", ErrNotifyMismatch, t.OutTradeNo)
+	case p.Status == StatusPaid && p.TransactionID != nil && *p.TransactionID == t.TransactionID:
+		return nil, ErrAlreadyRecorded
+	}
+	paidAt := t.PaidAt
+	if paidAt.IsZero() {
+		paidAt = time.Now()
+	}
+	return &Paid{OrderNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: "notify"}, nil
+}
+
+// Describe builds the one-line description providers show on the buyer's bill.
+func Describe(firstItem string, lines int) string {
+	if lines <= 1 {
+		return truncate(firstItem, 120)
+	}
+	return truncate(firstItem, 100) + " and " + strconv.Itoa(lines-1) + " more"
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

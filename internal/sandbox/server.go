@@ -1,0 +1,200 @@
+// Package sandbox is a local WeChat provider sandbox. It speaks WeChat Pay
+// v3's wire protocol (merchant request signatures checked, every response and
+// notify signed with the platform key, notifies encrypted with the APIv3
+// key) and the mini-program jscode2session API, so gopay's real signing,
+// verification and decryption code runs unchanged against it.
+//
+// Besides the WeChat APIs it serves a small control plane for tests and
+// operators:
+//
+//	POST /sandbox/orders/{out_trade_no}/pay     simulate the buyer paying
+//	POST /sandbox/orders/{out_trade_no}/notify  re-send the payment notify
+//	GET  /sandbox/orders/{out_trade_no}         the sandbox's view of an order
+//	GET  /healthz
+//
+// Orders live in memory; credentials live in Options.StateDir (see package
+// creds) so merchant-side processes can load the same keys.
+package sandbox
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/shopflow/orderpay/internal/sandbox/creds"
+)
+
+// DefaultNotifyScale multiplies WeChat's notify retry schedule by default,
+// turning 15s into 150ms.
+const DefaultNotifyScale = 0.01
+
+// maxBody bounds request bodies the sandbox reads.
+const maxBody = 1 << 20
+
+// Options configure a Server.
+type Options struct {
+	// StateDir holds the credentials (created by creds.Ensure if needed).
+	StateDir string
+	// NotifyScale multiplies WeChat's notify retry schedule; zero means
+	// DefaultNotifyScale. Must not be negative.
+	NotifyScale float64
+	// HTTPClient delivers notifies; nil means a client with a 5s timeout
+	// (WeChat's own notify timeout).
+	HTTPClient *http.Client
+	// Logger receives the sandbox's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the provider sandbox. Create it with New and serve Handler.
+type Server struct {
+	creds       *creds.Credentials
+	mchPub      *rsa.PublicKey
+	platPriv    *rsa.PrivateKey
+	scale       float64
+	hc          *http.Client
+	log         *slog.Logger
+	handler     http.Handler
+	now         func() time.Time
+	ctx         context.Context
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	orders      map[string]*order // by out_trade_no
+	byTxn       map[string]string // transaction_id → out_trade_no
+	closed      bool
+	retryPolicy []time.Duration
+}
+
+// New loads or creates the credentials in opts.StateDir and returns a
+// Server ready to serve.
+func New(opts Options) (*Server, error) {
+	if opts.StateDir == "" {
+		return nil, errors.New("sandbox: Options.StateDir is required")
+	}
+	if opts.NotifyScale < 0 {
+		return nil, fmt.Errorf("sandbox: NotifyScale %v must not be negative", opts.NotifyScale)
+	}
+	if opts.NotifyScale == 0 {
+		opts.NotifyScale = DefaultNotifyScale
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c, err := creds.Ensure(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: credentials: %w", err)
+	}
+	mchPub, err := c.MerchantPublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: merchant public key: %w", err)
+	}
+	platPriv, err := c.PlatformPrivateKey()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: platform private key: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		creds:       c,
+		mchPub:      mchPub,
+		platPriv:    platPriv,
+		scale:       opts.NotifyScale,
+		hc:          opts.HTTPClient,
+		log:         opts.Logger.With("component", "wechat-sandbox"),
+		now:         time.Now,
+		ctx:         ctx,
+		cancel:      cancel,
+		orders:      make(map[string]*order),
+		byTxn:       make(map[string]string),
+		retryPolicy: NotifySchedule(opts.NotifyScale),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Credentials returns the credentials the sandbox signs and verifies with.
+func (s *Server) Credentials() *creds.Credentials { return s.creds }
+
+// Handler returns the sandbox's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops every notify delivery and waits for them to return. Further
+// payments are still recorded but no longer notified.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	// WeChat Pay v3.
+	mux.HandleFunc("POST /v3/pay/transactions/jsapi", s.v3(s.handlePrepay(tradeJSAPI)))
+	mux.HandleFunc("POST /v3/pay/transactions/native", s.v3(s.handlePrepay(tradeNative)))
+	mux.HandleFunc("POST /v3/pay/transactions/h5", s.v3(s.handlePrepay(tradeH5)))
+	mux.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", s.v3(s.handleQueryByOutTradeNo))
+	mux.HandleFunc("GET /v3/pay/transactions/id/{id}", s.v3(s.handleQueryByTransactionID))
+	mux.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", s.v3(s.handleClose))
+	mux.HandleFunc("/v3/", s.v3(func(_ *http.Request, _ []byte) reply {
+		return errReply(http.StatusNotFound, "NOT_FOUND", "接口不存在 (not served by the sandbox)")
+	}))
+	// Mini program.
+	mux.HandleFunc("GET /sns/jscode2session", s.handleCode2Session)
+	// Control plane.
+	mux.HandleFunc("POST /sandbox/orders/{no}/pay", s.handleSandboxPay)
+	mux.HandleFunc("POST /sandbox/orders/{no}/notify", s.handleSandboxNotify)
+	mux.HandleFunc("GET /sandbox/orders/{no}", s.handleSandboxOrder)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s.logRequests(mux)
+}
+
+// statusRecorder captures the status code for request logging.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start))
+	})
+}
+
+// writeJSON writes an unsigned JSON answer (control plane, jscode2session).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// apiError is WeChat's error body, also used by the control plane.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}

@@ -1,0 +1,128 @@
+// Package store opens the service's database — PostgreSQL in production, an
+// embedded SQLite file by default — and owns its schema.
+package store
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/rewards"
+	"github.com/shopflow/orderpay/internal/users"
+)
+
+// Options selects and tunes the database.
+type Options struct {
+	DatabaseURL string // PostgreSQL DSN; empty selects SQLite
+	SQLitePath  string
+	MaxOpen     int // connection pool size for PostgreSQL (default 20)
+}
+
+// Open connects to the database and checks that it answers.
+func Open(ctx context.Context, o Options) (*gorm.DB, error) {
+	cfg := &gorm.Config{
+		Logger: logger.New(log.New(os.Stderr, "", log.LstdFlags), logger.Config{
+			SlowThreshold:             500 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+		}),
+		SkipDefaultTransaction: true, // every write we do is explicit
+		PrepareStmt:            true,
+	}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	if o.DatabaseURL != "" {
+		db, err = gorm.Open(postgres.Open(o.DatabaseURL), cfg)
+	} else {
+		db, err = openSQLite(o.SQLitePath, cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database handle: %w", err)
+	}
+	if o.DatabaseURL != "" {
+		maxOpen := o.MaxOpen
+		if maxOpen <= 0 {
+			maxOpen = 20
+		}
+		sqlDB.SetMaxOpenConns(maxOpen)
+		sqlDB.SetMaxIdleConns(maxOpen)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		return nil, fmt.Errorf("ping database: %w", err)
+	}
+	return db, nil
+}
+
+// openSQLite opens the embedded database file in WAL mode with a busy
+// timeout, and makes every transaction take the write lock up front
+// (BEGIN IMMEDIATE) so two processes never deadlock on a lock upgrade.
+func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
+	if path == "" {
+		path = ".data/shop.db"
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	dsn := path + "?_txlock=immediate" +
+		"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	db, err := gorm.Open(sqlite.Open(dsn), cfg)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// One writer at a time is all SQLite allows; a small pool keeps readers
+	// concurrent without piling up writers on the busy handler.
+	sqlDB.SetMaxOpenConns(4)
+	return db, nil
+}
+
+// Migrate creates or updates every table. Run it from one process (the API)
+// before the others start.
+func Migrate(db *gorm.DB) error {
+	err := db.AutoMigrate(
+		&catalog.Product{}, &catalog.StockDeduction{},
+		&users.User{}, &users.Token{},
+		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{},
+		&payments.Payment{},
+		&rewards.PointsEntry{}, &rewards.MembershipGrant{},
+	)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database's connections.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}

@@ -1,0 +1,564 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/shopflow/orderpay/activities"
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/rewards"
+	"github.com/shopflow/orderpay/workflows"
+)
+
+const (
+	orderNo     = "20260101100000000001"
+	amountCents = int64(13600) // 2 × 68.00
+	userID      = uint(7)
+)
+
+var start = time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+
+// OrderWorkflowSuite runs OrderWorkflow in the Temporal test environment
+// with every activity mocked.
+type OrderWorkflowSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+
+	env  *testsuite.TestWorkflowEnvironment
+	acts *activities.Activities
+
+	mu          sync.Mutex
+	transitions []orders.Transition // SetOrderStatus calls, in order
+	attrStatus  []string            // OrderStatus search attribute upserts, in order
+}
+
+func TestOrderWorkflow(t *testing.T) { suite.Run(t, new(OrderWorkflowSuite)) }
+
+func (s *OrderWorkflowSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(start)
+	s.acts = &activities.Activities{}
+	s.env.RegisterActivity(s.acts)
+	s.transitions, s.attrStatus = nil, nil
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		v, ok := sa.GetKeyword(workflows.AttrOrderStatus)
+		s.True(ok, "every upsert sets OrderStatus")
+		s.mu.Lock()
+		s.attrStatus = append(s.attrStatus, v)
+		s.mu.Unlock()
+	}).Return()
+}
+
+func (s *OrderWorkflowSuite) AfterTest(_, _ string) {
+	s.env.AssertExpectations(s.T())
+}
+
+func input() workflows.OrderInput {
+	return workflows.OrderInput{
+		OrderNo:       orderNo,
+		UserID:        userID,
+		OpenID:        "openid-7",
+		PayChannel:    payments.ChannelWeChatJSAPI,
+		Address:       json.RawMessage(`{"city":"Kunming"}`),
+		Lines:         []catalog.Line{{ProductID: 1, Quantity: 2}},
+		PointsPerYuan: 1,
+	}
+}
+
+func prepayResult(expire time.Time) *payments.PrepayResult {
+	return &payments.PrepayResult{
+		Channel:  payments.ChannelWeChatJSAPI,
+		PrepayID: "wx-prepay-1",
+		Params:   map[string]string{"package": "prepay_id=wx-prepay-1", "paySign": "sig"},
+		ExpireAt: expire,
+	}
+}
+
+func paid(tx string, amount int64) payments.Paid {
+	return payments.Paid{OrderNo: orderNo, TransactionID: tx, AmountCents: amount, PaidAt: start.Add(10 * time.Minute), Source: "notify"}
+}
+
+func businessErr(kind, msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, kind, nil)
+}
+
+// --- mocks ---------------------------------------------------------------
+
+func (s *OrderWorkflowSuite) mockCreate() {
+	s.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.MatchedBy(func(in activities.CreateOrderInput) bool {
+		return in.OrderNo == orderNo && in.UserID == userID && len(in.Lines) == 1
+	})).Return(&activities.CreateOrderResult{AmountCents: amountCents, Description: "Coffee Beans"}, nil).Once()
+}
+
+// mockPrepay expects one prepay for the order's amount whose provider order
+// expires exactly one payment timeout after the start.
+func (s *OrderWorkflowSuite) mockPrepay(timeout time.Duration) {
+	expire := start.Add(timeout)
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
+		r := in.Request
+		return in.UserID == userID && r.OrderNo == orderNo && r.AmountCents == amountCents &&
+			r.Channel == payments.ChannelWeChatJSAPI && r.OpenID == "openid-7" &&
+			r.Description == "Coffee Beans" && r.ExpireAt.Equal(expire)
+	})).Return(prepayResult(expire), nil).Once()
+}
+
+// mockSetStatus records every status write and succeeds.
+func (s *OrderWorkflowSuite) mockSetStatus() {
+	s.env.OnActivity(activities.SetOrderStatusName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, t orders.Transition) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.transitions = append(s.transitions, t)
+			return nil
+		})
+}
+
+func (s *OrderWorkflowSuite) mockRecordPayment(tx string) {
+	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+		return p.OrderNo == orderNo && p.TransactionID == tx
+	})).Return(nil).Once()
+}
+
+func (s *OrderWorkflowSuite) mockDeduct(err error) {
+	s.env.OnActivity(activities.DeductStockName, mock.Anything, activities.DeductStockInput{
+		OrderNo: orderNo, Lines: []catalog.Line{{ProductID: 1, Quantity: 2}},
+	}).Return(err).Once()
+}
+
+func (s *OrderWorkflowSuite) mockGrant() {
+	s.env.OnActivity(activities.GrantRewardsName, mock.Anything, mock.MatchedBy(func(g rewards.Grant) bool {
+		return g.OrderNo == orderNo && g.UserID == userID && g.AmountCents == amountCents && g.PointsPerYuan == 1
+	})).Return(&rewards.Granted{Points: 136}, nil).Once()
+}
+
+// forbidRest makes every activity without a matching expectation fail, and
+// records the call so AssertActivityNotCalled / call counts see it. It must
+// be registered after the test's own expectations (testify uses the first
+// expectation that still has calls left).
+func (s *OrderWorkflowSuite) forbidRest() {
+	unexpected := func(name string) error {
+		return temporal.NewNonRetryableApplicationError("unexpected call of "+name, "Unexpected", nil)
+	}
+	s.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).
+		Return((*activities.CreateOrderResult)(nil), unexpected("CreateOrder")).Maybe()
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.Anything).
+		Return((*payments.PrepayResult)(nil), unexpected("Prepay")).Maybe()
+	s.env.OnActivity(activities.SetOrderStatusName, mock.Anything, mock.Anything).
+		Return(unexpected("SetOrderStatus")).Maybe()
+	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.Anything).
+		Return(unexpected("RecordPayment")).Maybe()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, mock.Anything).
+		Return((*payments.Trade)(nil), unexpected("QueryPayment")).Maybe()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, mock.Anything).
+		Return(unexpected("ClosePayment")).Maybe()
+	s.env.OnActivity(activities.DeductStockName, mock.Anything, mock.Anything).
+		Return(unexpected("DeductStock")).Maybe()
+	s.env.OnActivity(activities.GrantRewardsName, mock.Anything, mock.Anything).
+		Return((*rewards.Granted)(nil), unexpected("GrantRewards")).Maybe()
+}
+
+// --- driving the workflow --------------------------------------------------
+
+type updateOutcome struct {
+	accepted, rejected, completed bool
+	result                        *payments.PrepayResult
+	err                           error
+}
+
+// sendPrepay sends the prepay update right after the start.
+func (s *OrderWorkflowSuite) sendPrepay() *updateOutcome {
+	out := &updateOutcome{}
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(workflows.UpdatePrepay, "prepay-1", &testsuite.TestUpdateCallback{
+			OnAccept: func() { out.accepted = true },
+			OnReject: func(err error) { out.rejected, out.err = true, err },
+			OnComplete: func(r any, err error) {
+				out.completed, out.err = true, err
+				if err == nil {
+					out.result = s.decodePrepay(r)
+				}
+			},
+		})
+	}, 0)
+	return out
+}
+
+func (s *OrderWorkflowSuite) decodePrepay(r any) *payments.PrepayResult {
+	if p, ok := r.(*payments.PrepayResult); ok {
+		return p
+	}
+	b, err := json.Marshal(r)
+	s.Require().NoError(err)
+	var p payments.PrepayResult
+	s.Require().NoError(json.Unmarshal(b, &p))
+	return &p
+}
+
+func (s *OrderWorkflowSuite) signalAt(d time.Duration, ps ...payments.Paid) {
+	s.env.RegisterDelayedCallback(func() {
+		for _, p := range ps {
+			s.env.SignalWorkflow(workflows.SignalPaymentSucceeded, p)
+		}
+	}, d)
+}
+
+// stateAt queries the workflow state at d after the start.
+func (s *OrderWorkflowSuite) stateAt(d time.Duration) *workflows.OrderState {
+	st := &workflows.OrderState{}
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(workflows.QueryState)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(st))
+	}, d)
+	return st
+}
+
+func (s *OrderWorkflowSuite) run(in workflows.OrderInput) workflows.OrderResult {
+	s.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var res workflows.OrderResult
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	return res
+}
+
+func (s *OrderWorkflowSuite) finalState() workflows.OrderState {
+	v, err := s.env.QueryWorkflow(workflows.QueryState)
+	s.Require().NoError(err)
+	var st workflows.OrderState
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+func (s *OrderWorkflowSuite) statuses() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.transitions))
+	for i, t := range s.transitions {
+		out[i] = t.Status
+	}
+	return out
+}
+
+func (s *OrderWorkflowSuite) lastTransition() orders.Transition {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Require().NotEmpty(s.transitions)
+	return s.transitions[len(s.transitions)-1]
+}
+
+func (s *OrderWorkflowSuite) assertNotCalled(names ...string) {
+	for _, n := range names {
+		s.env.AssertActivityNotCalled(s.T(), n, mock.Anything, mock.Anything)
+	}
+}
+
+// --- cases -------------------------------------------------------------------
+
+func (s *OrderWorkflowSuite) TestHappyPath() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(nil)
+	s.mockGrant()
+	s.forbidRest()
+
+	upd := s.sendPrepay()
+	waiting := s.stateAt(5 * time.Minute)
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+
+	res := s.run(input())
+
+	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCompleted, Points: 136}, res)
+	s.Equal(10*time.Minute, s.env.Now().Sub(start), "completes when the notify arrives, not at the timeout")
+
+	s.True(upd.accepted)
+	s.True(upd.completed)
+	s.NoError(upd.err)
+
+	s.Equal(orders.StatusAwaitingPayment, waiting.Status)
+	s.Equal("await_payment", waiting.Step)
+	s.Equal(amountCents, waiting.AmountCents)
+	s.Require().NotNil(waiting.Pay)
+	s.Equal("wx-prepay-1", waiting.Pay.PrepayID)
+
+	st := s.finalState()
+	s.Equal(orders.StatusCompleted, st.Status)
+	s.Equal("done", st.Step)
+	s.Equal("tx-1", st.TransactionID)
+	s.Zero(st.DuplicatePays)
+
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusCompleted}, s.statuses())
+	s.Equal(int64(136), s.lastTransition().Points, "points are recorded on the order")
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusCompleted}, s.attrStatus)
+	s.assertNotCalled("QueryPayment", "ClosePayment")
+	for _, n := range []string{"CreateOrder", "Prepay", "RecordPayment", "DeductStock", "GrantRewards"} {
+		s.env.AssertActivityNumberOfCalls(s.T(), n, 1)
+	}
+}
+
+func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(nil)
+	s.mockGrant()
+	s.forbidRest()
+
+	upd := s.sendPrepay()
+	s.signalAt(time.Minute, paid("tx-1", amountCents))
+	s.run(input())
+
+	s.Require().True(upd.completed)
+	s.Require().NoError(upd.err)
+	s.Require().NotNil(upd.result)
+	want := prepayResult(start.Add(workflows.DefaultPaymentTimeout))
+	s.Equal(want.Channel, upd.result.Channel)
+	s.Equal(want.PrepayID, upd.result.PrepayID)
+	s.Equal(want.Params, upd.result.Params)
+	s.True(want.ExpireAt.Equal(upd.result.ExpireAt))
+	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
+}
+
+func (s *OrderWorkflowSuite) TestTimeoutQueryNotPaidCloses() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
+		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
+	s.forbidRest()
+
+	s.sendPrepay()
+	waiting := s.stateAt(time.Hour)
+	res := s.run(input())
+
+	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusClosed, Reason: "payment_timeout"}, res)
+	s.GreaterOrEqual(s.env.Now().Sub(start), 2*time.Hour, "waited the whole payment timeout")
+	s.Equal("await_payment", waiting.Step)
+
+	st := s.finalState()
+	s.Equal(orders.StatusClosed, st.Status)
+	s.Equal("payment_timeout", st.Reason)
+	s.Equal("done", st.Step)
+
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusClosed}, s.statuses())
+	s.Equal("payment_timeout", s.lastTransition().Reason)
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusClosed}, s.attrStatus)
+	s.assertNotCalled("RecordPayment", "DeductStock", "GrantRewards")
+	s.env.AssertActivityNumberOfCalls(s.T(), "QueryPayment", 1)
+	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
+}
+
+func (s *OrderWorkflowSuite) TestTimeoutButProviderSaysPaid() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&payments.Trade{
+		OutTradeNo: orderNo, TransactionID: "tx-q", Paid: true, State: "SUCCESS",
+		AmountCents: amountCents, PaidAt: start.Add(time.Hour),
+	}, nil).Once()
+	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+		return p.TransactionID == "tx-q" && p.Source == "query" && p.AmountCents == amountCents
+	})).Return(nil).Once()
+	s.mockDeduct(nil)
+	s.mockGrant()
+	s.forbidRest()
+
+	s.sendPrepay()
+	res := s.run(input())
+
+	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCompleted, Points: 136}, res)
+	s.GreaterOrEqual(s.env.Now().Sub(start), 2*time.Hour)
+	s.Equal("tx-q", s.finalState().TransactionID)
+	s.assertNotCalled("ClosePayment")
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusCompleted}, s.statuses())
+}
+
+func (s *OrderWorkflowSuite) TestCloseSaysAlreadyPaidRequeries() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
+		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).
+		Return(businessErr(activities.ErrTypeAlreadyPaid, "provider order already paid")).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&payments.Trade{
+		OutTradeNo: orderNo, TransactionID: "tx-late", Paid: true, State: "SUCCESS",
+		AmountCents: amountCents, PaidAt: start.Add(2 * time.Hour),
+	}, nil).Once()
+	s.mockRecordPayment("tx-late")
+	s.mockDeduct(nil)
+	s.mockGrant()
+	s.forbidRest()
+
+	s.sendPrepay()
+	res := s.run(input())
+
+	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCompleted, Points: 136}, res)
+	s.env.AssertActivityNumberOfCalls(s.T(), "QueryPayment", 2)
+	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
+	s.NotContains(s.statuses(), orders.StatusClosed)
+	s.Equal("tx-late", s.finalState().TransactionID)
+}
+
+func (s *OrderWorkflowSuite) TestOutOfStockAtFirstCheckRejects() {
+	s.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).
+		Return((*activities.CreateOrderResult)(nil), businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 has 1, 2 wanted")).Once()
+	s.forbidRest()
+
+	upd := s.sendPrepay()
+	res := s.run(input())
+
+	s.Equal(workflows.StatusRejected, res.Status)
+	s.Equal(orderNo, res.OrderNo)
+	s.Contains(res.Reason, "out of stock")
+
+	s.True(upd.accepted)
+	s.Require().True(upd.completed, "the buyer gets an answer")
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(upd.err, &appErr), "update error %v", upd.err)
+	s.Equal(activities.ErrTypeOutOfStock, appErr.Type())
+	s.Nil(upd.result)
+
+	st := s.finalState()
+	s.Equal(workflows.StatusRejected, st.Status)
+	s.Equal("done", st.Step)
+	s.Equal([]string{workflows.StatusRejected}, s.attrStatus)
+	s.assertNotCalled("Prepay", "SetOrderStatus", "RecordPayment", "DeductStock", "GrantRewards", "QueryPayment", "ClosePayment")
+}
+
+func (s *OrderWorkflowSuite) TestOutOfStockAtDeductIsPaidUnfulfilled() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 for order "+orderNo))
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	res := s.run(input())
+
+	s.Equal(orders.StatusPaidUnfulfilled, res.Status)
+	s.True(strings.HasPrefix(res.Reason, "out_of_stock: "), res.Reason)
+	s.Zero(res.Points)
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaidUnfulfilled}, s.statuses())
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusPaidUnfulfilled}, s.attrStatus)
+	s.Equal(orders.StatusPaidUnfulfilled, s.finalState().Status)
+	s.assertNotCalled("GrantRewards", "QueryPayment", "ClosePayment")
+	s.env.AssertActivityNumberOfCalls(s.T(), "DeductStock", 1)
+}
+
+func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(nil)
+	s.mockGrant()
+	s.forbidRest()
+
+	s.sendPrepay()
+	p := paid("tx-1", amountCents)
+	s.signalAt(10*time.Minute, p, p, p)
+	res := s.run(input())
+
+	s.Equal(orders.StatusCompleted, res.Status)
+	for _, n := range []string{"RecordPayment", "DeductStock", "GrantRewards"} {
+		s.env.AssertActivityNumberOfCalls(s.T(), n, 1)
+	}
+	st := s.finalState()
+	s.Equal(2, st.DuplicatePays)
+	s.Equal("tx-1", st.TransactionID)
+}
+
+func (s *OrderWorkflowSuite) TestPaidAmountMismatchIsPaidUnfulfilled() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", 1))
+	res := s.run(input())
+
+	s.Equal(orders.StatusPaidUnfulfilled, res.Status)
+	s.True(strings.HasPrefix(res.Reason, "amount_mismatch"), res.Reason)
+	s.Equal(res.Reason, s.lastTransition().Reason)
+	s.env.AssertActivityNumberOfCalls(s.T(), "RecordPayment", 1)
+	s.assertNotCalled("DeductStock", "GrantRewards")
+}
+
+func (s *OrderWorkflowSuite) TestPrepayRejectedCloses() {
+	s.mockCreate()
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.Anything).Return((*payments.PrepayResult)(nil),
+		businessErr(activities.ErrTypeProviderRejected, "provider rejected the request: INVALID_REQUEST")).Once()
+	s.mockSetStatus()
+	s.forbidRest()
+
+	upd := s.sendPrepay()
+	res := s.run(input())
+
+	s.Equal(orders.StatusClosed, res.Status)
+	s.True(strings.HasPrefix(res.Reason, "prepay_failed"), res.Reason)
+	s.Contains(res.Reason, "INVALID_REQUEST")
+	s.Less(s.env.Now().Sub(start), time.Hour, "does not wait for a payment that cannot come")
+
+	s.Require().True(upd.completed)
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(upd.err, &appErr), "update error %v", upd.err)
+	s.Equal(activities.ErrTypeProviderRejected, appErr.Type())
+
+	s.Equal([]string{orders.StatusClosed}, s.statuses())
+	s.Equal([]string{orders.StatusClosed}, s.attrStatus)
+	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
+	s.assertNotCalled("QueryPayment", "ClosePayment", "RecordPayment", "DeductStock", "GrantRewards")
+}
+
+func (s *OrderWorkflowSuite) TestConfigurablePaymentTimeout() {
+	const timeout = 30 * time.Minute
+	s.mockCreate()
+	s.mockPrepay(timeout) // the provider order expires with the workflow's timeout
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
+		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
+	s.forbidRest()
+
+	var queriedAt time.Time
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "QueryPayment" {
+			queriedAt = s.env.Now()
+		}
+	})
+
+	s.sendPrepay()
+	in := input()
+	in.PaymentTimeout = timeout
+	res := s.run(in)
+
+	s.Equal(orders.StatusClosed, res.Status)
+	s.Equal("payment_timeout", res.Reason)
+	s.Require().False(queriedAt.IsZero(), "provider was queried")
+	s.Equal(timeout, queriedAt.Sub(start), "asks the provider when the configured timeout fires")
+	s.Less(s.env.Now().Sub(start), workflows.DefaultPaymentTimeout)
+}
