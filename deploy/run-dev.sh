@@ -76,4 +76,4 @@ cat <<MSG
   Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}"
-echo "a process exited; see $LOGS/" >&2
+echo "a process stopped; logs are in $LOGS/" >&2

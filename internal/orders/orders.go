@@ -182,15 +182,24 @@ type Transition struct {
 	Points  int64 // points awarded, recorded on completion
 }
 
+// maxReasonLen is the size of orders.status_reason.
+const maxReasonLen = 200
+
 // SetStatus moves an order to a new status and stamps the matching time.
 // Setting the status an order already has changes nothing, so a retried
 // activity is harmless.
 func (s *Service) SetStatus(ctx context.Context, t Transition) error {
-	at := t.At
-	if at.IsZero() {
-		at = time.Now()
+	at := t.At.UTC()
+	if t.At.IsZero() {
+		at = time.Now().UTC()
 	}
-	updates := map[string]any{"status": t.Status, "status_reason": t.Reason, "updated_at": at}
+	// Reasons may embed provider messages; cut them to the column's size
+	// (varchar(200)) so the write cannot fail on every retry.
+	reason := t.Reason
+	if r := []rune(reason); len(r) > maxReasonLen {
+		reason = string(r[:maxReasonLen])
+	}
+	updates := map[string]any{"status": t.Status, "status_reason": reason, "updated_at": at}
 	switch t.Status {
 	case StatusPaid:
 		updates["paid_at"] = at

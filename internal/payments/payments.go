@@ -197,7 +197,7 @@ func (s *Service) MarkPaid(ctx context.Context, p Paid) error {
 	txID := p.TransactionID
 	res := s.db.WithContext(ctx).Model(&Payment{}).
 		Where("order_no = ? AND status <> ?", p.OrderNo, StatusPaid).
-		Updates(map[string]any{"status": StatusPaid, "transaction_id": &txID, "paid_at": p.PaidAt, "verified": true})
+		Updates(map[string]any{"status": StatusPaid, "transaction_id": &txID, "paid_at": p.PaidAt.UTC(), "verified": true})
 	if res.Error != nil {
 		return fmt.Errorf("mark %s paid: %w", p.OrderNo, res.Error)
 	}

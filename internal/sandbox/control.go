@@ -28,9 +28,9 @@ const defaultBuyerCode = "sandbox-buyer"
 
 // PayResult is the answer of a simulated payment.
 type PayResult struct {
-	OutTradeNo    string `json:"out_trade_no"`
-	TransactionID string `json:"transaction_id"`
-	TradeState    string `json:"trade_state"`
+	OutTradeNo    string `json:"out_trade_no"`   // the merchant's order number
+	TransactionID string `json:"transaction_id"` // WeChat's payment id ("4200…")
+	TradeState    string `json:"trade_state"`    // SUCCESS
 }
 
 // Pay simulates the buyer paying an order: NOTPAY becomes SUCCESS with a new
@@ -95,6 +95,8 @@ func (s *Server) NotifyAgain(outTradeNo string) error {
 }
 
 // OrderView is the sandbox's view of an order, for tests and operators.
+// Fields carry what the merchant sent when placing the order (WeChat's field
+// names in the JSON tags) plus the state the sandbox gave it.
 type OrderView struct {
 	OutTradeNo    string     `json:"out_trade_no"`
 	TradeType     string     `json:"trade_type"`

@@ -110,7 +110,7 @@ func (s *Server) deliver(ctx context.Context, outTradeNo, notifyURL, id string, 
 			s.finishNotify(outTradeNo, gen, false, false)
 			return
 		}
-		s.recordAttempt(outTradeNo, gen, res)
+		s.recordAttempt(outTradeNo, res)
 		if res.Success {
 			log.Info("notify delivered", "attempt", attempt+1, "status", res.Status)
 			s.finishNotify(outTradeNo, gen, true, false)
@@ -125,13 +125,14 @@ func (s *Server) deliver(ctx context.Context, outTradeNo, notifyURL, id string, 
 	}
 }
 
-func (s *Server) recordAttempt(outTradeNo string, gen int, res NotifyAttempt) {
+func (s *Server) recordAttempt(outTradeNo string, res NotifyAttempt) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := s.orders[outTradeNo]
-	if !ok || o.notify.generation != gen {
+	if !ok {
 		return
 	}
+	// Every completed attempt counts, even one of a superseded run.
 	o.notify.attempts++
 	o.notify.history = append(o.notify.history, res)
 	if len(o.notify.history) > maxHistory {

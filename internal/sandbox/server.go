@@ -166,6 +166,7 @@ type statusRecorder struct {
 	status int
 }
 
+// WriteHeader records code and forwards it.
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)

@@ -3,6 +3,7 @@ package wechatpay_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -103,7 +104,8 @@ func TestMain(m *testing.M) {
 
 func newEnv(t *testing.T, answer func(n int) (int, string)) *env {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Options{StateDir: sharedDir, NotifyScale: 0.0001})
+	sb, err := sandbox.New(sandbox.Options{StateDir: sharedDir, NotifyScale: 0.0001,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
 	srv := httptest.NewServer(sb.Handler())
 	t.Cleanup(func() {

@@ -100,8 +100,8 @@ func (c *Client) ParseNotify(header http.Header, body []byte) (*Transaction, err
 
 // NotifyAck is the JSON body answering a WeChat Pay notify.
 type NotifyAck struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string `json:"code"`    // SUCCESS or FAIL
+	Message string `json:"message"` // human-readable detail
 }
 
 // AckSuccess returns the body acknowledging a notify ({"code":"SUCCESS"}).

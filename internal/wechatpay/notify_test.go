@@ -24,7 +24,7 @@ func paidNotify(t *testing.T, e *env) (wechatpay.PrepayRequest, receivedNotify) 
 	require.NoError(t, err)
 	e.pay(t, req.OutTradeNo)
 	got := e.recv.waitNotifies(t, 1)
-	require.Len(t, got, 1)
+	require.NotEmpty(t, got)
 	return req, got[0]
 }
 

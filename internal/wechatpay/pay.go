@@ -31,26 +31,26 @@ type PrepayRequest struct {
 // JSAPIParams are the parameters a mini program or JSAPI page passes to
 // wx.requestPayment, signed with the merchant key.
 type JSAPIParams struct {
-	AppID     string `json:"appId"`
-	TimeStamp string `json:"timeStamp"`
-	NonceStr  string `json:"nonceStr"`
-	Package   string `json:"package"`
-	SignType  string `json:"signType"`
-	PaySign   string `json:"paySign"`
-	PrepayID  string `json:"prepay_id"`
+	AppID     string `json:"appId"`     // app the order was placed for
+	TimeStamp string `json:"timeStamp"` // Unix seconds, as a string
+	NonceStr  string `json:"nonceStr"`  // random string covered by paySign
+	Package   string `json:"package"`   // "prepay_id=…"
+	SignType  string `json:"signType"`  // always "RSA"
+	PaySign   string `json:"paySign"`   // base64 SHA256withRSA over "appId\ntimeStamp\nnonceStr\npackage\n"
+	PrepayID  string `json:"prepay_id"` // WeChat's prepay id (valid 2 hours)
 }
 
 // Transaction is WeChat Pay's view of an order, from a query or a notify.
 type Transaction struct {
-	AppID          string
-	MchID          string
-	OutTradeNo     string
-	TransactionID  string
-	TradeType      string
-	TradeState     string
-	TradeStateDesc string
-	PayerOpenID    string
-	Attach         string
+	AppID          string // app the order was placed for
+	MchID          string // merchant id
+	OutTradeNo     string // our order number
+	TransactionID  string // WeChat's payment id; empty until paid
+	TradeType      string // JSAPI, NATIVE, MWEB, …
+	TradeState     string // one of the TradeState* constants
+	TradeStateDesc string // WeChat's description of TradeState
+	PayerOpenID    string // buyer's openid under AppID
+	Attach         string // Attach as sent when placing the order
 	// AmountCents is the order total in fen.
 	AmountCents int64
 	// PayerTotalCents is what the buyer paid in fen (after discounts).
