@@ -11,9 +11,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/rewards"
+	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // Application error types the workflow and the API act on.
@@ -24,6 +25,11 @@ const (
 	ErrTypeAlreadyPaid        = "AlreadyPaid"
 	ErrTypeConflictingPayment = "ConflictingPayment"
 	ErrTypeUnknownChannel     = "UnknownChannel"
+	ErrTypeNotRefundable      = "NotRefundable"
+	ErrTypeRefundTooLarge     = "RefundTooLarge"
+	ErrTypeRefundNoReused     = "RefundNoReused"
+	ErrTypeRechargeSpent      = "RechargeSpent"
+	ErrTypeInsufficientFunds  = "InsufficientBalance"
 )
 
 // Names of the activities, for workflows that run them as local activities.
@@ -32,15 +38,19 @@ const (
 	SetOrderStatusName = "SetOrderStatus"
 	RecordPaymentName  = "RecordPayment"
 	DeductStockName    = "DeductStock"
-	GrantRewardsName   = "GrantRewards"
+	FulfilName         = "Fulfil"
+	OpenRefundName     = "OpenRefund"
+	ReclaimTopUpName   = "ReclaimTopUp"
+	SettleRefundName   = "SettleRefund"
+	FailRefundName     = "FailRefund"
 )
 
 // Activities bundles the services the order workflow needs.
 type Activities struct {
-	Orders   *orders.Service
-	Catalog  *catalog.Service
-	Payments *payments.Service
-	Rewards  *rewards.Service
+	Orders     *orders.Service
+	Catalog    *catalog.Service
+	Payments   *payments.Service
+	Fulfilment *fulfilment.Service
 }
 
 // CreateOrderInput is a buyer's order as submitted.
@@ -54,9 +64,8 @@ type CreateOrderInput struct {
 
 // CreateOrderResult summarises the snapshot that was written.
 type CreateOrderResult struct {
-	AmountCents    int64  `json:"amount"`
-	Description    string `json:"description"`
-	MembershipDays int    `json:"membership_days"`
+	AmountCents int64  `json:"amount"`
+	Description string `json:"description"`
 }
 
 // CreateOrder checks stock for every line and writes the order snapshot.
@@ -68,9 +77,6 @@ func (a *Activities) CreateOrder(ctx context.Context, in CreateOrderInput) (*Cre
 		return nil, classify(err)
 	}
 	res := &CreateOrderResult{AmountCents: o.AmountCents}
-	for _, it := range o.Items {
-		res.MembershipDays += it.MembershipDays * int(it.Quantity)
-	}
 	if len(o.Items) > 0 {
 		res.Description = payments.Describe(o.Items[0].Name, len(o.Items))
 	}
@@ -107,15 +113,15 @@ func (a *Activities) RecordPayment(ctx context.Context, p payments.Paid) error {
 	return classify(a.Orders.SetStatus(ctx, orders.Transition{OrderNo: p.OrderNo, Status: orders.StatusPaid, At: p.PaidAt}))
 }
 
-// QueryPayment asks the provider whether the order was paid.
-func (a *Activities) QueryPayment(ctx context.Context, orderNo string) (*payments.Trade, error) {
-	t, err := a.Payments.Query(ctx, orderNo)
+// QueryPayment asks the provider whether a payment attempt (out_trade_no) was paid.
+func (a *Activities) QueryPayment(ctx context.Context, outTradeNo string) (*payments.Trade, error) {
+	t, err := a.Payments.Query(ctx, outTradeNo)
 	return t, classify(err)
 }
 
-// ClosePayment closes the provider order so it can no longer be paid.
-func (a *Activities) ClosePayment(ctx context.Context, orderNo string) error {
-	return classify(a.Payments.Close(ctx, orderNo))
+// ClosePayment closes a payment attempt at its provider so it can no longer be paid.
+func (a *Activities) ClosePayment(ctx context.Context, outTradeNo string) error {
+	return classify(a.Payments.Close(ctx, outTradeNo))
 }
 
 // DeductStockInput names the order and the lines to take.
@@ -129,9 +135,15 @@ func (a *Activities) DeductStock(ctx context.Context, in DeductStockInput) error
 	return classify(a.Catalog.Deduct(ctx, in.OrderNo, in.Lines))
 }
 
-// GrantRewards awards the order's points and membership.
-func (a *Activities) GrantRewards(ctx context.Context, g rewards.Grant) (*rewards.Granted, error) {
-	out, err := a.Rewards.GrantOrder(ctx, g)
+// FulfilInput names the order to deliver.
+type FulfilInput struct {
+	OrderNo       string `json:"order_no"`
+	PointsPerYuan int64  `json:"points_per_yuan"`
+}
+
+// Fulfil delivers what the order bought (points, membership, wallet top-up).
+func (a *Activities) Fulfil(ctx context.Context, in FulfilInput) (*fulfilment.Delivered, error) {
+	out, err := a.Fulfilment.Fulfil(ctx, in.OrderNo, in.PointsPerYuan)
 	return out, classify(err)
 }
 
@@ -145,12 +157,17 @@ func classify(err error) error {
 		target error
 		kind   string
 	}{
+		{wallet.ErrInsufficientFunds, ErrTypeInsufficientFunds},
 		{catalog.ErrOutOfStock, ErrTypeOutOfStock},
 		{catalog.ErrUnknownProduct, ErrTypeUnknownProduct},
 		{payments.ErrAlreadyPaid, ErrTypeAlreadyPaid},
 		{payments.ErrProviderRejected, ErrTypeProviderRejected},
 		{payments.ErrConflictingPayment, ErrTypeConflictingPayment},
 		{payments.ErrUnknownChannel, ErrTypeUnknownChannel},
+		{payments.ErrNotRefundable, ErrTypeNotRefundable},
+		{payments.ErrRefundTooLarge, ErrTypeRefundTooLarge},
+		{payments.ErrRefundNoReused, ErrTypeRefundNoReused},
+		{fulfilment.ErrRechargeSpent, ErrTypeRechargeSpent},
 	}
 	for _, t := range typed {
 		if errors.Is(err, t.target) {

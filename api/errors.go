@@ -8,17 +8,21 @@ import (
 
 // Error codes returned in {"error":{"code","message"}}.
 const (
-	CodeBadRequest     = "bad_request"
-	CodeInvalidJSON    = "invalid_json"
-	CodeUnauthorized   = "unauthorized"
-	CodeInvalidCode    = "invalid_login_code"
-	CodeNotFound       = "not_found"
-	CodeUnknownProduct = "unknown_product"
-	CodeOutOfStock     = "out_of_stock"
-	CodeKeyReused      = "idempotency_key_reused"
-	CodeUnavailable    = "service_unavailable"
-	CodeProvider       = "payment_provider_error"
-	CodeInternal       = "internal_error"
+	CodeBadRequest          = "bad_request"
+	CodeInvalidJSON         = "invalid_json"
+	CodeUnauthorized        = "unauthorized"
+	CodeInvalidCode         = "invalid_login_code"
+	CodeNotFound            = "not_found"
+	CodeUnknownProduct      = "unknown_product"
+	CodeOutOfStock          = "out_of_stock"
+	CodeKeyReused           = "idempotency_key_reused"
+	CodeForbidden           = "forbidden"
+	CodeOrderState          = "order_state_conflict"
+	CodeRefundRefused       = "refund_refused"
+	CodeInsufficientBalance = "insufficient_balance"
+	CodeUnavailable         = "service_unavailable"
+	CodeProvider            = "payment_provider_error"
+	CodeInternal            = "internal_error"
 )
 
 // ErrorBody is the JSON error envelope of every 4xx/5xx answer.

@@ -53,7 +53,7 @@ func (r *CreateOrderRequest) Validate(supported func(string) bool) error {
 		}
 	}
 	if !supported(r.PayChannel) {
-		return fmt.Errorf("pay_channel %q is not supported (wechat_jsapi, wechat_native)", r.PayChannel)
+		return fmt.Errorf("pay_channel %q is not supported", r.PayChannel)
 	}
 	addr := bytes.TrimSpace(r.Address)
 	if len(addr) > maxAddress {
@@ -71,6 +71,9 @@ type PayResponse map[string]any
 
 func payResponse(r *payments.PrepayResult) PayResponse {
 	out := PayResponse{"channel": r.Channel, "expire_at": r.ExpireAt}
+	if r.Paid {
+		out["paid"] = true // wallet and free orders settle at once: nothing for the client to do
+	}
 	for k, v := range r.Params {
 		out[k] = v
 	}
@@ -99,10 +102,27 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 
-	// Fail fast on unknown products and visible shortages; the workflow
-	// checks again inside its transaction.
-	if _, err := s.Catalog.Check(ctx, req.Items); err != nil {
+	// Fail fast on unknown products, visible shortages and short wallets;
+	// the workflow checks again inside its transactions.
+	products, err := s.Catalog.Check(ctx, req.Items)
+	if err != nil {
 		return s.orderError(c, err)
+	}
+	var amount int64
+	for _, l := range req.Items {
+		amount += products[l.ProductID].PriceCents * l.Quantity
+	}
+	switch {
+	case amount == 0:
+		req.PayChannel = payments.ChannelFree // nothing to pay: no provider involved
+	case req.PayChannel == payments.ChannelFree:
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, fmt.Sprintf("pay_channel free is only for zero-amount orders; this one is %d cents", amount))
+	case req.PayChannel == payments.ChannelBalance:
+		if bal, err := s.Wallet.Balance(ctx, p.UserID); err != nil {
+			return s.orderError(c, err)
+		} else if bal < amount {
+			return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, fmt.Sprintf("wallet balance %d is less than the order amount %d", bal, amount))
+		}
 	}
 	orderNo := newOrderNo(time.Now())
 	if key := c.Get("Idempotency-Key"); key != "" {
@@ -122,11 +142,10 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 
 	in := workflows.OrderInput{
 		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
-		Address: req.Address, Lines: req.Items, PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
+		Address: req.Address, Lines: req.Items, ClientIP: c.IP(), PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
 	}
 	pay, err := s.startOrder(ctx, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
+	if isAlreadyStarted(err) {
 		return s.replayFinishedOrder(c, ctx, orderNo)
 	}
 	if err != nil {
@@ -195,15 +214,27 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 		return fail(c, fiber.StatusBadRequest, CodeUnknownProduct, message(err))
 	case errors.Is(err, catalog.ErrOutOfStock) || kind == activities.ErrTypeOutOfStock:
 		return fail(c, fiber.StatusConflict, CodeOutOfStock, message(err))
+	case kind == activities.ErrTypeInsufficientFunds:
+		return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, message(err))
+	case kind == workflows.ErrTypeNotPayable || kind == workflows.ErrTypeNotCancellable:
+		return fail(c, fiber.StatusConflict, CodeOrderState, message(err))
+	case kind == activities.ErrTypeNotRefundable || kind == activities.ErrTypeRefundTooLarge || kind == activities.ErrTypeRefundNoReused ||
+		errors.Is(err, payments.ErrNotRefundable) || errors.Is(err, payments.ErrRefundTooLarge) || errors.Is(err, payments.ErrRefundNoReused):
+		return fail(c, fiber.StatusConflict, CodeRefundRefused, message(err))
 	case kind == activities.ErrTypeProviderRejected || kind == activities.ErrTypeUnknownChannel:
 		return fail(c, fiber.StatusBadGateway, CodeProvider, message(err))
-	case errors.Is(err, orders.ErrNotFound):
+	case errors.Is(err, orders.ErrNotFound) || errors.Is(err, payments.ErrNotFound):
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the order is taking longer than expected; poll GET /api/v1/orders or retry with the same Idempotency-Key")
 	}
 	s.Logger.Error("order request failed", "error", err)
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "orders are temporarily unavailable, try again")
+}
+
+func isAlreadyStarted(err error) bool {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &started)
 }
 
 func message(err error) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/users"
+	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // Deps is what the API needs.
@@ -28,6 +29,7 @@ type Deps struct {
 	Catalog        *catalog.Service
 	Orders         *orders.Service
 	Payments       *payments.Service
+	Wallet         *wallet.Service
 	WeChat         *payments.WeChatGateway
 	PaymentTimeout time.Duration
 	PointsPerYuan  int64
@@ -66,6 +68,13 @@ func New(d Deps) *fiber.App {
 	authed := v1.Group("", s.authenticate)
 	authed.Post("/orders", s.createOrder)
 	authed.Get("/orders/:order_no", s.getOrder)
+	authed.Post("/orders/:order_no/pay", s.repayOrder)
+	authed.Post("/orders/:order_no/cancel", s.cancelOrder)
+	authed.Get("/wallet", s.getWallet)
+
+	admin := authed.Group("/admin", s.requireAdmin)
+	admin.Post("/orders/:order_no/refund", s.refundOrder)
+	admin.Get("/refunds/:refund_no", s.getRefund)
 	return app
 }
 

@@ -20,6 +20,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 		MaxConcurrentWorkflowTaskExecutionSize:  200,
 	})
 	w.RegisterWorkflow(workflows.OrderWorkflow)
+	w.RegisterWorkflow(workflows.RefundWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }

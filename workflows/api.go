@@ -21,6 +21,19 @@ const (
 	SignalPaymentSucceeded = "payment-succeeded"
 	// QueryState returns the order's OrderState.
 	QueryState = "state"
+	// UpdateRepay pays an unpaid order again, through the same channel
+	// (the stored parameters) or another (closing the old provider order).
+	UpdateRepay = "repay"
+	// UpdateCancel cancels an order before payment.
+	UpdateCancel = "cancel"
+	// SignalRefundResult carries a provider's refund outcome (payments.RefundResult).
+	SignalRefundResult = "refund-result"
+)
+
+// Application error types of the order workflow's updates.
+const (
+	ErrTypeNotPayable     = "OrderNotPayable"
+	ErrTypeNotCancellable = "OrderNotCancellable"
 )
 
 // Default settings, used when the input leaves them zero.
@@ -58,6 +71,7 @@ type OrderInput struct {
 	PayChannel     string          `json:"pay_channel"`
 	Address        json.RawMessage `json:"address"`
 	Lines          []catalog.Line  `json:"lines"`
+	ClientIP       string          `json:"client_ip,omitempty"`
 	PaymentTimeout time.Duration   `json:"payment_timeout"`
 	PointsPerYuan  int64           `json:"points_per_yuan"`
 }
@@ -77,7 +91,22 @@ type OrderState struct {
 	Step          string                 `json:"step"`
 	Reason        string                 `json:"reason,omitempty"`
 	AmountCents   int64                  `json:"amount"`
+	PayChannel    string                 `json:"pay_channel"`
+	Attempt       int                    `json:"attempt"`
 	Pay           *payments.PrepayResult `json:"pay,omitempty"`
 	TransactionID string                 `json:"transaction_id,omitempty"`
 	DuplicatePays int                    `json:"duplicate_notifies"`
+	RefundNo      string                 `json:"refund_no,omitempty"`
+}
+
+// RepayRequest asks to pay an unpaid order through a channel.
+type RepayRequest struct {
+	PayChannel string `json:"pay_channel"`
+	ClientIP   string `json:"client_ip,omitempty"`
+}
+
+// CancelResult is the order's status after a cancel.
+type CancelResult struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }

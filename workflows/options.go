@@ -14,6 +14,8 @@ import (
 var businessErrors = []string{
 	activities.ErrTypeOutOfStock, activities.ErrTypeUnknownProduct, activities.ErrTypeProviderRejected,
 	activities.ErrTypeAlreadyPaid, activities.ErrTypeConflictingPayment, activities.ErrTypeUnknownChannel,
+	activities.ErrTypeNotRefundable, activities.ErrTypeRefundTooLarge, activities.ErrTypeRefundNoReused,
+	activities.ErrTypeRechargeSpent, activities.ErrTypeInsufficientFunds,
 }
 
 // localCtx is for short database steps. They run as local activities

@@ -18,9 +18,9 @@ import (
 
 	"github.com/shopflow/orderpay/activities"
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/workflows"
 )
 
@@ -111,7 +111,7 @@ func (s *OrderWorkflowSuite) mockPrepay(timeout time.Duration) {
 	expire := start.Add(timeout)
 	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
 		r := in.Request
-		return in.UserID == userID && r.OrderNo == orderNo && r.AmountCents == amountCents &&
+		return in.UserID == userID && r.OrderNo == orderNo && r.TradeNo() == orderNo && r.AmountCents == amountCents &&
 			r.Channel == payments.ChannelWeChatJSAPI && r.OpenID == "openid-7" &&
 			r.Description == "Coffee Beans" && r.ExpireAt.Equal(expire)
 	})).Return(prepayResult(expire), nil).Once()
@@ -140,10 +140,24 @@ func (s *OrderWorkflowSuite) mockDeduct(err error) {
 	}).Return(err).Once()
 }
 
-func (s *OrderWorkflowSuite) mockGrant() {
-	s.env.OnActivity(activities.GrantRewardsName, mock.Anything, mock.MatchedBy(func(g rewards.Grant) bool {
-		return g.OrderNo == orderNo && g.UserID == userID && g.AmountCents == amountCents && g.PointsPerYuan == 1
-	})).Return(&rewards.Granted{Points: 136}, nil).Once()
+func (s *OrderWorkflowSuite) mockFulfil() {
+	s.env.OnActivity(activities.FulfilName, mock.Anything, activities.FulfilInput{OrderNo: orderNo, PointsPerYuan: 1}).
+		Return(&fulfilment.Delivered{Points: 136}, nil).Once()
+}
+
+// mockRefund expects the automatic full refund of a paid order that cannot
+// be fulfilled, run as a child workflow; it ends with orderStatus, or fails.
+func (s *OrderWorkflowSuite) mockRefund(reasonPrefix, orderStatus string, err error) {
+	s.env.RegisterWorkflow(workflows.RefundWorkflow)
+	var out *workflows.RefundOutcome
+	if err == nil {
+		out = &workflows.RefundOutcome{RefundNo: workflows.AutoRefundNo(orderNo), OrderNo: orderNo,
+			Status: payments.RefundSucceeded, AmountCents: amountCents, OrderStatus: orderStatus}
+	}
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in workflows.RefundInput) bool {
+		return in.RefundNo == workflows.AutoRefundNo(orderNo) && in.OrderNo == orderNo &&
+			in.AmountCents == 0 && strings.HasPrefix(in.Reason, reasonPrefix)
+	})).Return(out, err).Once()
 }
 
 // forbidRest makes every activity without a matching expectation fail, and
@@ -168,8 +182,8 @@ func (s *OrderWorkflowSuite) forbidRest() {
 		Return(unexpected("ClosePayment")).Maybe()
 	s.env.OnActivity(activities.DeductStockName, mock.Anything, mock.Anything).
 		Return(unexpected("DeductStock")).Maybe()
-	s.env.OnActivity(activities.GrantRewardsName, mock.Anything, mock.Anything).
-		Return((*rewards.Granted)(nil), unexpected("GrantRewards")).Maybe()
+	s.env.OnActivity(activities.FulfilName, mock.Anything, mock.Anything).
+		Return((*fulfilment.Delivered)(nil), unexpected("Fulfil")).Maybe()
 }
 
 // --- driving the workflow --------------------------------------------------
@@ -181,10 +195,13 @@ type updateOutcome struct {
 }
 
 // sendPrepay sends the prepay update right after the start.
-func (s *OrderWorkflowSuite) sendPrepay() *updateOutcome {
+func (s *OrderWorkflowSuite) sendPrepay() *updateOutcome { return s.sendPrepayAt(0, "prepay-1") }
+
+// sendPrepayAt sends a prepay update with its own id at d after the start.
+func (s *OrderWorkflowSuite) sendPrepayAt(d time.Duration, id string) *updateOutcome {
 	out := &updateOutcome{}
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(workflows.UpdatePrepay, "prepay-1", &testsuite.TestUpdateCallback{
+		s.env.UpdateWorkflow(workflows.UpdatePrepay, id, &testsuite.TestUpdateCallback{
 			OnAccept: func() { out.accepted = true },
 			OnReject: func(err error) { out.rejected, out.err = true, err },
 			OnComplete: func(r any, err error) {
@@ -194,7 +211,7 @@ func (s *OrderWorkflowSuite) sendPrepay() *updateOutcome {
 				}
 			},
 		})
-	}, 0)
+	}, d)
 	return out
 }
 
@@ -276,7 +293,7 @@ func (s *OrderWorkflowSuite) TestHappyPath() {
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
-	s.mockGrant()
+	s.mockFulfil()
 	s.forbidRest()
 
 	upd := s.sendPrepay()
@@ -308,7 +325,7 @@ func (s *OrderWorkflowSuite) TestHappyPath() {
 	s.Equal(int64(136), s.lastTransition().Points, "points are recorded on the order")
 	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusCompleted}, s.attrStatus)
 	s.assertNotCalled("QueryPayment", "ClosePayment")
-	for _, n := range []string{"CreateOrder", "Prepay", "RecordPayment", "DeductStock", "GrantRewards"} {
+	for _, n := range []string{"CreateOrder", "Prepay", "RecordPayment", "DeductStock", "Fulfil"} {
 		s.env.AssertActivityNumberOfCalls(s.T(), n, 1)
 	}
 }
@@ -319,7 +336,7 @@ func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
-	s.mockGrant()
+	s.mockFulfil()
 	s.forbidRest()
 
 	upd := s.sendPrepay()
@@ -334,6 +351,29 @@ func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
 	s.Equal(want.PrepayID, upd.result.PrepayID)
 	s.Equal(want.Params, upd.result.Params)
 	s.True(want.ExpireAt.Equal(upd.result.ExpireAt))
+	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
+}
+
+func (s *OrderWorkflowSuite) TestRepeatedSubmitGetsStoredParams() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(nil)
+	s.mockFulfil()
+	s.forbidRest()
+
+	first := s.sendPrepay()
+	again := s.sendPrepayAt(5*time.Minute, "prepay-2") // the buyer submits again
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	s.run(input())
+
+	for _, u := range []*updateOutcome{first, again} {
+		s.Require().True(u.completed)
+		s.Require().NoError(u.err)
+		s.Require().NotNil(u.result)
+		s.Equal("wx-prepay-1", u.result.PrepayID)
+	}
 	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
 }
 
@@ -362,7 +402,7 @@ func (s *OrderWorkflowSuite) TestTimeoutQueryNotPaidCloses() {
 	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusClosed}, s.statuses())
 	s.Equal("payment_timeout", s.lastTransition().Reason)
 	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusClosed}, s.attrStatus)
-	s.assertNotCalled("RecordPayment", "DeductStock", "GrantRewards")
+	s.assertNotCalled("RecordPayment", "DeductStock", "Fulfil")
 	s.env.AssertActivityNumberOfCalls(s.T(), "QueryPayment", 1)
 	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
 }
@@ -379,7 +419,7 @@ func (s *OrderWorkflowSuite) TestTimeoutButProviderSaysPaid() {
 		return p.TransactionID == "tx-q" && p.Source == "query" && p.AmountCents == amountCents
 	})).Return(nil).Once()
 	s.mockDeduct(nil)
-	s.mockGrant()
+	s.mockFulfil()
 	s.forbidRest()
 
 	s.sendPrepay()
@@ -406,7 +446,7 @@ func (s *OrderWorkflowSuite) TestCloseSaysAlreadyPaidRequeries() {
 	}, nil).Once()
 	s.mockRecordPayment("tx-late")
 	s.mockDeduct(nil)
-	s.mockGrant()
+	s.mockFulfil()
 	s.forbidRest()
 
 	s.sendPrepay()
@@ -442,7 +482,7 @@ func (s *OrderWorkflowSuite) TestOutOfStockAtFirstCheckRejects() {
 	s.Equal(workflows.StatusRejected, st.Status)
 	s.Equal("done", st.Step)
 	s.Equal([]string{workflows.StatusRejected}, s.attrStatus)
-	s.assertNotCalled("Prepay", "SetOrderStatus", "RecordPayment", "DeductStock", "GrantRewards", "QueryPayment", "ClosePayment")
+	s.assertNotCalled("Prepay", "SetOrderStatus", "RecordPayment", "DeductStock", "Fulfil", "QueryPayment", "ClosePayment")
 }
 
 func (s *OrderWorkflowSuite) TestOutOfStockAtDeductIsPaidUnfulfilled() {
@@ -451,20 +491,44 @@ func (s *OrderWorkflowSuite) TestOutOfStockAtDeductIsPaidUnfulfilled() {
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 for order "+orderNo))
+	s.mockRefund("out_of_stock: ", orders.StatusRefunded, nil)
 	s.forbidRest()
 
 	s.sendPrepay()
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
 	res := s.run(input())
 
-	s.Equal(orders.StatusPaidUnfulfilled, res.Status)
+	// Marked paid_unfulfilled (with the reason), then refunded in full.
+	s.Equal(orders.StatusRefunded, res.Status)
 	s.True(strings.HasPrefix(res.Reason, "out_of_stock: "), res.Reason)
 	s.Zero(res.Points)
 	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaidUnfulfilled}, s.statuses())
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusPaidUnfulfilled}, s.attrStatus)
-	s.Equal(orders.StatusPaidUnfulfilled, s.finalState().Status)
-	s.assertNotCalled("GrantRewards", "QueryPayment", "ClosePayment")
+	s.True(strings.HasPrefix(s.lastTransition().Reason, "out_of_stock: "))
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusPaidUnfulfilled, orders.StatusRefunded}, s.attrStatus)
+	st := s.finalState()
+	s.Equal(orders.StatusRefunded, st.Status)
+	s.Equal(workflows.AutoRefundNo(orderNo), st.RefundNo)
+	s.assertNotCalled("Fulfil", "QueryPayment", "ClosePayment")
 	s.env.AssertActivityNumberOfCalls(s.T(), "DeductStock", 1)
+}
+
+func (s *OrderWorkflowSuite) TestFailedAutoRefundLeavesPaidUnfulfilled() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 for order "+orderNo))
+	s.mockRefund("out_of_stock: ", "", businessErr("RefundFailed", "refund did not succeed at the provider"))
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	res := s.run(input())
+
+	s.Equal(orders.StatusPaidUnfulfilled, res.Status, "visible for an operator")
+	s.True(strings.HasPrefix(res.Reason, "out_of_stock: "), res.Reason)
+	s.Equal(orders.StatusPaidUnfulfilled, s.finalState().Status)
+	s.assertNotCalled("Fulfil")
 }
 
 func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
@@ -473,7 +537,7 @@ func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
-	s.mockGrant()
+	s.mockFulfil()
 	s.forbidRest()
 
 	s.sendPrepay()
@@ -482,7 +546,7 @@ func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
 	res := s.run(input())
 
 	s.Equal(orders.StatusCompleted, res.Status)
-	for _, n := range []string{"RecordPayment", "DeductStock", "GrantRewards"} {
+	for _, n := range []string{"RecordPayment", "DeductStock", "Fulfil"} {
 		s.env.AssertActivityNumberOfCalls(s.T(), n, 1)
 	}
 	st := s.finalState()
@@ -495,17 +559,19 @@ func (s *OrderWorkflowSuite) TestPaidAmountMismatchIsPaidUnfulfilled() {
 	s.mockPrepay(workflows.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
+	s.mockRefund("amount_mismatch", orders.StatusRefunded, nil)
 	s.forbidRest()
 
 	s.sendPrepay()
 	s.signalAt(10*time.Minute, paid("tx-1", 1))
 	res := s.run(input())
 
-	s.Equal(orders.StatusPaidUnfulfilled, res.Status)
+	s.Equal(orders.StatusRefunded, res.Status)
 	s.True(strings.HasPrefix(res.Reason, "amount_mismatch"), res.Reason)
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaidUnfulfilled}, s.statuses())
 	s.Equal(res.Reason, s.lastTransition().Reason)
 	s.env.AssertActivityNumberOfCalls(s.T(), "RecordPayment", 1)
-	s.assertNotCalled("DeductStock", "GrantRewards")
+	s.assertNotCalled("DeductStock", "Fulfil")
 }
 
 func (s *OrderWorkflowSuite) TestPrepayRejectedCloses() {
@@ -531,7 +597,7 @@ func (s *OrderWorkflowSuite) TestPrepayRejectedCloses() {
 	s.Equal([]string{orders.StatusClosed}, s.statuses())
 	s.Equal([]string{orders.StatusClosed}, s.attrStatus)
 	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
-	s.assertNotCalled("QueryPayment", "ClosePayment", "RecordPayment", "DeductStock", "GrantRewards")
+	s.assertNotCalled("QueryPayment", "ClosePayment", "RecordPayment", "DeductStock", "Fulfil")
 }
 
 func (s *OrderWorkflowSuite) TestConfigurablePaymentTimeout() {

@@ -17,28 +17,32 @@ import (
 	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/miniprogram"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/internal/users"
+	"github.com/shopflow/orderpay/internal/wallet"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 	"github.com/shopflow/orderpay/worker"
 )
 
 // App is the wired system.
 type App struct {
-	Config   *config.Config
-	Logger   *slog.Logger
-	DB       *gorm.DB
-	Temporal client.Client
-	Users    *users.Service
-	Catalog  *catalog.Service
-	Orders   *orders.Service
-	Payments *payments.Service
-	Rewards  *rewards.Service
-	WeChat   *payments.WeChatGateway
+	Config     *config.Config
+	Logger     *slog.Logger
+	DB         *gorm.DB
+	Temporal   client.Client
+	Users      *users.Service
+	Catalog    *catalog.Service
+	Orders     *orders.Service
+	Payments   *payments.Service
+	Rewards    *rewards.Service
+	Wallet     *wallet.Service
+	Fulfilment *fulfilment.Service
+	WeChat     *payments.WeChatGateway
 }
 
 // New opens the database, builds the provider clients and a lazy Temporal
@@ -64,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 	}
 	mp := miniprogram.New(cfg.WeChatLogin.BaseURL, cfg.WeChatLogin.AppID, cfg.WeChatLogin.AppSecret, nil)
 	wechat := payments.NewWeChatGateway(wc)
-	return &App{
+	a := &App{
 		Config:   cfg,
 		Logger:   logger,
 		DB:       db,
@@ -72,13 +76,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		Users:    users.NewService(db, codeExchanger{mp}, cfg.TokenTTL),
 		Catalog:  catalog.NewService(db),
 		Orders:   orders.NewService(db),
-		Payments: payments.NewService(db, map[string]payments.Gateway{
-			payments.ChannelWeChatJSAPI:  wechat,
-			payments.ChannelWeChatNative: wechat,
-		}),
-		Rewards: rewards.NewService(db),
-		WeChat:  wechat,
-	}, nil
+		Rewards:  rewards.NewService(db),
+		Wallet:   wallet.NewService(db),
+		WeChat:   wechat,
+	}
+	a.Fulfilment = &fulfilment.Service{Orders: a.Orders, Catalog: a.Catalog, Rewards: a.Rewards, Wallet: a.Wallet}
+	a.Payments = payments.NewService(db, map[string]payments.Gateway{
+		payments.ChannelWeChatJSAPI:  wechat,
+		payments.ChannelWeChatNative: wechat,
+		payments.ChannelBalance:      payments.NewBalanceGateway(a.Wallet),
+		payments.ChannelFree:         payments.FreeGateway{},
+	})
+	return a, nil
 }
 
 // Prepare migrates the schema, seeds the demo catalogue when asked and
@@ -108,7 +117,7 @@ func (a *App) Prepare(ctx context.Context) error {
 func (a *App) API() *fiber.App {
 	return api.New(api.Deps{
 		DB: a.DB, Temporal: a.Temporal, TaskQueue: a.Config.TaskQueue,
-		Users: a.Users, Catalog: a.Catalog, Orders: a.Orders, Payments: a.Payments, WeChat: a.WeChat,
+		Users: a.Users, Catalog: a.Catalog, Orders: a.Orders, Payments: a.Payments, Wallet: a.Wallet, WeChat: a.WeChat,
 		PaymentTimeout: a.Config.PaymentTimeout, PointsPerYuan: a.Config.PointsPerYuan,
 		RequestTimeout: a.Config.RequestTimeout, Logger: a.Logger,
 	})
@@ -116,7 +125,7 @@ func (a *App) API() *fiber.App {
 
 // Activities returns the order workflow's activities.
 func (a *App) Activities() *activities.Activities {
-	return &activities.Activities{Orders: a.Orders, Catalog: a.Catalog, Payments: a.Payments, Rewards: a.Rewards}
+	return &activities.Activities{Orders: a.Orders, Catalog: a.Catalog, Payments: a.Payments, Fulfilment: a.Fulfilment}
 }
 
 // Worker builds the Temporal worker for the order task queue.

@@ -18,6 +18,7 @@ import (
 const (
 	KindGoods      = "goods"
 	KindMembership = "membership"
+	KindRecharge   = "recharge" // a wallet top-up: the price is credited to the buyer's balance
 )
 
 var (
@@ -48,6 +49,13 @@ type Product struct {
 // StockDeduction records that an order's stock was taken, so a retried
 // deduction never takes it twice.
 type StockDeduction struct {
+	OrderNo   string `gorm:"primaryKey;size:32"`
+	CreatedAt time.Time
+}
+
+// StockReturn records that an order's deducted stock was put back, so a
+// retried return never adds it twice.
+type StockReturn struct {
 	OrderNo   string `gorm:"primaryKey;size:32"`
 	CreatedAt time.Time
 }
@@ -140,6 +148,34 @@ func (s *Service) Deduct(ctx context.Context, orderNo string, lines []Line) erro
 	})
 }
 
+// Restock puts back the stock an order took, once, and only if it took any.
+func (s *Service) Restock(ctx context.Context, orderNo string, lines []Line) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var taken int64
+		if err := tx.Model(&StockDeduction{}).Where("order_no = ?", orderNo).Count(&taken).Error; err != nil {
+			return fmt.Errorf("check deduction of %s: %w", orderNo, err)
+		}
+		if taken == 0 {
+			return nil
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&StockReturn{OrderNo: orderNo})
+		if res.Error != nil {
+			return fmt.Errorf("record return of %s: %w", orderNo, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		for _, l := range Merge(lines) {
+			err := tx.Model(&Product{}).Where("id = ?", l.ProductID).
+				UpdateColumn("stock", gorm.Expr("stock + ?", l.Quantity)).Error
+			if err != nil {
+				return fmt.Errorf("restock product %d for %s: %w", l.ProductID, orderNo, err)
+			}
+		}
+		return nil
+	})
+}
+
 // Seed inserts products when the catalogue is empty and reports how many it added.
 func (s *Service) Seed(ctx context.Context, products []Product) (int, error) {
 	var n int64
@@ -163,6 +199,8 @@ func DemoProducts() []Product {
 		{Name: "Ceramic Pour-over Dripper", ImageURL: "https://img.example.com/dripper.jpg", PriceCents: 12900, Stock: 100000, Kind: KindGoods, Active: true},
 		{Name: "Limited Edition Mug (flash sale)", ImageURL: "https://img.example.com/mug.jpg", PriceCents: 1, Stock: 100, Kind: KindGoods, Active: true},
 		{Name: "Gold Membership (30 days)", ImageURL: "https://img.example.com/gold.png", PriceCents: 1990, Stock: 1000000, Kind: KindMembership, MembershipDays: 30, Active: true},
+		{Name: "Wallet top-up ¥100", ImageURL: "https://img.example.com/topup.png", PriceCents: 10000, Stock: 1000000, Kind: KindRecharge, Active: true},
+		{Name: "Coffee sample sachet (free)", ImageURL: "https://img.example.com/sample.jpg", PriceCents: 0, Stock: 1000, Kind: KindGoods, Active: true},
 	}
 }
 

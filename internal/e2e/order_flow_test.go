@@ -25,6 +25,8 @@ const (
 	coffeeID     = 1 // 6800 cents, plenty of stock
 	mugID        = 3 // 1 cent, 100 in stock
 	membershipID = 4 // 1990 cents, 30 days
+	topUpID      = 5 // 10000 cents credited to the wallet
+	sampleID     = 6 // free
 )
 
 func TestOrderFlowPostgres(t *testing.T) { orderFlow(t, options{}) }
@@ -45,7 +47,7 @@ func orderFlow(t *testing.T, o options) {
 
 	products := s.api("GET", "/api/v1/products", "", nil)
 	require.Equal(t, 200, products.Status)
-	require.Len(t, products.JSON(t)["products"], 4)
+	require.Len(t, products.JSON(t)["products"], 6)
 	stockBefore := s.stock(coffeeID)
 
 	res := s.placeOrder(token, coffeeID, 2, payments.ChannelWeChatJSAPI)

@@ -18,12 +18,15 @@ import (
 
 // Order statuses, in the order the workflow moves through them.
 const (
-	StatusPending         = "pending"          // written, prepay not done yet
-	StatusAwaitingPayment = "awaiting_payment" // prepay done, waiting for the buyer
-	StatusPaid            = "paid"             // money received, fulfilment running
-	StatusCompleted       = "completed"        // stock taken, points and membership granted
-	StatusClosed          = "closed"           // unpaid and closed (timeout or prepay failure)
-	StatusPaidUnfulfilled = "paid_unfulfilled" // paid, but stock could not be taken: needs a refund
+	StatusPending           = "pending"            // written, prepay not done yet
+	StatusAwaitingPayment   = "awaiting_payment"   // prepay done, waiting for the buyer
+	StatusPaid              = "paid"               // money received, fulfilment running
+	StatusCompleted         = "completed"          // stock taken, points and membership granted
+	StatusClosed            = "closed"             // unpaid and closed (timeout or prepay failure)
+	StatusPaidUnfulfilled   = "paid_unfulfilled"   // paid, but cannot be fulfilled; the refund is under way
+	StatusRefunded          = "refunded"           // all money returned
+	StatusPartiallyRefunded = "partially_refunded" // some money returned
+	StatusCancelled         = "cancelled"          // the buyer cancelled before paying
 )
 
 // ErrNotFound means no order has that number.

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -43,10 +45,15 @@ var (
 	ErrConflictingPayment = errors.New("order already paid by another transaction")
 )
 
-// Payment is one order's payment at its provider. out_trade_no is the order number.
+// Payment is one attempt to pay an order at a provider. The first attempt's
+// out_trade_no is the order number; paying again through another channel
+// opens a new attempt ("<order_no>-2", …) because providers never reopen a
+// closed out_trade_no.
 type Payment struct {
 	ID            uint       `gorm:"primaryKey" json:"-"`
-	OrderNo       string     `gorm:"size:32;not null;uniqueIndex" json:"-"`
+	OrderNo       string     `gorm:"size:32;not null;index" json:"-"`
+	OutTradeNo    string     `gorm:"size:40;not null;uniqueIndex" json:"out_trade_no"`
+	Attempt       int        `gorm:"not null;default:1" json:"attempt"`
 	UserID        uint       `gorm:"not null;index" json:"-"`
 	Channel       string     `gorm:"size:24;not null" json:"channel"`
 	AmountCents   int64      `gorm:"not null" json:"amount"`
@@ -68,22 +75,47 @@ func (p *Payment) Params() map[string]string {
 	return m
 }
 
+// TradeNo is the provider order number of an order's attempt-th payment.
+func TradeNo(orderNo string, attempt int) string {
+	if attempt <= 1 {
+		return orderNo
+	}
+	return fmt.Sprintf("%s-%d", orderNo, attempt)
+}
+
 // PrepayRequest asks a provider for a payable order.
 type PrepayRequest struct {
-	OrderNo     string
+	OrderNo     string // the order; also the provider's out_trade_no unless OutTradeNo is set
+	OutTradeNo  string // the provider order number of this attempt (see TradeNo)
+	UserID      uint   // the buyer (wallet payments)
 	Channel     string
 	Description string
 	AmountCents int64
-	OpenID      string // payer, for JSAPI
+	OpenID      string // payer, for WeChat JSAPI
+	ClientIP    string // buyer's IP, for WeChat H5 and Alipay
+	ReturnURL   string // where a browser returns after paying (Alipay wap/page)
 	ExpireAt    time.Time
 }
 
-// PrepayResult is what the client needs to pay.
+// TradeNo is the provider order number to use: OutTradeNo, or the order
+// number for a first attempt.
+func (r PrepayRequest) TradeNo() string {
+	if r.OutTradeNo != "" {
+		return r.OutTradeNo
+	}
+	return r.OrderNo
+}
+
+// PrepayResult is what the client needs to pay. Channels that settle at
+// once (wallet balance, free orders) return Paid with the transaction id.
 type PrepayResult struct {
-	Channel  string            `json:"channel"`
-	PrepayID string            `json:"prepay_id,omitempty"`
-	Params   map[string]string `json:"params"`
-	ExpireAt time.Time         `json:"expire_at"`
+	Channel       string            `json:"channel"`
+	OutTradeNo    string            `json:"out_trade_no"`
+	PrepayID      string            `json:"prepay_id,omitempty"`
+	Params        map[string]string `json:"params"`
+	ExpireAt      time.Time         `json:"expire_at"`
+	Paid          bool              `json:"paid,omitempty"`
+	TransactionID string            `json:"transaction_id,omitempty"`
 }
 
 // Trade is a provider's view of an order's payment.
@@ -91,17 +123,47 @@ type Trade struct {
 	OutTradeNo    string
 	TransactionID string
 	Paid          bool
-	State         string // provider's own state word (SUCCESS, NOTPAY, CLOSED, …)
+	State         string // provider's own state word (SUCCESS, NOTPAY, TRADE_SUCCESS, …)
 	AmountCents   int64
 	PaidAt        time.Time
-	AppID, MchID  string
+	AppID, MchID  string // merchant identifiers the provider reports (seller/partner id for Alipay)
 }
 
-// Gateway is one provider's merchant API.
+// RefundRequest asks a provider to return money for a paid order.
+type RefundRequest struct {
+	OrderNo       string // the provider out_trade_no of the paid attempt
+	RefundNo      string // out_refund_no: the idempotency key of this refund
+	TransactionID string
+	TotalCents    int64 // what the order paid
+	RefundCents   int64 // what to return now
+	Reason        string
+}
+
+// Refund states.
+const (
+	RefundProcessing = "processing"
+	RefundSucceeded  = "succeeded"
+	RefundFailed     = "failed"
+)
+
+// RefundResult is a provider's answer to a refund or refund query.
+type RefundResult struct {
+	RefundNo         string
+	ProviderRefundID string
+	Status           string // RefundProcessing, RefundSucceeded or RefundFailed
+	RefundCents      int64
+	RefundedAt       time.Time
+}
+
+// Gateway is one provider's merchant API. Implementations must be safe for
+// concurrent use, classify business refusals with ErrProviderRejected (and
+// paid orders that cannot be closed with ErrAlreadyPaid), and leave network
+// and 5xx failures unwrapped so they are retried.
 type Gateway interface {
 	Prepay(ctx context.Context, req PrepayRequest) (*PrepayResult, error)
 	Query(ctx context.Context, outTradeNo string) (*Trade, error)
 	Close(ctx context.Context, outTradeNo string) error
+	Refund(ctx context.Context, req RefundRequest) (*RefundResult, error)
 }
 
 // Service records payments and routes provider calls by channel.
@@ -127,16 +189,17 @@ func (s *Service) gateway(channel string) (Gateway, error) {
 	return g, nil
 }
 
-// Prepay returns the client pay parameters for an order. Stored parameters
-// are reused while they are valid for the same channel, so a retried
+// Prepay returns the client pay parameters for one payment attempt. Stored
+// parameters are reused while valid for the same channel, so a retried
 // activity or a repeated submit never asks the provider twice.
 func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*PrepayResult, error) {
-	if p, err := s.Get(ctx, req.OrderNo); err == nil {
+	tradeNo := req.TradeNo()
+	if p, err := s.ByTradeNo(ctx, tradeNo); err == nil {
 		if p.Channel == req.Channel && p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) {
-			return &PrepayResult{Channel: p.Channel, PrepayID: p.PrepayID, Params: p.Params(), ExpireAt: p.ExpireAt}, nil
+			return &PrepayResult{Channel: p.Channel, OutTradeNo: tradeNo, PrepayID: p.PrepayID, Params: p.Params(), ExpireAt: p.ExpireAt}, nil
 		}
 		if p.Status != StatusUnpaid {
-			return nil, fmt.Errorf("%w: payment of %s is %s", ErrProviderRejected, req.OrderNo, p.Status)
+			return nil, fmt.Errorf("%w: payment %s is %s", ErrProviderRejected, tradeNo, p.Status)
 		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -145,78 +208,117 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	req.OutTradeNo = tradeNo
 	res, err := g.Prepay(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("prepay %s via %s: %w", req.OrderNo, req.Channel, err)
+		return nil, fmt.Errorf("prepay %s via %s: %w", tradeNo, req.Channel, err)
 	}
+	res.OutTradeNo = tradeNo
 	params, err := json.Marshal(res.Params)
 	if err != nil {
 		return nil, fmt.Errorf("encode pay params: %w", err)
 	}
 	row := Payment{
-		OrderNo: req.OrderNo, UserID: userID, Channel: req.Channel, AmountCents: req.AmountCents,
-		Status: StatusUnpaid, PrepayID: res.PrepayID, ParamsJSON: string(params), ExpireAt: res.ExpireAt,
+		OrderNo: req.OrderNo, OutTradeNo: tradeNo, Attempt: attemptOf(req.OrderNo, tradeNo), UserID: userID,
+		Channel: req.Channel, AmountCents: req.AmountCents, Status: StatusUnpaid, PrepayID: res.PrepayID,
+		ParamsJSON: string(params), ExpireAt: res.ExpireAt,
 	}
 	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "order_no"}},
-		DoUpdates: clause.AssignmentColumns([]string{"channel", "prepay_id", "params_json", "expire_at", "updated_at"}),
+		Columns:   []clause.Column{{Name: "out_trade_no"}},
+		DoUpdates: clause.AssignmentColumns([]string{"prepay_id", "params_json", "expire_at", "updated_at"}),
 		Where:     clause.Where{Exprs: []clause.Expression{clause.Eq{Column: "payments.status", Value: StatusUnpaid}}},
 	}).Create(&row).Error
 	if err != nil {
-		return nil, fmt.Errorf("record prepay of %s: %w", req.OrderNo, err)
+		return nil, fmt.Errorf("record prepay of %s: %w", tradeNo, err)
 	}
 	return res, nil
 }
 
-// Get loads the payment row of an order.
+func attemptOf(orderNo, tradeNo string) int {
+	n := 1
+	if rest, ok := strings.CutPrefix(tradeNo, orderNo+"-"); ok {
+		if v, err := strconv.Atoi(rest); err == nil {
+			n = v
+		}
+	}
+	return n
+}
+
+// Get loads an order's latest payment attempt.
 func (s *Service) Get(ctx context.Context, orderNo string) (*Payment, error) {
+	return s.take(s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("attempt DESC"), orderNo)
+}
+
+// ByTradeNo loads the payment attempt with a provider order number.
+func (s *Service) ByTradeNo(ctx context.Context, outTradeNo string) (*Payment, error) {
+	return s.take(s.db.WithContext(ctx).Where("out_trade_no = ?", outTradeNo), outTradeNo)
+}
+
+func (s *Service) take(q *gorm.DB, key string) (*Payment, error) {
 	var p Payment
-	err := s.db.WithContext(ctx).Where("order_no = ?", orderNo).Take(&p).Error
+	err := q.Take(&p).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load payment %s: %w", orderNo, err)
+		return nil, fmt.Errorf("load payment %s: %w", key, err)
 	}
 	return &p, nil
 }
 
-// Paid is a confirmed payment, from a verified notify or a provider query.
+// Paid is a confirmed payment, from a verified notify, a provider query or
+// a channel that settles at once.
 type Paid struct {
 	OrderNo       string    `json:"order_no"`
+	OutTradeNo    string    `json:"out_trade_no"`
 	TransactionID string    `json:"transaction_id"`
 	AmountCents   int64     `json:"amount"`
 	PaidAt        time.Time `json:"paid_at"`
-	Source        string    `json:"source"` // notify | query
+	Source        string    `json:"source"` // notify | query | instant
 }
 
-// MarkPaid records a confirmed payment. It is idempotent by transaction id:
-// recording the same transaction again changes nothing, while a different
-// transaction for an already-paid order is refused with ErrConflictingPayment.
+// MarkPaid records a confirmed payment on its attempt. It is idempotent by
+// transaction id: recording the same transaction again changes nothing,
+// while a second, different transaction for the order is refused with
+// ErrConflictingPayment (the money must go back).
 func (s *Service) MarkPaid(ctx context.Context, p Paid) error {
+	tradeNo := p.OutTradeNo
+	if tradeNo == "" {
+		tradeNo = p.OrderNo
+	}
 	txID := p.TransactionID
-	res := s.db.WithContext(ctx).Model(&Payment{}).
-		Where("order_no = ? AND status <> ?", p.OrderNo, StatusPaid).
-		Updates(map[string]any{"status": StatusPaid, "transaction_id": &txID, "paid_at": p.PaidAt.UTC(), "verified": true})
-	if res.Error != nil {
-		return fmt.Errorf("mark %s paid: %w", p.OrderNo, res.Error)
-	}
-	if res.RowsAffected == 1 {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var other int64
+		err := tx.Model(&Payment{}).Where("order_no = ? AND status = ? AND transaction_id <> ?", p.OrderNo, StatusPaid, txID).Count(&other).Error
+		if err != nil {
+			return fmt.Errorf("check payments of %s: %w", p.OrderNo, err)
+		}
+		if other > 0 {
+			return fmt.Errorf("%w: %s already paid, got %s", ErrConflictingPayment, p.OrderNo, txID)
+		}
+		res := tx.Model(&Payment{}).
+			Where("out_trade_no = ? AND status <> ?", tradeNo, StatusPaid).
+			Updates(map[string]any{"status": StatusPaid, "transaction_id": &txID, "paid_at": p.PaidAt.UTC(), "verified": true})
+		if res.Error != nil {
+			return fmt.Errorf("mark %s paid: %w", tradeNo, res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return nil
+		}
+		var cur Payment
+		if err := tx.Where("out_trade_no = ?", tradeNo).Take(&cur).Error; err != nil {
+			return fmt.Errorf("load payment %s: %w", tradeNo, err)
+		}
+		if cur.TransactionID == nil || *cur.TransactionID != txID {
+			return fmt.Errorf("%w: %s has %v, got %s", ErrConflictingPayment, tradeNo, cur.TransactionID, txID)
+		}
 		return nil
-	}
-	cur, err := s.Get(ctx, p.OrderNo)
-	if err != nil {
-		return err
-	}
-	if cur.TransactionID == nil || *cur.TransactionID != txID {
-		return fmt.Errorf("%w: %s has %v, got %s", ErrConflictingPayment, p.OrderNo, cur.TransactionID, txID)
-	}
-	return nil
+	})
 }
 
-// Query asks the order's provider for the payment's state.
-func (s *Service) Query(ctx context.Context, orderNo string) (*Trade, error) {
-	p, err := s.Get(ctx, orderNo)
+// Query asks the provider for the state of a payment attempt.
+func (s *Service) Query(ctx context.Context, outTradeNo string) (*Trade, error) {
+	p, err := s.ByTradeNo(ctx, outTradeNo)
 	if err != nil {
 		return nil, err
 	}
@@ -224,18 +326,20 @@ func (s *Service) Query(ctx context.Context, orderNo string) (*Trade, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := g.Query(ctx, orderNo)
+	t, err := g.Query(ctx, outTradeNo)
 	if err != nil {
-		return nil, fmt.Errorf("query %s via %s: %w", orderNo, p.Channel, err)
+		return nil, fmt.Errorf("query %s via %s: %w", outTradeNo, p.Channel, err)
 	}
+	t.OutTradeNo = outTradeNo
 	return t, nil
 }
 
-// Close closes the order's provider order so it can no longer be paid, and
-// marks the payment closed. A provider order that was paid meanwhile yields
-// ErrAlreadyPaid and changes nothing.
-func (s *Service) Close(ctx context.Context, orderNo string) error {
-	p, err := s.Get(ctx, orderNo)
+// Close closes a payment attempt at its provider so it can no longer be
+// paid, and marks it closed. A provider order that was paid meanwhile
+// yields ErrAlreadyPaid and changes nothing.
+func (s *Service) Close(ctx context.Context, outTradeNo string) error {
+	orderNo := outTradeNo
+	p, err := s.ByTradeNo(ctx, outTradeNo)
 	if errors.Is(err, ErrNotFound) {
 		return nil // never prepaid: nothing to close at the provider
 	}
@@ -256,7 +360,7 @@ func (s *Service) Close(ctx context.Context, orderNo string) error {
 		return fmt.Errorf("close %s via %s: %w", orderNo, p.Channel, err)
 	}
 	err = s.db.WithContext(ctx).Model(&Payment{}).
-		Where("order_no = ? AND status = ?", orderNo, StatusUnpaid).
+		Where("out_trade_no = ? AND status = ?", orderNo, StatusUnpaid).
 		Update("status", StatusClosed).Error
 	if err != nil {
 		return fmt.Errorf("mark %s closed: %w", orderNo, err)

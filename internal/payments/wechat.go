@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 
-// WeChatGateway serves the WeChat Pay v3 channels (JSAPI and Native) over
-// gopay, through the wechatpay adapter.
+// ChannelWeChatH5 pays in a mobile browser outside WeChat (WeChat Pay v3 H5:
+// the client opens the returned h5_url).
+const ChannelWeChatH5 = "wechat_h5"
+
+// WeChatGateway serves the WeChat Pay v3 channels (JSAPI, Native and H5)
+// over gopay, through the wechatpay adapter.
 type WeChatGateway struct {
 	client *wechatpay.Client
 }
@@ -21,13 +24,15 @@ type WeChatGateway struct {
 func NewWeChatGateway(c *wechatpay.Client) *WeChatGateway { return &WeChatGateway{client: c} }
 
 // Prepay creates the WeChat order and returns the client parameters: the
-// signed JSAPI bundle for mini-programs and official accounts, or the
-// code_url for a Native QR code.
+// signed JSAPI bundle for mini-programs and official accounts, the
+// code_url for a Native QR code, or the h5_url a mobile browser opens (H5;
+// needs req.ClientIP).
 func (g *WeChatGateway) Prepay(ctx context.Context, req PrepayRequest) (*PrepayResult, error) {
 	wreq := wechatpay.PrepayRequest{
-		OutTradeNo:  req.OrderNo,
+		OutTradeNo:  req.TradeNo(),
 		Description: req.Description,
 		PayerOpenID: req.OpenID,
+		ClientIP:    req.ClientIP,
 		AmountCents: req.AmountCents,
 		ExpireAt:    req.ExpireAt,
 	}
@@ -49,6 +54,12 @@ func (g *WeChatGateway) Prepay(ctx context.Context, req PrepayRequest) (*PrepayR
 			return nil, classifyWeChat(err)
 		}
 		res.Params = map[string]string{"code_url": codeURL}
+	case ChannelWeChatH5:
+		h5URL, err := g.client.PrepayH5(ctx, wreq)
+		if err != nil {
+			return nil, classifyWeChat(err)
+		}
+		res.Params = map[string]string{"h5_url": h5URL}
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownChannel, req.Channel)
 	}
@@ -116,40 +127,6 @@ func classifyWeChat(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrProviderRejected, err)
-}
-
-// ErrNotifyMismatch means a correctly signed notify does not match the
-// payment we recorded (wrong merchant, app, amount or order).
-var ErrNotifyMismatch = errors.New("notify does not match the payment")
-
-// ErrAlreadyRecorded means the notify repeats a payment already recorded:
-// answer the provider with success and change nothing.
-var ErrAlreadyRecorded = errors.New("payment already recorded")
-
-// CheckNotify compares a verified provider trade against the order's
-// payment row and returns the confirmed payment. Nothing is written.
-func (s *Service) CheckNotify(ctx context.Context, t *Trade, appID, mchID string) (*Paid, error) {
-	p, err := s.Get(ctx, t.OutTradeNo)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case !t.Paid:
-		return nil, fmt.Errorf("%w: %s trade state %s", ErrNotifyMismatch, t.OutTradeNo, t.State)
-	case t.AppID != appID || t.MchID != mchID:
-		return nil, fmt.Errorf("%w: %s merchant %s/%s", ErrNotifyMismatch, t.OutTradeNo, t.MchID, t.AppID)
-	case t.AmountCents != p.AmountCents:
-		return nil, fmt.Errorf("%w: %s amount %d, expected %d", ErrNotifyMismatch, t.OutTradeNo, t.AmountCents, p.AmountCents)
-	case t.TransactionID == "":
-		return nil, fmt.Errorf("%w: %s has no transaction id", ErrNotifyMismatch, t.OutTradeNo)
-	case p.Status == StatusPaid && p.TransactionID != nil && *p.TransactionID == t.TransactionID:
-		return nil, ErrAlreadyRecorded
-	}
-	paidAt := t.PaidAt
-	if paidAt.IsZero() {
-		paidAt = time.Now()
-	}
-	return &Paid{OrderNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: "notify"}, nil
 }
 
 // Describe builds the one-line description providers show on the buyer's bill.

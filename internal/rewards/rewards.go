@@ -20,7 +20,7 @@ type PointsEntry struct {
 	ID        uint   `gorm:"primaryKey"`
 	UserID    uint   `gorm:"not null;index"`
 	OrderNo   string `gorm:"size:32;not null;uniqueIndex:idx_points_order_reason"`
-	Reason    string `gorm:"size:24;not null;uniqueIndex:idx_points_order_reason"`
+	Reason    string `gorm:"size:80;not null;uniqueIndex:idx_points_order_reason"`
 	Points    int64  `gorm:"not null"`
 	CreatedAt time.Time
 }

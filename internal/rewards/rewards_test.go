@@ -156,6 +156,13 @@ func TestExpiredMembershipRestartsFromNow(t *testing.T) {
 }
 
 func TestConcurrentMembershipGrantsAllCount(t *testing.T) {
+	// With points, the points update locks the user row first; without, only
+	// the membership version guards the read-modify-write. Test both.
+	t.Run("with points", func(t *testing.T) { concurrentMembershipGrants(t, 1) })
+	t.Run("membership only", func(t *testing.T) { concurrentMembershipGrants(t, 0) })
+}
+
+func concurrentMembershipGrants(t *testing.T, perYuan int64) {
 	f := setup(t)
 	ctx := context.Background()
 	u := f.user(t, "openid-1")
@@ -169,7 +176,7 @@ func TestConcurrentMembershipGrantsAllCount(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-gate
-			g := rewards.Grant{OrderNo: fmt.Sprintf("ORDER%d", i), UserID: u.ID, AmountCents: 1990, PointsPerYuan: 1, MembershipDays: 30}
+			g := rewards.Grant{OrderNo: fmt.Sprintf("ORDER%d", i), UserID: u.ID, AmountCents: 1990, PointsPerYuan: perYuan, MembershipDays: 30}
 			// The activity is retried on errors (e.g. "too much contention"); do the same.
 			for attempt := 0; attempt < 20; attempt++ {
 				if _, errs[i] = f.svc.GrantOrder(ctx, g); errs[i] == nil {
@@ -188,6 +195,6 @@ func TestConcurrentMembershipGrantsAllCount(t *testing.T) {
 	require.NotNil(t, got.MemberUntil)
 	want := t0.AddDate(0, 0, 30*n)
 	assert.True(t, want.Equal(*got.MemberUntil), "no grant lost: until %v, want %v", got.MemberUntil, want)
-	assert.Equal(t, int64(n*19), got.Points)
+	assert.Equal(t, int64(n)*19*perYuan, got.Points)
 	assert.Equal(t, int64(n), f.count(t, &rewards.MembershipGrant{}))
 }

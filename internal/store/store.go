@@ -20,6 +20,7 @@ import (
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/users"
+	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // Options selects and tunes the database.
@@ -106,11 +107,12 @@ func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
 // before the others start.
 func Migrate(db *gorm.DB) error {
 	err := db.AutoMigrate(
-		&catalog.Product{}, &catalog.StockDeduction{},
+		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{},
 		&users.User{}, &users.Token{},
 		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{},
-		&payments.Payment{},
-		&rewards.PointsEntry{}, &rewards.MembershipGrant{},
+		&payments.Payment{}, &payments.Refund{},
+		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
+		&wallet.Wallet{}, &wallet.Entry{},
 	)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/shopflow/orderpay/workflows"
+)
+
+// RefundRequestBody is the body of POST /api/v1/admin/orders/{order_no}/refund.
+type RefundRequestBody struct {
+	RefundNo    string `json:"refund_no"` // idempotency key; generated when empty
+	AmountCents int64  `json:"amount"`    // 0 or absent: everything not yet refunded
+	Reason      string `json:"reason"`
+}
+
+func (s *Server) requireAdmin(c *fiber.Ctx) error {
+	if !principal(c).Admin() {
+		return fail(c, fiber.StatusForbidden, CodeForbidden, "admin scope required")
+	}
+	return c.Next()
+}
+
+// refundOrder records a refund (bounded by what was paid, idempotent by
+// refund_no) and starts its refund workflow.
+func (s *Server) refundOrder(c *fiber.Ctx) error {
+	var req RefundRequestBody
+	if err := decodeJSON(c, &req); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
+	}
+	if req.AmountCents < 0 || len(req.RefundNo) > 64 || len(req.Reason) > 200 {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "amount must be ≥ 0 cents, refund_no ≤ 64 and reason ≤ 200 characters")
+	}
+	if req.RefundNo == "" {
+		req.RefundNo = newRefundNo(time.Now())
+	}
+	if req.Reason == "" {
+		req.Reason = "refund by operator"
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	orderNo := c.Params("order_no")
+	if _, err := s.Orders.Get(ctx, orderNo); err != nil {
+		return s.orderError(c, err)
+	}
+	r, err := s.Payments.OpenRefund(ctx, req.RefundNo, orderNo, req.AmountCents, req.Reason)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.RefundWorkflowID(r.RefundNo),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+	}, workflows.RefundWorkflow, workflows.RefundInput{
+		RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason,
+	})
+	if err != nil && !isAlreadyStarted(err) {
+		return s.orderError(c, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(r)
+}
+
+// getRefund shows a refund record.
+func (s *Server) getRefund(c *fiber.Ctx) error {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	r, err := s.Payments.GetRefund(ctx, c.Params("refund_no"))
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	return c.JSON(r)
+}
+
+// getWallet shows the caller's balance and latest ledger entries.
+func (s *Server) getWallet(c *fiber.Ctx) error {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	uid := principal(c).UserID
+	bal, err := s.Wallet.Balance(ctx, uid)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	entries, err := s.Wallet.Recent(ctx, uid, 50)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	return c.JSON(fiber.Map{"balance": bal, "entries": entries})
+}
+
+func newRefundNo(now time.Time) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic("entropy: " + err.Error())
+	}
+	return "RF" + now.Format("20060102150405") + hex.EncodeToString(b)
+}

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/workflows"
+)
+
+// RepayRequestBody is the body of POST /api/v1/orders/{order_no}/pay.
+type RepayRequestBody struct {
+	PayChannel string `json:"pay_channel"`
+}
+
+// ownOrder loads an order the caller may act on (404 otherwise).
+func (s *Server) ownOrder(c *fiber.Ctx, ctx context.Context) (*orders.Order, error) {
+	o, err := s.Orders.Get(ctx, c.Params("order_no"))
+	if err != nil {
+		return nil, err
+	}
+	if p := principal(c); o.UserID != p.UserID && !p.Admin() {
+		return nil, orders.ErrNotFound
+	}
+	return o, nil
+}
+
+// repayOrder pays an unpaid order again: the same channel returns the same
+// parameters without calling the provider; another channel closes the old
+// provider order first. Paid, closed or expired orders get 409.
+func (s *Server) repayOrder(c *fiber.Ctx) error {
+	var req RepayRequestBody
+	if err := decodeJSON(c, &req); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
+	}
+	if !s.Payments.Supports(req.PayChannel) {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "pay_channel "+req.PayChannel+" is not supported")
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	o, err := s.ownOrder(c, ctx)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	if o.Status != orders.StatusAwaitingPayment {
+		return fail(c, fiber.StatusConflict, CodeOrderState, "order "+o.OrderNo+" is "+o.Status+" and can no longer be paid")
+	}
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   o.OrderNo,
+		UpdateName:   workflows.UpdateRepay,
+		Args:         []any{workflows.RepayRequest{PayChannel: req.PayChannel, ClientIP: c.IP()}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return s.updateError(c, o, err)
+	}
+	var res payments.PrepayResult
+	if err := h.Get(ctx, &res); err != nil {
+		return s.updateError(c, o, err)
+	}
+	return c.JSON(CreateOrderResponse{OrderNo: o.OrderNo, Status: orders.StatusAwaitingPayment, AmountCents: o.AmountCents, Pay: payResponse(&res)})
+}
+
+// cancelOrder cancels an order before payment (a workflow update whose
+// validator refuses paid orders).
+func (s *Server) cancelOrder(c *fiber.Ctx) error {
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	o, err := s.ownOrder(c, ctx)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   o.OrderNo,
+		UpdateName:   workflows.UpdateCancel,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return s.updateError(c, o, err)
+	}
+	var res workflows.CancelResult
+	if err := h.Get(ctx, &res); err != nil {
+		return s.updateError(c, o, err)
+	}
+	return c.JSON(fiber.Map{"order_no": o.OrderNo, "status": res.Status, "status_reason": res.Reason})
+}
+
+// updateError maps a failed update: a finished workflow means the order is
+// no longer in a state that accepts it.
+func (s *Server) updateError(c *fiber.Ctx, o *orders.Order, err error) error {
+	var gone *serviceerror.NotFound
+	if errors.As(err, &gone) {
+		return fail(c, fiber.StatusConflict, CodeOrderState, "order "+o.OrderNo+" is "+o.Status)
+	}
+	return s.orderError(c, err)
+}

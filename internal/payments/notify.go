@@ -1,0 +1,43 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotifyMismatch means a correctly signed notify does not match the
+// payment we recorded (wrong merchant, app, amount or order).
+var ErrNotifyMismatch = errors.New("notify does not match the payment")
+
+// ErrAlreadyRecorded means the notify repeats a payment already recorded:
+// answer the provider with success and change nothing.
+var ErrAlreadyRecorded = errors.New("payment already recorded")
+
+// CheckNotify compares a verified provider trade against the order's
+// payment row and returns the confirmed payment. Nothing is written.
+func (s *Service) CheckNotify(ctx context.Context, t *Trade, appID, mchID string) (*Paid, error) {
+	p, err := s.ByTradeNo(ctx, t.OutTradeNo)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !t.Paid:
+		return nil, fmt.Errorf("%w: %s trade state %s", ErrNotifyMismatch, t.OutTradeNo, t.State)
+	case t.AppID != appID || t.MchID != mchID:
+		return nil, fmt.Errorf("%w: %s merchant %s/%s", ErrNotifyMismatch, t.OutTradeNo, t.MchID, t.AppID)
+	case t.AmountCents != p.AmountCents:
+		return nil, fmt.Errorf("%w: %s amount %d, expected %d", ErrNotifyMismatch, t.OutTradeNo, t.AmountCents, p.AmountCents)
+	case t.TransactionID == "":
+		return nil, fmt.Errorf("%w: %s has no transaction id", ErrNotifyMismatch, t.OutTradeNo)
+	case p.Status == StatusPaid && p.TransactionID != nil && *p.TransactionID == t.TransactionID:
+		return nil, ErrAlreadyRecorded
+	}
+	paidAt := t.PaidAt
+	if paidAt.IsZero() {
+		paidAt = time.Now()
+	}
+	return &Paid{OrderNo: p.OrderNo, OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: "notify"}, nil
+}
+

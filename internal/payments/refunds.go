@@ -1,0 +1,206 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Refund statuses of our refund record (the provider's words are mapped).
+const (
+	RefundStatusPending = "pending" // recorded, not sent to the provider yet
+)
+
+var (
+	// ErrNotRefundable means the order has no paid payment to refund.
+	ErrNotRefundable = errors.New("order has no paid payment to refund")
+	// ErrRefundTooLarge means the refunds would exceed what was paid.
+	ErrRefundTooLarge = errors.New("refund exceeds the amount paid")
+	// ErrRefundNoReused means a refund number already names another refund.
+	ErrRefundNoReused = errors.New("refund number already used for another refund")
+)
+
+// Refund is one refund of an order, keyed by its refund number
+// (out_refund_no at the provider).
+type Refund struct {
+	RefundNo         string     `gorm:"primaryKey;size:64" json:"refund_no"`
+	OrderNo          string     `gorm:"size:32;not null;index" json:"order_no"`
+	OutTradeNo       string     `gorm:"size:40;not null" json:"out_trade_no"`
+	Channel          string     `gorm:"size:24;not null" json:"channel"`
+	AmountCents      int64      `gorm:"not null;check:amount_cents >= 0" json:"amount"`
+	TotalCents       int64      `gorm:"not null" json:"total"`
+	Reason           string     `gorm:"size:200" json:"reason"`
+	Status           string     `gorm:"size:16;not null" json:"status"`
+	ProviderRefundID string     `gorm:"size:64" json:"provider_refund_id,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+	RefundedAt       *time.Time `json:"refunded_at,omitempty"`
+}
+
+// RefundQuerier is implemented by gateways whose refunds finish later.
+type RefundQuerier interface {
+	QueryRefund(ctx context.Context, refundNo string) (*RefundResult, error)
+}
+
+// OpenRefund records a refund of an order's paid payment: AmountCents, or
+// everything not yet refunded when zero. It is idempotent by refund number
+// and refuses to refund more than was paid in total.
+func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amountCents int64, reason string) (*Refund, error) {
+	var out Refund
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var existing Refund
+		err := tx.Where("refund_no = ?", refundNo).Take(&existing).Error
+		if err == nil {
+			if existing.OrderNo != orderNo || (amountCents != 0 && existing.AmountCents != amountCents) {
+				return fmt.Errorf("%w: %s", ErrRefundNoReused, refundNo)
+			}
+			out = existing
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("load refund %s: %w", refundNo, err)
+		}
+		q := tx.Where("order_no = ? AND status = ?", orderNo, StatusPaid)
+		if tx.Dialector.Name() == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"}) // serialise refunds of one order
+		}
+		var paid Payment
+		if err := q.Take(&paid).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("%w: %s", ErrNotRefundable, orderNo)
+		} else if err != nil {
+			return fmt.Errorf("load paid payment of %s: %w", orderNo, err)
+		}
+		var refunded int64
+		err = tx.Model(&Refund{}).Where("order_no = ? AND status <> ?", orderNo, RefundFailed).
+			Select("COALESCE(SUM(amount_cents), 0)").Scan(&refunded).Error
+		if err != nil {
+			return fmt.Errorf("sum refunds of %s: %w", orderNo, err)
+		}
+		left := paid.AmountCents - refunded
+		if amountCents == 0 {
+			amountCents = left
+		}
+		if amountCents < 0 || amountCents > left || (amountCents == 0 && paid.AmountCents > 0) {
+			return fmt.Errorf("%w: %d asked, %d of %d left", ErrRefundTooLarge, amountCents, left, paid.AmountCents)
+		}
+		out = Refund{RefundNo: refundNo, OrderNo: orderNo, OutTradeNo: paid.OutTradeNo, Channel: paid.Channel,
+			AmountCents: amountCents, TotalCents: paid.AmountCents, Reason: reason, Status: RefundStatusPending}
+		if err := tx.Create(&out).Error; err != nil {
+			return fmt.Errorf("record refund %s: %w", refundNo, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetRefund loads a refund by number.
+func (s *Service) GetRefund(ctx context.Context, refundNo string) (*Refund, error) {
+	var r Refund
+	err := s.db.WithContext(ctx).Where("refund_no = ?", refundNo).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%w: refund %s", ErrNotFound, refundNo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refund %s: %w", refundNo, err)
+	}
+	return &r, nil
+}
+
+// ExecuteRefund asks the refund's provider to return the money. Providers
+// are idempotent by refund number, so a retry never refunds twice.
+func (s *Service) ExecuteRefund(ctx context.Context, refundNo string) (*RefundResult, error) {
+	r, err := s.GetRefund(ctx, refundNo)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status == RefundSucceeded || r.Status == RefundFailed {
+		return &RefundResult{RefundNo: r.RefundNo, ProviderRefundID: r.ProviderRefundID, Status: r.Status, RefundCents: r.AmountCents}, nil
+	}
+	pay, err := s.ByTradeNo(ctx, r.OutTradeNo)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.gateway(r.Channel)
+	if err != nil {
+		return nil, err
+	}
+	txID := ""
+	if pay.TransactionID != nil {
+		txID = *pay.TransactionID
+	}
+	res, err := g.Refund(ctx, RefundRequest{OrderNo: r.OutTradeNo, RefundNo: r.RefundNo, TransactionID: txID,
+		TotalCents: r.TotalCents, RefundCents: r.AmountCents, Reason: r.Reason})
+	if err != nil {
+		return nil, fmt.Errorf("refund %s via %s: %w", refundNo, r.Channel, err)
+	}
+	if err := s.RecordRefundResult(ctx, *res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// QueryRefund asks the provider how a refund stands; gateways that settle
+// refunds at once report the stored state.
+func (s *Service) QueryRefund(ctx context.Context, refundNo string) (*RefundResult, error) {
+	r, err := s.GetRefund(ctx, refundNo)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.gateway(r.Channel)
+	if err != nil {
+		return nil, err
+	}
+	q, ok := g.(RefundQuerier)
+	if !ok || r.Status == RefundSucceeded || r.Status == RefundFailed {
+		return &RefundResult{RefundNo: r.RefundNo, ProviderRefundID: r.ProviderRefundID, Status: r.Status, RefundCents: r.AmountCents}, nil
+	}
+	res, err := q.QueryRefund(ctx, refundNo)
+	if err != nil {
+		return nil, fmt.Errorf("query refund %s: %w", refundNo, err)
+	}
+	if err := s.RecordRefundResult(ctx, *res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// RecordRefundResult stores a provider's refund outcome. A final outcome
+// (succeeded or failed) is never overwritten.
+func (s *Service) RecordRefundResult(ctx context.Context, res RefundResult) error {
+	updates := map[string]any{"status": res.Status, "updated_at": time.Now().UTC()}
+	if res.ProviderRefundID != "" {
+		updates["provider_refund_id"] = res.ProviderRefundID
+	}
+	if res.Status == RefundSucceeded {
+		at := res.RefundedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		updates["refunded_at"] = at.UTC()
+	}
+	err := s.db.WithContext(ctx).Model(&Refund{}).
+		Where("refund_no = ? AND status NOT IN ?", res.RefundNo, []string{RefundSucceeded, RefundFailed}).
+		Updates(updates).Error
+	if err != nil {
+		return fmt.Errorf("record refund %s: %w", res.RefundNo, err)
+	}
+	return nil
+}
+
+// RefundedCents sums an order's succeeded refunds.
+func (s *Service) RefundedCents(ctx context.Context, orderNo string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Refund{}).Where("order_no = ? AND status = ?", orderNo, RefundSucceeded).
+		Select("COALESCE(SUM(amount_cents), 0)").Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("sum refunds of %s: %w", orderNo, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,148 @@
+// Package wallet owns buyers' stored balances. Every change is one ledger
+// row keyed by (reference, kind), so a retried debit or credit happens once,
+// and a debit is a conditional update that can never take a balance below
+// zero.
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Ledger entry kinds.
+const (
+	KindPayment  = "payment"  // an order paid from the balance (debit)
+	KindRefund   = "refund"   // money returned to the balance (credit)
+	KindRecharge = "recharge" // a top-up order fulfilled (credit)
+	KindReversal = "reversal" // a refunded top-up taken back (debit)
+)
+
+var (
+	// ErrInsufficientFunds means the balance is smaller than the debit.
+	ErrInsufficientFunds = errors.New("insufficient wallet balance")
+	// ErrInvalidAmount means a non-positive amount.
+	ErrInvalidAmount = errors.New("wallet amount must be positive")
+)
+
+// Wallet is one buyer's balance in cents.
+type Wallet struct {
+	UserID       uint  `gorm:"primaryKey"`
+	BalanceCents int64 `gorm:"not null;default:0;check:balance_cents >= 0"`
+	UpdatedAt    time.Time
+}
+
+// Entry is one change to a wallet; (Ref, Kind) is unique.
+type Entry struct {
+	ID           uint   `gorm:"primaryKey" json:"id"`
+	UserID       uint   `gorm:"not null;index" json:"-"`
+	Ref          string `gorm:"size:64;not null;uniqueIndex:idx_wallet_ref_kind" json:"ref"`
+	Kind         string `gorm:"size:16;not null;uniqueIndex:idx_wallet_ref_kind" json:"kind"`
+	AmountCents  int64  `gorm:"not null" json:"amount"` // signed: debits are negative
+	BalanceAfter int64  `gorm:"not null" json:"balance_after"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// TableName keeps the ledger's name explicit.
+func (Entry) TableName() string { return "wallet_entries" }
+
+// Service moves money in and out of wallets.
+type Service struct{ db *gorm.DB }
+
+// NewService returns a wallet service over db.
+func NewService(db *gorm.DB) *Service { return &Service{db: db} }
+
+// Balance returns a buyer's balance (0 for a buyer without a wallet).
+func (s *Service) Balance(ctx context.Context, userID uint) (int64, error) {
+	var w Wallet
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Take(&w).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load wallet of %d: %w", userID, err)
+	}
+	return w.BalanceCents, nil
+}
+
+// Debit takes amount from the buyer's balance for ref. It fails with
+// ErrInsufficientFunds, changing nothing, when the balance is short; a
+// repeated debit for the same (ref, kind) returns the first entry.
+func (s *Service) Debit(ctx context.Context, userID uint, ref, kind string, amount int64) (*Entry, error) {
+	return s.move(ctx, userID, ref, kind, -amount)
+}
+
+// Credit adds amount to the buyer's balance for ref, once per (ref, kind).
+func (s *Service) Credit(ctx context.Context, userID uint, ref, kind string, amount int64) (*Entry, error) {
+	return s.move(ctx, userID, ref, kind, amount)
+}
+
+// Entry returns the ledger entry for (ref, kind), or nil if there is none.
+func (s *Service) Entry(ctx context.Context, ref, kind string) (*Entry, error) {
+	var e Entry
+	err := s.db.WithContext(ctx).Where("ref = ? AND kind = ?", ref, kind).Take(&e).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load wallet entry %s/%s: %w", ref, kind, err)
+	}
+	return &e, nil
+}
+
+func (s *Service) move(ctx context.Context, userID uint, ref, kind string, delta int64) (*Entry, error) {
+	if delta == 0 || (kind == KindPayment || kind == KindReversal) != (delta < 0) {
+		return nil, ErrInvalidAmount
+	}
+	var out *Entry
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var prior Entry
+		err := tx.Where("ref = ? AND kind = ?", ref, kind).Take(&prior).Error
+		if err == nil {
+			out = &prior
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("load wallet entry: %w", err)
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Wallet{UserID: userID}).Error; err != nil {
+			return fmt.Errorf("open wallet: %w", err)
+		}
+		upd := tx.Model(&Wallet{}).Where("user_id = ? AND balance_cents + ? >= 0", userID, delta).
+			Updates(map[string]any{"balance_cents": gorm.Expr("balance_cents + ?", delta), "updated_at": time.Now()})
+		if upd.Error != nil {
+			return fmt.Errorf("update balance: %w", upd.Error)
+		}
+		if upd.RowsAffected == 0 {
+			return fmt.Errorf("%w: user %d, %d cents wanted", ErrInsufficientFunds, userID, -delta)
+		}
+		var w Wallet
+		if err := tx.Where("user_id = ?", userID).Take(&w).Error; err != nil {
+			return fmt.Errorf("reload wallet: %w", err)
+		}
+		e := Entry{UserID: userID, Ref: ref, Kind: kind, AmountCents: delta, BalanceAfter: w.BalanceCents}
+		if err := tx.Create(&e).Error; err != nil {
+			return fmt.Errorf("record wallet entry: %w", err) // a concurrent twin rolls back here
+		}
+		out = &e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Recent returns a buyer's latest ledger entries, newest first.
+func (s *Service) Recent(ctx context.Context, userID uint, limit int) ([]Entry, error) {
+	var es []Entry
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(limit).Find(&es).Error
+	if err != nil {
+		return nil, fmt.Errorf("list wallet entries of %d: %w", userID, err)
+	}
+	return es, nil
+}
