@@ -30,6 +30,7 @@ const (
 	ErrTypeRefundNoReused     = "RefundNoReused"
 	ErrTypeRechargeSpent      = "RechargeSpent"
 	ErrTypeInsufficientFunds  = "InsufficientBalance"
+	ErrTypeNotFound           = "NotFound"
 )
 
 // Names of the activities, for workflows that run them as local activities.
@@ -168,6 +169,8 @@ func classify(err error) error {
 		{payments.ErrRefundTooLarge, ErrTypeRefundTooLarge},
 		{payments.ErrRefundNoReused, ErrTypeRefundNoReused},
 		{fulfilment.ErrRechargeSpent, ErrTypeRechargeSpent},
+		{payments.ErrNotFound, ErrTypeNotFound},
+		{orders.ErrNotFound, ErrTypeNotFound},
 	}
 	for _, t := range typed {
 		if errors.Is(err, t.target) {

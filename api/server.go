@@ -31,6 +31,9 @@ type Deps struct {
 	Payments       *payments.Service
 	Wallet         *wallet.Service
 	WeChat         *payments.WeChatGateway
+	WeChatV2       *payments.WeChatV2Gateway // nil when not configured
+	Baidu          *payments.BaiduGateway    // nil when not configured
+	Alipay         *payments.AlipayGateway   // nil when not configured
 	PaymentTimeout time.Duration
 	PointsPerYuan  int64
 	RequestTimeout time.Duration // bound on a request's Temporal and database calls
@@ -59,11 +62,24 @@ func New(d Deps) *fiber.App {
 	})
 	app.Use(recover.New())
 	app.Get("/healthz", s.health)
+	app.Get("/paid", paidLanding)
 
 	v1 := app.Group("/api/v1")
 	v1.Post("/auth/wechat/login", s.login)
 	v1.Get("/products", s.listProducts)
 	v1.Post("/notify/wechatpay", s.wechatPayNotify)
+	v1.Post("/notify/wechatpay/refund", s.wechatRefundNotify)
+	if d.WeChatV2 != nil {
+		v1.Post("/notify/wechatpay/v2", s.wechatV2Notify)
+		v1.Post("/notify/wechatpay/v2/refund", s.wechatV2RefundNotify)
+	}
+	if d.Alipay != nil {
+		v1.Post("/notify/alipay", s.alipayNotify)
+	}
+	if d.Baidu != nil {
+		v1.Post("/notify/baidu", s.baiduNotify)
+		v1.Post("/notify/baidu/refund", s.baiduRefundNotify)
+	}
 
 	authed := v1.Group("", s.authenticate)
 	authed.Post("/orders", s.createOrder)
@@ -109,4 +125,12 @@ func (s *Server) listProducts(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "catalogue unavailable")
 	}
 	return c.JSON(fiber.Map{"products": ps})
+}
+
+// paidLanding is where a browser lands after paying on a provider's page
+// (Alipay return_url). The payment itself is confirmed only by the notify.
+func paidLanding(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.SendString(`<!doctype html><meta charset="utf-8"><title>Payment submitted</title>` +
+		`<p>Thank you. Your payment is being confirmed; the order page updates in a moment.</p>`)
 }

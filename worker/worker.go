@@ -21,6 +21,8 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	})
 	w.RegisterWorkflow(workflows.OrderWorkflow)
 	w.RegisterWorkflow(workflows.RefundWorkflow)
+	w.RegisterWorkflow(workflows.ReconcileWorkflow)
+	w.RegisterWorkflow(workflows.LatePaymentWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }

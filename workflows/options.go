@@ -15,7 +15,7 @@ var businessErrors = []string{
 	activities.ErrTypeOutOfStock, activities.ErrTypeUnknownProduct, activities.ErrTypeProviderRejected,
 	activities.ErrTypeAlreadyPaid, activities.ErrTypeConflictingPayment, activities.ErrTypeUnknownChannel,
 	activities.ErrTypeNotRefundable, activities.ErrTypeRefundTooLarge, activities.ErrTypeRefundNoReused,
-	activities.ErrTypeRechargeSpent, activities.ErrTypeInsufficientFunds,
+	activities.ErrTypeRechargeSpent, activities.ErrTypeInsufficientFunds, activities.ErrTypeNotFound,
 }
 
 // localCtx is for short database steps. They run as local activities

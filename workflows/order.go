@@ -44,6 +44,9 @@ type orderFlow struct {
 	expireAt time.Time // end of the payment window, fixed at the first prepay
 	attempt  int       // payment attempt; out_trade_no = payments.TradeNo(order, attempt)
 	channel  string
+	// attemptClosed: the current attempt's provider order was closed by a
+	// repay whose new prepay failed; the next repay opens a new attempt.
+	attemptClosed bool
 
 	prepayDone bool
 	prepay     *payments.PrepayResult

@@ -127,24 +127,32 @@ func (o *orderFlow) repay(ctx workflow.Context, req RepayRequest) (*payments.Pre
 	if err := o.validateRepay(ctx, req); err != nil {
 		return nil, err
 	}
-	if req.PayChannel == o.channel {
+	if req.PayChannel == o.channel && !o.attemptClosed {
 		return o.state.Pay, nil
 	}
 	o.busy = true
 	defer func() { o.busy = false }()
-	paid, err := o.closeAttempt(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if paid {
-		return nil, temporal.NewApplicationError("order "+o.in.OrderNo+" was paid meanwhile", ErrTypeNotPayable)
+	if !o.attemptClosed {
+		paid, err := o.closeAttempt(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if paid {
+			return nil, temporal.NewApplicationError("order "+o.in.OrderNo+" was paid meanwhile", ErrTypeNotPayable)
+		}
+		o.attemptClosed = true
 	}
 	o.attempt++
 	res, err := o.prepayAttempt(ctx, req.PayChannel, req.ClientIP)
 	o.state.Step = "await_payment"
 	if err != nil {
+		// No provider order was opened for this attempt, so the payment
+		// service does not know it: go back to the (closed) previous one,
+		// which the timeout can query and close.
+		o.attempt--
 		return nil, err
 	}
+	o.attemptClosed = false
 	o.upsertStatus(ctx)
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -191,7 +192,26 @@ func (s *OrderWorkflowSuite) forbidRest() {
 type updateOutcome struct {
 	accepted, rejected, completed bool
 	result                        *payments.PrepayResult
+	raw                           any
 	err                           error
+}
+
+// sendUpdate sends any update at d after the start.
+func (s *OrderWorkflowSuite) sendUpdate(d time.Duration, name, id string, args ...any) *updateOutcome {
+	out := &updateOutcome{}
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnAccept: func() { out.accepted = true },
+			OnReject: func(err error) { out.rejected, out.err = true, err },
+			OnComplete: func(r any, err error) {
+				out.completed, out.raw, out.err = true, r, err
+				if p, ok := r.(*payments.PrepayResult); ok {
+					out.result = p
+				}
+			},
+		}, args...)
+	}, d)
+	return out
 }
 
 // sendPrepay sends the prepay update right after the start.
@@ -627,4 +647,171 @@ func (s *OrderWorkflowSuite) TestConfigurablePaymentTimeout() {
 	s.Require().False(queriedAt.IsZero(), "provider was queried")
 	s.Equal(timeout, queriedAt.Sub(start), "asks the provider when the configured timeout fires")
 	s.Less(s.env.Now().Sub(start), workflows.DefaultPaymentTimeout)
+}
+
+func (s *OrderWorkflowSuite) TestCancelBeforePayment() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
+	s.forbidRest()
+
+	s.sendPrepay()
+	cancel := s.sendUpdate(5*time.Minute, workflows.UpdateCancel, "cancel-1")
+	res := s.run(input())
+
+	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCancelled, Reason: "cancelled_by_buyer"}, res)
+	s.Equal(5*time.Minute, s.env.Now().Sub(start), "does not wait for the timeout")
+	s.Require().True(cancel.completed)
+	s.Require().NoError(cancel.err)
+	s.Equal(&workflows.CancelResult{Status: orders.StatusCancelled, Reason: "cancelled_by_buyer"}, cancel.raw)
+	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusCancelled}, s.statuses())
+	s.assertNotCalled("QueryPayment", "RecordPayment", "DeductStock", "Fulfil")
+}
+
+func (s *OrderWorkflowSuite) TestCancelRacingPaymentIsRefunded() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).
+		Return(businessErr(activities.ErrTypeAlreadyPaid, "provider order already paid")).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&payments.Trade{
+		OutTradeNo: orderNo, TransactionID: "tx-1", Paid: true, State: "SUCCESS", AmountCents: amountCents,
+	}, nil).Once()
+	s.mockRecordPayment("tx-1")
+	s.mockRefund("cancelled_after_payment", orders.StatusRefunded, nil)
+	s.forbidRest()
+
+	s.sendPrepay()
+	cancel := s.sendUpdate(5*time.Minute, workflows.UpdateCancel, "cancel-1")
+	res := s.run(input())
+
+	s.Equal(orders.StatusRefunded, res.Status, "the money is never kept for a cancelled order")
+	s.Require().True(cancel.completed)
+	s.Equal(&workflows.CancelResult{Status: orders.StatusRefunded, Reason: "cancelled_after_payment"}, cancel.raw)
+	s.assertNotCalled("DeductStock", "Fulfil")
+}
+
+func (s *OrderWorkflowSuite) TestRepaySameChannelReturnsCurrentParams() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(nil)
+	s.mockFulfil()
+	s.forbidRest()
+
+	s.sendPrepay()
+	repay := s.sendUpdate(5*time.Minute, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatJSAPI})
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	s.run(input())
+
+	s.Require().True(repay.completed)
+	s.Require().NoError(repay.err)
+	s.Require().NotNil(repay.result)
+	s.Equal("wx-prepay-1", repay.result.PrepayID)
+	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
+	s.assertNotCalled("ClosePayment")
+}
+
+func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
+	const second = orderNo + "_2"
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
+		r := in.Request
+		return r.TradeNo() == second && r.Channel == payments.ChannelWeChatNative &&
+			r.AmountCents == amountCents && r.ExpireAt.Equal(start.Add(workflows.DefaultPaymentTimeout))
+	})).Return(&payments.PrepayResult{Channel: payments.ChannelWeChatNative, OutTradeNo: second,
+		Params: map[string]string{"code_url": "weixin://pay/2"}, ExpireAt: start.Add(workflows.DefaultPaymentTimeout)}, nil).Once()
+	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+		return p.TransactionID == "tx-2" && p.OutTradeNo == second
+	})).Return(nil).Once()
+	s.mockDeduct(nil)
+	s.mockFulfil()
+	s.forbidRest()
+
+	s.sendPrepay()
+	repay := s.sendUpdate(5*time.Minute, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	state := s.stateAt(6 * time.Minute)
+	p := paid("tx-2", amountCents)
+	p.OutTradeNo = second
+	s.signalAt(10*time.Minute, p)
+	res := s.run(input())
+
+	s.Equal(orders.StatusCompleted, res.Status)
+	s.Require().True(repay.completed)
+	s.Require().NoError(repay.err)
+	s.Require().NotNil(repay.result)
+	s.Equal("weixin://pay/2", repay.result.Params["code_url"])
+	s.Equal(2, state.Attempt)
+	s.Equal(payments.ChannelWeChatNative, state.PayChannel)
+	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 2)
+	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
+}
+
+func (s *OrderWorkflowSuite) TestRepayRefusedAfterPayment() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.mockDeduct(nil)
+	// Fulfilment takes a while, so the order is still running when the
+	// buyer tries to pay again.
+	s.env.OnActivity(activities.FulfilName, mock.Anything, mock.Anything).After(time.Minute).
+		Return(&fulfilment.Delivered{Points: 136}, nil).Once()
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	repay := s.sendUpdate(10*time.Minute+time.Second, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	res := s.run(input())
+
+	s.Equal(orders.StatusCompleted, res.Status)
+	s.True(repay.rejected, "rejected by the validator")
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(repay.err, &appErr), "%v", repay.err)
+	s.Equal(workflows.ErrTypeNotPayable, appErr.Type())
+	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
+	s.assertNotCalled("ClosePayment")
+}
+
+func (s *OrderWorkflowSuite) TestRepayWhosePrepayFailsThenTimesOut() {
+	// The old attempt is closed, the new one was refused by the provider:
+	// at the timeout the order must still close, not wait on an attempt
+	// that never existed.
+	const second = orderNo + "_2"
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
+		return in.Request.TradeNo() == second
+	})).Return((*payments.PrepayResult)(nil), businessErr(activities.ErrTypeProviderRejected, "provider rejected the request")).Once()
+	// What the real activities answer: the first attempt is closed at the
+	// provider; the second was never recorded, so the payment service does
+	// not know it (payments.ErrNotFound, which is retryable).
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
+		Return(&payments.Trade{OutTradeNo: orderNo, State: "CLOSED"}, nil).Maybe()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, second).
+		Return((*payments.Trade)(nil), fmt.Errorf("%w: %s", payments.ErrNotFound, second)).Maybe()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Maybe()
+	s.forbidRest()
+
+	s.sendPrepay()
+	repay := s.sendUpdate(5*time.Minute, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	res := s.run(input())
+
+	s.Require().True(repay.completed)
+	s.Error(repay.err)
+	s.Equal(orders.StatusClosed, res.Status)
+	s.Equal("payment_timeout", res.Reason)
+	s.Less(s.env.Now().Sub(start), 3*time.Hour, "settled at the timeout, not after a day of retries")
+	s.assertNotCalledWith("QueryPayment", second)
+}
+
+func (s *OrderWorkflowSuite) assertNotCalledWith(name string, arg any) {
+	s.env.AssertActivityNotCalled(s.T(), name, mock.Anything, arg)
 }

@@ -22,7 +22,7 @@ func RefundWorkflowID(refundNo string) string { return "refund-" + refundNo }
 
 // AutoRefundNo is the refund number of the automatic full refund of an
 // order that was paid but could not be fulfilled.
-func AutoRefundNo(orderNo string) string { return orderNo + "-AR" }
+func AutoRefundNo(orderNo string) string { return orderNo + "_AR" }
 
 // RefundInput starts a refund.
 type RefundInput struct {

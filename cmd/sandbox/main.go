@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/all"
 )
 
 func main() {
@@ -65,7 +66,7 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("resolve state dir: %w", err)
 	}
-	srv, err := sandbox.New(sandbox.Options{StateDir: stateDir, NotifyScale: scale, Logger: logger})
+	srv, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: scale, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.EnsureReconcileSchedule(ctx); err != nil {
+		logger.Warn("reconciliation schedule not created; will retry at next start", "error", err)
+	}
 	logger.Info("worker starting", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	return a.Worker().Run(sdkworker.InterruptCh())
 }

@@ -5,16 +5,21 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/activities"
 	"github.com/shopflow/orderpay/api"
+	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/baidu"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/fulfilment"
@@ -26,7 +31,9 @@ import (
 	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/internal/wallet"
 	"github.com/shopflow/orderpay/internal/wechatpay"
+	"github.com/shopflow/orderpay/internal/wechatv2"
 	"github.com/shopflow/orderpay/worker"
+	"github.com/shopflow/orderpay/workflows"
 )
 
 // App is the wired system.
@@ -43,6 +50,9 @@ type App struct {
 	Wallet     *wallet.Service
 	Fulfilment *fulfilment.Service
 	WeChat     *payments.WeChatGateway
+	WeChatV2   *payments.WeChatV2Gateway // nil when not configured
+	Baidu      *payments.BaiduGateway    // nil when not configured
+	Alipay     *payments.AlipayGateway   // nil when not configured
 }
 
 // New opens the database, builds the provider clients and a lazy Temporal
@@ -81,13 +91,51 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		WeChat:   wechat,
 	}
 	a.Fulfilment = &fulfilment.Service{Orders: a.Orders, Catalog: a.Catalog, Rewards: a.Rewards, Wallet: a.Wallet}
-	a.Payments = payments.NewService(db, map[string]payments.Gateway{
+	gateways := map[string]payments.Gateway{
 		payments.ChannelWeChatJSAPI:  wechat,
 		payments.ChannelWeChatNative: wechat,
+		payments.ChannelWeChatH5:     wechat,
 		payments.ChannelBalance:      payments.NewBalanceGateway(a.Wallet),
 		payments.ChannelFree:         payments.FreeGateway{},
-	})
+	}
+	if err := a.addProviders(cfg.Providers, gateways); err != nil {
+		store.Close(db)
+		return nil, err
+	}
+	a.Payments = payments.NewService(db, gateways)
 	return a, nil
+}
+
+// addProviders builds the gateways of every configured optional provider.
+func (a *App) addProviders(p config.Providers, gateways map[string]payments.Gateway) error {
+	if p.WeChatV2 != nil {
+		c, err := wechatv2.New(*p.WeChatV2)
+		if err != nil {
+			return fmt.Errorf("wechat pay v2 client: %w", err)
+		}
+		a.WeChatV2 = payments.NewWeChatV2Gateway(c)
+		gateways[payments.ChannelWeChatV2JSAPI] = a.WeChatV2
+		gateways[payments.ChannelWeChatV2Native] = a.WeChatV2
+	}
+	if p.Alipay != nil {
+		c, err := alipay.New(*p.Alipay)
+		if err != nil {
+			return fmt.Errorf("alipay client: %w", err)
+		}
+		a.Alipay = payments.NewAlipayGateway(c)
+		for _, ch := range []string{payments.ChannelAlipayQR, payments.ChannelAlipayWap, payments.ChannelAlipayPage} {
+			gateways[ch] = a.Alipay
+		}
+	}
+	if p.Baidu != nil {
+		c, err := baidu.New(*p.Baidu)
+		if err != nil {
+			return fmt.Errorf("baidu pay client: %w", err)
+		}
+		a.Baidu = payments.NewBaiduGateway(c)
+		gateways[payments.ChannelBaidu] = a.Baidu
+	}
+	return nil
 }
 
 // Prepare migrates the schema, seeds the demo catalogue when asked and
@@ -118,6 +166,7 @@ func (a *App) API() *fiber.App {
 	return api.New(api.Deps{
 		DB: a.DB, Temporal: a.Temporal, TaskQueue: a.Config.TaskQueue,
 		Users: a.Users, Catalog: a.Catalog, Orders: a.Orders, Payments: a.Payments, Wallet: a.Wallet, WeChat: a.WeChat,
+		WeChatV2: a.WeChatV2, Baidu: a.Baidu, Alipay: a.Alipay,
 		PaymentTimeout: a.Config.PaymentTimeout, PointsPerYuan: a.Config.PointsPerYuan,
 		RequestTimeout: a.Config.RequestTimeout, Logger: a.Logger,
 	})
@@ -131,6 +180,30 @@ func (a *App) Activities() *activities.Activities {
 // Worker builds the Temporal worker for the order task queue.
 func (a *App) Worker() sdkworker.Worker {
 	return worker.New(a.Temporal, a.Config.TaskQueue, a.Activities())
+}
+
+// EnsureReconcileSchedule creates the Temporal Schedule that reconciles
+// overdue unpaid payments with their providers (the lost-notify case). An
+// existing schedule is left as it is.
+func (a *App) EnsureReconcileSchedule(ctx context.Context) error {
+	_, err := a.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      workflows.ReconcileScheduleID,
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: a.Config.ReconcileEvery}}},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "reconcile",
+			Workflow:  workflows.ReconcileWorkflow,
+			TaskQueue: a.Config.TaskQueue,
+			Args:      []any{workflows.ReconcileInput{OlderThan: a.Config.ReconcileAfter}},
+		},
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create reconciliation schedule: %w", err)
+	}
+	return nil
 }
 
 // Close releases the Temporal client and the database.

@@ -31,9 +31,12 @@ type Config struct {
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
 	TokenTTL       time.Duration
-	SeedDemo       bool // seed demo products into an empty catalogue at API start
+	SeedDemo       bool          // seed demo products into an empty catalogue at API start
+	ReconcileEvery time.Duration // how often overdue unpaid payments are checked with their provider
+	ReconcileAfter time.Duration // how long a payment may stay unpaid before it counts as overdue
 
 	WeChat         wechatpay.Config
+	Providers      Providers
 	WeChatLogin    LoginConfig
 	SandboxDir     string // where the sandbox keeps its test credentials
 	AdminToken     string // optional bootstrap admin token (stored hashed)
@@ -69,6 +72,12 @@ func Load() (*Config, error) {
 	if c.RequestTimeout, err = durationEnv("REQUEST_TIMEOUT", 15*time.Second); err != nil {
 		return nil, err
 	}
+	if c.ReconcileEvery, err = durationEnv("RECONCILE_EVERY", 5*time.Minute); err != nil {
+		return nil, err
+	}
+	if c.ReconcileAfter, err = durationEnv("RECONCILE_AFTER", 10*time.Minute); err != nil {
+		return nil, err
+	}
 	if c.PointsPerYuan, err = intEnv("POINTS_PER_YUAN", 1); err != nil {
 		return nil, err
 	}
@@ -76,6 +85,9 @@ func Load() (*Config, error) {
 		return nil, fmt.Errorf("SEED_DEMO_PRODUCTS: %w", err)
 	}
 	if err := c.loadWeChat(); err != nil {
+		return nil, err
+	}
+	if err := c.loadProviders(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -92,6 +104,7 @@ func (c *Config) loadWeChat() error {
 		PlatformPublicKeyID: os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_ID"),
 		BaseURL:             env("WECHAT_PAY_BASE_URL", "http://127.0.0.1:8090"),
 		NotifyURL:           env("WECHAT_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay"),
+		RefundNotifyURL:     env("WECHAT_REFUND_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay/refund"),
 	}
 	login := LoginConfig{
 		BaseURL:   env("WECHAT_LOGIN_BASE_URL", "http://127.0.0.1:8090"),

@@ -94,7 +94,7 @@ func TestRepayReuseAndChannelChange(t *testing.T) {
 	assert.Equal(t, "CLOSED", view.TradeState, "the old provider order is closed first")
 	assert.Equal(t, http.StatusConflict, s.sandboxPay(orderNo).Status)
 
-	require.Equal(t, 200, s.sandboxPay(orderNo+"-2").Status)
+	require.Equal(t, 200, s.sandboxPay(orderNo+"_2").Status)
 	done := s.awaitStatus(token, orderNo, orders.StatusCompleted)
 	assert.Equal(t, payments.ChannelWeChatJSAPI, done["payment"].(map[string]any)["channel"])
 

@@ -21,6 +21,7 @@ import (
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/all"
 	"github.com/shopflow/orderpay/internal/testenv"
 	"github.com/shopflow/orderpay/workflows"
 )
@@ -55,6 +56,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// adminToken is the operator token every test system accepts.
+const adminToken = "e2e-admin-token-0123456789abcdef"
+
 // system is the whole product running in-process: sandbox, API and worker
 // on real listeners, against the dev server and a real database.
 type system struct {
@@ -86,7 +90,7 @@ func startSystem(t *testing.T, o options) *system {
 	}
 
 	stateDir := t.TempDir()
-	sb, err := sandbox.New(sandbox.Options{StateDir: stateDir, NotifyScale: 0.001, Logger: logger})
+	sb, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: 0.001, Logger: logger})
 	require.NoError(t, err)
 	sandboxURL := serve(t, sb.Handler())
 	t.Cleanup(sb.Close)
@@ -100,17 +104,21 @@ func startSystem(t *testing.T, o options) *system {
 		timeout = time.Hour
 	}
 	for k, v := range map[string]string{
-		"DATABASE_URL":          dsn,
-		"SQLITE_PATH":           sqlitePath,
-		"TEMPORAL_ADDRESS":      addr,
-		"TEMPORAL_TASK_QUEUE":   "orders-" + strings.ReplaceAll(t.Name(), "/", "-"),
-		"SANDBOX_DIR":           stateDir,
-		"WECHAT_PAY_BASE_URL":   sandboxURL,
-		"WECHAT_LOGIN_BASE_URL": sandboxURL,
-		"WECHAT_NOTIFY_URL":     apiURL + "/api/v1/notify/wechatpay",
-		"PAYMENT_TIMEOUT":       timeout.String(),
-		"POINTS_PER_YUAN":       "1",
-		"SEED_DEMO_PRODUCTS":    "true",
+		"DATABASE_URL":             dsn,
+		"SQLITE_PATH":              sqlitePath,
+		"TEMPORAL_ADDRESS":         addr,
+		"TEMPORAL_TASK_QUEUE":      "orders-" + strings.ReplaceAll(t.Name(), "/", "-"),
+		"SANDBOX_DIR":              stateDir,
+		"WECHAT_PAY_BASE_URL":      sandboxURL,
+		"WECHAT_LOGIN_BASE_URL":    sandboxURL,
+		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
+		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
+		"SANDBOX_URL":              sandboxURL,
+		"PUBLIC_API_URL":           apiURL,
+		"ADMIN_TOKEN":              adminToken,
+		"PAYMENT_TIMEOUT":          timeout.String(),
+		"POINTS_PER_YUAN":          "1",
+		"SEED_DEMO_PRODUCTS":       "true",
 	} {
 		t.Setenv(k, v)
 	}
@@ -230,10 +238,15 @@ func (s *system) awaitStatus(token, orderNo, want string) map[string]any {
 	return last
 }
 
-// sandboxPay simulates the buyer paying at the provider.
-func (s *system) sandboxPay(orderNo string) response {
+// sandboxPay simulates the buyer paying at the provider (mode: "" to pay
+// and notify, "silent" to pay without notifying, "fail").
+func (s *system) sandboxPay(orderNo string, mode ...string) response {
 	s.t.Helper()
-	return s.do("POST", s.sandboxURL+"/sandbox/orders/"+orderNo+"/pay", "", nil)
+	url := s.sandboxURL + "/sandbox/orders/" + orderNo + "/pay"
+	if len(mode) > 0 {
+		url += "?mode=" + mode[0]
+	}
+	return s.do("POST", url, "", nil)
 }
 
 func (s *system) stock(productID uint) int64 {

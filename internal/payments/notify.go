@@ -40,4 +40,3 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, appID, mchID string
 	}
 	return &Paid{OrderNo: p.OrderNo, OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: "notify"}, nil
 }
-

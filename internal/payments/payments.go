@@ -47,8 +47,8 @@ var (
 
 // Payment is one attempt to pay an order at a provider. The first attempt's
 // out_trade_no is the order number; paying again through another channel
-// opens a new attempt ("<order_no>-2", …) because providers never reopen a
-// closed out_trade_no.
+// opens a new attempt ("<order_no>_2", …) because providers never reopen a
+// closed out_trade_no (and Alipay allows only letters, digits and "_").
 type Payment struct {
 	ID            uint       `gorm:"primaryKey" json:"-"`
 	OrderNo       string     `gorm:"size:32;not null;index" json:"-"`
@@ -80,7 +80,7 @@ func TradeNo(orderNo string, attempt int) string {
 	if attempt <= 1 {
 		return orderNo
 	}
-	return fmt.Sprintf("%s-%d", orderNo, attempt)
+	return fmt.Sprintf("%s_%d", orderNo, attempt)
 }
 
 // PrepayRequest asks a provider for a payable order.
@@ -195,7 +195,10 @@ func (s *Service) gateway(channel string) (Gateway, error) {
 func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*PrepayResult, error) {
 	tradeNo := req.TradeNo()
 	if p, err := s.ByTradeNo(ctx, tradeNo); err == nil {
-		if p.Channel == req.Channel && p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) {
+		if p.Channel != req.Channel {
+			return nil, fmt.Errorf("%w: payment %s was opened with %s, not %s", ErrProviderRejected, tradeNo, p.Channel, req.Channel)
+		}
+		if p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) {
 			return &PrepayResult{Channel: p.Channel, OutTradeNo: tradeNo, PrepayID: p.PrepayID, Params: p.Params(), ExpireAt: p.ExpireAt}, nil
 		}
 		if p.Status != StatusUnpaid {
@@ -236,7 +239,7 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 
 func attemptOf(orderNo, tradeNo string) int {
 	n := 1
-	if rest, ok := strings.CutPrefix(tradeNo, orderNo+"-"); ok {
+	if rest, ok := strings.CutPrefix(tradeNo, orderNo+"_"); ok {
 		if v, err := strconv.Atoi(rest); err == nil {
 			n = v
 		}
@@ -306,7 +309,9 @@ func (s *Service) MarkPaid(ctx context.Context, p Paid) error {
 			return nil
 		}
 		var cur Payment
-		if err := tx.Where("out_trade_no = ?", tradeNo).Take(&cur).Error; err != nil {
+		if err := tx.Where("out_trade_no = ?", tradeNo).Take(&cur).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("%w: %s", ErrNotFound, tradeNo)
+		} else if err != nil {
 			return fmt.Errorf("load payment %s: %w", tradeNo, err)
 		}
 		if cur.TransactionID == nil || *cur.TransactionID != txID {
@@ -366,4 +371,25 @@ func (s *Service) Close(ctx context.Context, outTradeNo string) error {
 		return fmt.Errorf("mark %s closed: %w", orderNo, err)
 	}
 	return nil
+}
+
+// Stale is an unpaid payment attempt worth asking its provider about.
+type Stale struct {
+	OrderNo    string `json:"order_no"`
+	OutTradeNo string `json:"out_trade_no"`
+	Channel    string `json:"channel"`
+}
+
+// ListStale returns unpaid attempts created before createdBefore (their
+// notify is overdue), oldest first, at most limit.
+func (s *Service) ListStale(ctx context.Context, createdBefore time.Time, limit int) ([]Stale, error) {
+	var out []Stale
+	err := s.db.WithContext(ctx).Model(&Payment{}).
+		Select("order_no, out_trade_no, channel").
+		Where("status = ? AND created_at < ?", StatusUnpaid, createdBefore).
+		Order("created_at").Limit(limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list stale payments: %w", err)
+	}
+	return out, nil
 }

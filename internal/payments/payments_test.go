@@ -18,11 +18,11 @@ import (
 
 // fakeGateway is a provider that counts its calls.
 type fakeGateway struct {
-	mu                       sync.Mutex
-	prepays, queries, closes int
-	prepayErr, closeErr      error
-	trade                    *payments.Trade
-	lastPrepay               payments.PrepayRequest
+	mu                                sync.Mutex
+	prepays, queries, closes, refunds int
+	prepayErr, closeErr               error
+	trade                             *payments.Trade
+	lastPrepay                        payments.PrepayRequest
 }
 
 func (g *fakeGateway) Prepay(_ context.Context, req payments.PrepayRequest) (*payments.PrepayResult, error) {
@@ -57,6 +57,13 @@ func (g *fakeGateway) Close(context.Context, string) error {
 	defer g.mu.Unlock()
 	g.closes++
 	return g.closeErr
+}
+
+func (g *fakeGateway) Refund(_ context.Context, req payments.RefundRequest) (*payments.RefundResult, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refunds++
+	return &payments.RefundResult{RefundNo: req.RefundNo, Status: payments.RefundSucceeded, RefundCents: req.RefundCents}, nil
 }
 
 func (g *fakeGateway) counts() (prepays, queries, closes int) {
@@ -157,19 +164,41 @@ func TestPrepayAgainWhenExpired(t *testing.T) {
 	assert.True(t, fresh.Equal(p.ExpireAt))
 }
 
-func TestPrepayOtherChannelAsksThatChannel(t *testing.T) {
+func TestPrepayNewAttemptOtherChannel(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	f.prepay(t)
+	first := f.prepay(t)
+	assert.Equal(t, orderNo, first.OutTradeNo, "the first attempt uses the order number")
 
-	res, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatNative, time.Now().Add(time.Hour)))
+	req := request(payments.ChannelWeChatNative, time.Now().Add(time.Hour).Truncate(time.Second))
+	req.OutTradeNo = payments.TradeNo(orderNo, 2)
+	res, err := f.svc.Prepay(ctx, 7, req)
 	require.NoError(t, err)
+	assert.Equal(t, "ORDER1-2", res.OutTradeNo)
 	assert.Equal(t, payments.ChannelWeChatNative, res.Channel)
+	assert.Equal(t, "ORDER1-2", f.native.lastPrepay.TradeNo())
+
 	jsapi, _, _ := f.jsapi.counts()
 	native, _, _ := f.native.counts()
 	assert.Equal(t, 1, jsapi)
 	assert.Equal(t, 1, native)
-	assert.Equal(t, payments.ChannelWeChatNative, f.payment(t).Channel)
+
+	latest := f.payment(t)
+	assert.Equal(t, "ORDER1-2", latest.OutTradeNo)
+	assert.Equal(t, 2, latest.Attempt)
+	assert.Equal(t, payments.ChannelWeChatNative, latest.Channel)
+	firstRow, err := f.svc.ByTradeNo(ctx, orderNo)
+	require.NoError(t, err)
+	assert.Equal(t, payments.ChannelWeChatJSAPI, firstRow.Channel, "the first attempt is kept")
+	assert.Equal(t, 1, firstRow.Attempt)
+
+	// Each attempt is queried through its own channel.
+	_, err = f.svc.Query(ctx, "ORDER1-2")
+	require.NoError(t, err)
+	_, nq, _ := f.native.counts()
+	_, jq, _ := f.jsapi.counts()
+	assert.Equal(t, 1, nq)
+	assert.Zero(t, jq)
 }
 
 func TestPrepayErrors(t *testing.T) {
@@ -232,7 +261,28 @@ func TestMarkPaidIdempotentByTransaction(t *testing.T) {
 func TestMarkPaidUnknownOrder(t *testing.T) {
 	f := setup(t)
 	err := f.svc.MarkPaid(context.Background(), payments.Paid{OrderNo: "NOPE", TransactionID: "tx-1"})
-	assert.ErrorIs(t, err, payments.ErrNotFound)
+	require.Error(t, err)
+	var n int64
+	require.NoError(t, f.db.Model(&payments.Payment{}).Count(&n).Error)
+	assert.Zero(t, n, "nothing is written")
+}
+
+func TestMarkPaidSecondAttemptConflicts(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.prepay(t)
+	req := request(payments.ChannelWeChatNative, time.Now().Add(time.Hour))
+	req.OutTradeNo = payments.TradeNo(orderNo, 2)
+	_, err := f.svc.Prepay(ctx, 7, req)
+	require.NoError(t, err)
+
+	require.NoError(t, f.svc.MarkPaid(ctx, payments.Paid{OrderNo: orderNo, OutTradeNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: time.Now()}))
+	err = f.svc.MarkPaid(ctx, payments.Paid{OrderNo: orderNo, OutTradeNo: "ORDER1-2", TransactionID: "tx-2", AmountCents: amount, PaidAt: time.Now()})
+	require.ErrorIs(t, err, payments.ErrConflictingPayment, "an order is paid once, whatever the attempt")
+	second, err := f.svc.ByTradeNo(ctx, "ORDER1-2")
+	require.NoError(t, err)
+	assert.Equal(t, payments.StatusUnpaid, second.Status)
+	assert.Nil(t, second.TransactionID)
 }
 
 func TestCloseUnpaid(t *testing.T) {
@@ -314,7 +364,7 @@ func TestCheckNotify(t *testing.T) {
 
 	p, err := f.svc.CheckNotify(ctx, &good, appID, mchID)
 	require.NoError(t, err)
-	assert.Equal(t, payments.Paid{OrderNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: paidAt, Source: "notify"}, *p)
+	assert.Equal(t, payments.Paid{OrderNo: orderNo, OutTradeNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: paidAt, Source: "notify"}, *p)
 
 	for name, mutate := range map[string]func(*payments.Trade){
 		"amount":         func(t *payments.Trade) { t.AmountCents = amount - 1 },
@@ -337,6 +387,11 @@ func TestCheckNotify(t *testing.T) {
 	row := f.payment(t)
 	assert.Equal(t, payments.StatusUnpaid, row.Status, "checking writes nothing")
 	assert.Nil(t, row.TransactionID)
+
+	// A notify repeating the recorded payment is recognised as such.
+	require.NoError(t, f.svc.MarkPaid(ctx, *p))
+	_, err = f.svc.CheckNotify(ctx, &good, appID, mchID)
+	assert.ErrorIs(t, err, payments.ErrAlreadyRecorded)
 }
 
 func TestDescribe(t *testing.T) {

@@ -204,3 +204,20 @@ func (s *Service) RefundedCents(ctx context.Context, orderNo string) (int64, err
 	}
 	return n, nil
 }
+
+// FindRefund loads a refund by our number or, for providers whose refund
+// notifies carry only their own id (Baidu), by the provider's refund id.
+func (s *Service) FindRefund(ctx context.Context, refundNo, providerRefundID string) (*Refund, error) {
+	if refundNo != "" {
+		return s.GetRefund(ctx, refundNo)
+	}
+	var r Refund
+	err := s.db.WithContext(ctx).Where("provider_refund_id = ? AND provider_refund_id <> ''", providerRefundID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%w: provider refund %s", ErrNotFound, providerRefundID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refund by provider id %s: %w", providerRefundID, err)
+	}
+	return &r, nil
+}

@@ -111,7 +111,7 @@ func tradeFromWeChat(t *wechatpay.Transaction) *Trade {
 	return &Trade{
 		OutTradeNo:    t.OutTradeNo,
 		TransactionID: t.TransactionID,
-		Paid:          t.TradeState == "SUCCESS",
+		Paid:          t.TradeState == wechatpay.TradeStateSuccess || t.TradeState == wechatpay.TradeStateRefund, // refunded means it was paid
 		State:         t.TradeState,
 		AmountCents:   t.AmountCents,
 		PaidAt:        t.SuccessTime,

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ var wechatNotifySchedule = []time.Duration{
 	3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
 }
 
-// maxHistory bounds the notify attempts kept per order.
+// maxHistory bounds the notify attempts kept per order or refund.
 const maxHistory = 32
 
 // NotifySchedule returns WeChat's notify re-send delays multiplied by scale.
@@ -39,7 +40,7 @@ func NotifySchedule(scale float64) []time.Duration {
 	return out
 }
 
-// NotifyAttempt records one delivery of a payment notify.
+// NotifyAttempt records one delivery of a notify.
 type NotifyAttempt struct {
 	// At is when the attempt started.
 	At time.Time `json:"at"`
@@ -53,7 +54,8 @@ type NotifyAttempt struct {
 	Success bool `json:"success"`
 }
 
-// notifyState is the per-order delivery bookkeeping. Guarded by Server.mu.
+// notifyState is the delivery bookkeeping of one notified object (an order
+// or a refund). Guarded by Server.mu.
 type notifyState struct {
 	id         string
 	createTime time.Time
@@ -66,88 +68,130 @@ type notifyState struct {
 	history    []NotifyAttempt
 }
 
-// startNotifyLocked (re)starts delivering o's payment notify from the first
-// attempt, superseding a running delivery. Callers hold s.mu.
-func (s *Server) startNotifyLocked(o *order) {
+// notifyJob is one delivery run of a notify: the same event re-sent on
+// WeChat's schedule until the receiver accepts it.
+type notifyJob struct {
+	// state is the bookkeeping the run reports to (guarded by Server.mu).
+	state *notifyState
+	// gen is the generation of state this run belongs to.
+	gen int
+	// url is the receiver (the merchant's notify_url).
+	url string
+	// build returns a freshly encrypted envelope body for one attempt.
+	build func() ([]byte, error)
+	// log carries the identifiers of the notified object.
+	log *slog.Logger
+}
+
+// startNotifyLocked (re)starts delivering a notify from the first attempt,
+// superseding a running delivery of the same state. build must not touch
+// sandbox state (snapshot what it needs first). Callers hold s.mu.
+func (s *Server) startNotifyLocked(n *notifyState, notifyURL string, build func() ([]byte, error), log *slog.Logger) {
 	if s.closed {
-		s.log.Warn("sandbox closed; notify not sent", "out_trade_no", o.OutTradeNo)
+		log.Warn("sandbox closed; notify not sent")
 		return
 	}
-	n := &o.notify
 	if n.cancel != nil {
 		n.cancel()
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	n.generation++
 	n.cancel, n.running, n.delivered, n.gaveUp = cancel, true, false, false
-	gen, tx := n.generation, o.transaction()
-	outTradeNo, notifyURL, id, created := o.OutTradeNo, o.NotifyURL, n.id, n.createTime
+	job := notifyJob{state: n, gen: n.generation, url: notifyURL, build: build, log: log.With("notify_id", n.id)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
-		s.deliver(ctx, outTradeNo, notifyURL, id, created, tx, gen)
+		s.deliver(ctx, job)
 	}()
+}
+
+// startPayNotifyLocked (re)starts delivering o's TRANSACTION.SUCCESS notify.
+// The notify describes the payment event, so an order refunded since is
+// still reported as SUCCESS. Callers hold s.mu.
+func (s *Server) startPayNotifyLocked(o *order) {
+	tx := o.transaction()
+	if tx.TradeState == StateRefund {
+		tx.TradeState, tx.TradeStateDesc = StateSuccess, stateDesc[StateSuccess]
+	}
+	id, created, key := o.notify.id, o.notify.createTime, s.creds.APIv3Key
+	build := func() ([]byte, error) {
+		txJSON, err := json.Marshal(tx)
+		if err != nil {
+			return nil, fmt.Errorf("encode transaction: %w", err)
+		}
+		return BuildNotify(key, id, created, txJSON)
+	}
+	s.startNotifyLocked(&o.notify, o.NotifyURL, build, s.log.With("out_trade_no", o.OutTradeNo))
 }
 
 // deliver sends the notify until the receiver accepts it, the schedule is
 // exhausted or ctx ends.
-func (s *Server) deliver(ctx context.Context, outTradeNo, notifyURL, id string, created time.Time, tx transactionJSON, gen int) {
-	log := s.log.With("out_trade_no", outTradeNo, "notify_id", id)
+func (s *Server) deliver(ctx context.Context, job notifyJob) {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			t := time.NewTimer(s.retryPolicy[attempt-1])
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				s.finishNotify(outTradeNo, gen, false, false)
+				s.finishNotify(job, false, false)
 				return
 			case <-t.C:
 			}
 		}
-		res := s.sendNotify(ctx, notifyURL, id, created, tx)
+		res := s.sendNotify(ctx, job)
 		if ctx.Err() != nil && !res.Success {
-			s.finishNotify(outTradeNo, gen, false, false)
+			s.finishNotify(job, false, false)
 			return
 		}
-		s.recordAttempt(outTradeNo, res)
+		s.recordAttempt(job.state, res)
 		if res.Success {
-			log.Info("notify delivered", "attempt", attempt+1, "status", res.Status)
-			s.finishNotify(outTradeNo, gen, true, false)
+			job.log.Info("notify delivered", "attempt", attempt+1, "status", res.Status)
+			s.finishNotify(job, true, false)
 			return
 		}
-		log.Warn("notify failed", "attempt", attempt+1, "status", res.Status, "err", res.Error)
+		job.log.Warn("notify failed", "attempt", attempt+1, "status", res.Status, "err", res.Error)
 		if attempt == len(s.retryPolicy) {
-			log.Warn("notify given up", "attempts", attempt+1)
-			s.finishNotify(outTradeNo, gen, false, true)
+			job.log.Warn("notify given up", "attempts", attempt+1)
+			s.finishNotify(job, false, true)
 			return
 		}
 	}
 }
 
-func (s *Server) recordAttempt(outTradeNo string, res NotifyAttempt) {
+func (s *Server) recordAttempt(n *notifyState, res NotifyAttempt) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := s.orders[outTradeNo]
-	if !ok {
-		return
-	}
 	// Every completed attempt counts, even one of a superseded run.
-	o.notify.attempts++
-	o.notify.history = append(o.notify.history, res)
-	if len(o.notify.history) > maxHistory {
-		o.notify.history = o.notify.history[len(o.notify.history)-maxHistory:]
+	n.attempts++
+	n.history = append(n.history, res)
+	if len(n.history) > maxHistory {
+		n.history = n.history[len(n.history)-maxHistory:]
 	}
 }
 
-func (s *Server) finishNotify(outTradeNo string, gen int, delivered, gaveUp bool) {
+func (s *Server) finishNotify(job notifyJob, delivered, gaveUp bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := s.orders[outTradeNo]
-	if !ok || o.notify.generation != gen {
+	n := job.state
+	if n.generation != job.gen {
 		return
 	}
-	o.notify.running, o.notify.delivered, o.notify.gaveUp = false, delivered, gaveUp
+	n.running, n.delivered, n.gaveUp = false, delivered, gaveUp
+}
+
+// view summarises n for OrderView / RefundView. Callers hold s.mu.
+func (n *notifyState) view() NotifyView {
+	v := NotifyView{
+		ID: n.id, Attempts: n.attempts, Running: n.running,
+		Delivered: n.delivered, GaveUp: n.gaveUp,
+		History: append([]NotifyAttempt{}, n.history...),
+	}
+	if k := len(v.History); k > 0 {
+		last := v.History[k-1]
+		v.Last = &last
+	}
+	return v
 }
 
 // notifyEnvelope is the body WeChat Pay POSTs to notify_url.
@@ -168,10 +212,50 @@ type notifyResource struct {
 	Nonce          string `json:"nonce"`
 }
 
+// Event types of the notifies the sandbox sends.
+const (
+	// EventTransactionSuccess is the event_type of a payment notify.
+	EventTransactionSuccess = "TRANSACTION.SUCCESS"
+	// EventRefundSuccess is the event_type of a refund that succeeded.
+	EventRefundSuccess = "REFUND.SUCCESS"
+	// EventRefundAbnormal is the event_type of a refund that failed at the
+	// bank (the buyer's card was cancelled, …) and needs manual handling.
+	EventRefundAbnormal = "REFUND.ABNORMAL"
+	// EventRefundClosed is the event_type of a refund that was closed.
+	EventRefundClosed = "REFUND.CLOSED"
+)
+
+// refundSummary is the notify summary WeChat sends with each refund event.
+var refundSummary = map[string]string{
+	EventRefundSuccess:  "退款成功",
+	EventRefundAbnormal: "退款异常",
+	EventRefundClosed:   "退款关闭",
+}
+
 // BuildNotify returns the body of a TRANSACTION.SUCCESS notify carrying the
 // transaction JSON txJSON, encrypted with AEAD_AES_256_GCM under apiV3Key
 // (fresh 12-character nonce, associated data "transaction").
 func BuildNotify(apiV3Key, id string, created time.Time, txJSON []byte) ([]byte, error) {
+	return buildEnvelope(apiV3Key, id, created, EventTransactionSuccess, "支付成功", "transaction", txJSON)
+}
+
+// BuildRefundNotify returns the body of a refund notify of eventType
+// (EventRefundSuccess, EventRefundAbnormal or EventRefundClosed) carrying the
+// refund notify JSON refundJSON (mchid, out_trade_no, transaction_id,
+// out_refund_no, refund_id, refund_status, success_time,
+// user_received_account, amount), encrypted like BuildNotify but with
+// original_type and associated data "refund".
+func BuildRefundNotify(apiV3Key, id string, created time.Time, eventType string, refundJSON []byte) ([]byte, error) {
+	summary, ok := refundSummary[eventType]
+	if !ok {
+		return nil, fmt.Errorf("sandbox: %q is not a refund event type", eventType)
+	}
+	return buildEnvelope(apiV3Key, id, created, eventType, summary, "refund", refundJSON)
+}
+
+// buildEnvelope encrypts plaintext into a notify envelope whose
+// original_type and associated data are both originalType.
+func buildEnvelope(apiV3Key, id string, created time.Time, eventType, summary, originalType string, plaintext []byte) ([]byte, error) {
 	block, err := aes.NewCipher([]byte(apiV3Key))
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: notify cipher: %w", err)
@@ -184,16 +268,16 @@ func BuildNotify(apiV3Key, id string, created time.Time, txJSON []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	const aad = "transaction"
-	sealed := gcm.Seal(nil, []byte(nonce), txJSON, []byte(aad))
+	aad := originalType
+	sealed := gcm.Seal(nil, []byte(nonce), plaintext, []byte(aad))
 	env := notifyEnvelope{
 		ID:           id,
 		CreateTime:   created.In(chinaTZ).Format(time.RFC3339),
 		ResourceType: "encrypt-resource",
-		EventType:    "TRANSACTION.SUCCESS",
-		Summary:      "支付成功",
+		EventType:    eventType,
+		Summary:      summary,
 		Resource: notifyResource{
-			OriginalType:   "transaction",
+			OriginalType:   originalType,
 			Algorithm:      "AEAD_AES_256_GCM",
 			Ciphertext:     base64.StdEncoding.EncodeToString(sealed),
 			AssociatedData: aad,
@@ -210,14 +294,9 @@ func BuildNotify(apiV3Key, id string, created time.Time, txJSON []byte) ([]byte,
 // sendNotify makes one delivery attempt. WeChat counts it as delivered when
 // the receiver answers 2xx with an empty body or a JSON body whose code is
 // SUCCESS.
-func (s *Server) sendNotify(ctx context.Context, notifyURL, id string, created time.Time, tx transactionJSON) NotifyAttempt {
+func (s *Server) sendNotify(ctx context.Context, job notifyJob) NotifyAttempt {
 	res := NotifyAttempt{At: s.now()}
-	txJSON, err := json.Marshal(tx)
-	if err != nil {
-		res.Error = "encode transaction: " + err.Error()
-		return res
-	}
-	body, err := BuildNotify(s.creds.APIv3Key, id, created, txJSON)
+	body, err := job.build()
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -227,7 +306,7 @@ func (s *Server) sendNotify(ctx context.Context, notifyURL, id string, created t
 		res.Error = err.Error()
 		return res
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, notifyURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.url, bytes.NewReader(body))
 	if err != nil {
 		res.Error = "build request: " + err.Error()
 		return res

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,18 +21,31 @@ const (
 	tradeH5     = "MWEB"
 )
 
-// Trade states.
+// Trade states (trade_state) the sandbox gives orders.
 const (
-	StateNotPay  = "NOTPAY"
+	// StateNotPay is a placed, unpaid order.
+	StateNotPay = "NOTPAY"
+	// StateSuccess is a paid order.
 	StateSuccess = "SUCCESS"
-	StateClosed  = "CLOSED"
+	// StateRefund is a paid order with at least one refund.
+	StateRefund = "REFUND"
+	// StateClosed is an order closed unpaid.
+	StateClosed = "CLOSED"
+	// StatePayError is an order whose payment failed (pay mode "fail");
+	// it can still be paid or closed.
+	StatePayError = "PAYERROR"
 )
 
 var stateDesc = map[string]string{
-	StateNotPay:  "订单未支付",
-	StateSuccess: "支付成功",
-	StateClosed:  "订单已关闭",
+	StateNotPay:   "订单未支付",
+	StateSuccess:  "支付成功",
+	StateRefund:   "转入退款",
+	StateClosed:   "订单已关闭",
+	StatePayError: "支付失败，请重新下单支付",
 }
+
+// H5 scene types WeChat accepts in scene_info.h5_info.type.
+var h5Types = map[string]bool{"iOS": true, "Android": true, "Wap": true}
 
 // chinaTZ is the +08:00 zone WeChat uses for every timestamp.
 var chinaTZ = time.FixedZone("CST", 8*60*60)
@@ -54,13 +68,20 @@ type order struct {
 	PrepayID      string
 	CodeURL       string
 	H5URL         string
+	PayerClientIP string // scene_info.payer_client_ip (required for H5)
+	H5Type        string // scene_info.h5_info.type (H5 only)
 	State         string
 	TransactionID string
 	SuccessTime   time.Time
 	CreatedAt     time.Time
 	fingerprint   string
 	notify        notifyState
+	refunded      int64    // sum of the refunds taken from this order
+	refundNos     []string // out_refund_no of every refund, in creation order
 }
+
+// paid reports whether the order has been paid (refunded or not).
+func (o *order) paid() bool { return o.State == StateSuccess || o.State == StateRefund }
 
 // prepayBody is the request body of the three prepay APIs.
 type prepayBody struct {
@@ -78,6 +99,12 @@ type prepayBody struct {
 	Payer *struct {
 		OpenID string `json:"openid"`
 	} `json:"payer"`
+	SceneInfo *struct {
+		PayerClientIP string `json:"payer_client_ip"`
+		H5Info        *struct {
+			Type string `json:"type"`
+		} `json:"h5_info"`
+	} `json:"scene_info"`
 }
 
 // handlePrepay serves POST /v3/pay/transactions/{jsapi,native,h5}.
@@ -95,7 +122,7 @@ func (s *Server) handlePrepay(tradeType string) func(*http.Request, []byte) repl
 		defer s.mu.Unlock()
 		if prev, exists := s.orders[o.OutTradeNo]; exists {
 			switch {
-			case prev.State == StateSuccess:
+			case prev.paid():
 				return errReply(http.StatusBadRequest, "ORDERPAID", "该订单已支付")
 			case prev.State == StateClosed:
 				return errReply(http.StatusBadRequest, "ORDER_CLOSED", "订单已关闭")
@@ -137,6 +164,12 @@ func (s *Server) validatePrepay(tradeType string, b *prepayBody) (*order, reply,
 		return bad("amount.currency只支持CNY")
 	case tradeType == tradeJSAPI && (b.Payer == nil || b.Payer.OpenID == ""):
 		return bad("payer.openid为必填参数")
+	case tradeType == tradeH5 && (b.SceneInfo == nil || b.SceneInfo.PayerClientIP == ""):
+		return bad("scene_info.payer_client_ip为必填参数 (H5 orders need the buyer's IP)")
+	case tradeType == tradeH5 && net.ParseIP(b.SceneInfo.PayerClientIP) == nil:
+		return bad("scene_info.payer_client_ip格式错误 (not an IPv4 or IPv6 address)")
+	case tradeType == tradeH5 && (b.SceneInfo.H5Info == nil || !h5Types[b.SceneInfo.H5Info.Type]):
+		return bad("scene_info.h5_info.type为必填参数 (iOS, Android or Wap)")
 	}
 	if u, err := url.Parse(b.NotifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return bad("notify_url格式错误")
@@ -156,6 +189,12 @@ func (s *Server) validatePrepay(tradeType string, b *prepayBody) (*order, reply,
 	}
 	if b.Payer != nil {
 		o.PayerOpenID = b.Payer.OpenID
+	}
+	if b.SceneInfo != nil {
+		o.PayerClientIP = b.SceneInfo.PayerClientIP
+		if b.SceneInfo.H5Info != nil {
+			o.H5Type = b.SceneInfo.H5Info.Type
+		}
 	}
 	if b.TimeExpire != "" {
 		t, err := time.Parse(time.RFC3339, b.TimeExpire)
@@ -250,7 +289,7 @@ func (o *order) transaction() transactionJSON {
 	if o.PayerOpenID != "" {
 		t.Payer = &payerJSON{OpenID: o.PayerOpenID}
 	}
-	if o.State == StateSuccess {
+	if o.paid() {
 		t.TransactionID = o.TransactionID
 		t.BankType = "OTHERS"
 		t.SuccessTime = o.SuccessTime.In(chinaTZ).Format(time.RFC3339)
@@ -297,7 +336,7 @@ func (s *Server) handleQueryByTransactionID(r *http.Request, _ []byte) reply {
 
 // handleClose serves POST /v3/pay/transactions/out-trade-no/{no}/close:
 // 204 without body when closed (also when already closed), 400 ORDERPAID
-// when paid, 404 ORDER_NOT_EXIST when unknown.
+// when paid (refunded or not), 404 ORDER_NOT_EXIST when unknown.
 func (s *Server) handleClose(r *http.Request, raw []byte) reply {
 	var b struct {
 		MchID string `json:"mchid"`
@@ -314,7 +353,7 @@ func (s *Server) handleClose(r *http.Request, raw []byte) reply {
 	if !ok {
 		return errReply(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在")
 	}
-	if o.State == StateSuccess {
+	if o.paid() {
 		return errReply(http.StatusBadRequest, "ORDERPAID", "该订单已支付")
 	}
 	if o.State != StateClosed {

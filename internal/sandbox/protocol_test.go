@@ -165,9 +165,40 @@ func TestPrepayAnswersAreSignedAndIdempotent(t *testing.T) {
 	h.verifyPlatformSignature(t, native)
 	assert.Regexp(t, `^weixin://wxpay/bizpayurl\?pr=[0-9A-Za-z]{7}$`, native.field(t, "code_url"))
 
-	h5 := h.signed(t, "POST", "/v3/pay/transactions/h5", h.prepayBody(tradeNo(), 100, ""))
+	h5No := tradeNo()
+	h5 := h.signed(t, "POST", "/v3/pay/transactions/h5",
+		h.prepayBody(h5No, 100, `,"scene_info":{"payer_client_ip":"203.0.113.7","h5_info":{"type":"Wap"}}`))
 	require.Equal(t, http.StatusOK, h5.status, string(h5.body))
+	h.verifyPlatformSignature(t, h5)
 	assert.Contains(t, h5.field(t, "h5_url"), "prepay_id=wx")
+	v, err := h.sb.Order(h5No)
+	require.NoError(t, err)
+	assert.Equal(t, "MWEB", v.TradeType)
+	assert.Equal(t, "203.0.113.7", v.PayerClientIP)
+	assert.Equal(t, "Wap", v.H5Type)
+}
+
+func TestH5PrepayNeedsPayerClientIP(t *testing.T) {
+	h := newHarness(t, 1)
+	for name, extra := range map[string]string{
+		"no scene_info": "",
+		"no client ip":  `,"scene_info":{"h5_info":{"type":"Wap"}}`,
+		"bad client ip": `,"scene_info":{"payer_client_ip":"not-an-ip","h5_info":{"type":"Wap"}}`,
+		"no h5_info":    `,"scene_info":{"payer_client_ip":"203.0.113.7"}`,
+		"bad h5 type":   `,"scene_info":{"payer_client_ip":"203.0.113.7","h5_info":{"type":"Desktop"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			no := tradeNo()
+			a := h.signed(t, "POST", "/v3/pay/transactions/h5", h.prepayBody(no, 100, extra))
+			assert.Equal(t, http.StatusBadRequest, a.status, string(a.body))
+			assert.Equal(t, "PARAM_ERROR", a.field(t, "code"))
+			_, err := h.sb.Order(no)
+			require.ErrorIs(t, err, sandbox.ErrUnknownOrder)
+		})
+	}
+	ipv6 := h.signed(t, "POST", "/v3/pay/transactions/h5",
+		h.prepayBody(tradeNo(), 100, `,"scene_info":{"payer_client_ip":"2001:db8::1","h5_info":{"type":"iOS"}}`))
+	assert.Equal(t, http.StatusOK, ipv6.status, string(ipv6.body))
 }
 
 func TestMerchantSignatureIsEnforced(t *testing.T) {

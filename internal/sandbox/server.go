@@ -4,13 +4,25 @@
 // key) and the mini-program jscode2session API, so gopay's real signing,
 // verification and decryption code runs unchanged against it.
 //
+// WeChat Pay v3 APIs served: JSAPI / Native / H5 prepay, query by
+// out_trade_no or transaction_id, close, refund
+// (POST /v3/refund/domestic/refunds) and refund query
+// (GET /v3/refund/domestic/refunds/{out_refund_no}). Payments and refunds
+// are notified (TRANSACTION.SUCCESS, REFUND.SUCCESS) on WeChat's retry
+// schedule, compressed by Options.NotifyScale.
+//
 // Besides the WeChat APIs it serves a small control plane for tests and
 // operators:
 //
-//	POST /sandbox/orders/{out_trade_no}/pay     simulate the buyer paying
-//	POST /sandbox/orders/{out_trade_no}/notify  re-send the payment notify
-//	GET  /sandbox/orders/{out_trade_no}         the sandbox's view of an order
+//	POST /sandbox/orders/{out_trade_no}/pay?mode=…  simulate the buyer paying (modes: notify, silent, fail)
+//	POST /sandbox/orders/{out_trade_no}/notify      re-send the payment notify
+//	GET  /sandbox/orders/{out_trade_no}             the sandbox's view of an order
+//	GET  /sandbox/refunds/{out_refund_no}           the sandbox's view of a refund
 //	GET  /healthz
+//
+// Other providers' sandboxes mount into the same server through
+// Options.Providers (see Provider): their routes share the mux, and the pay
+// endpoint above falls through to them for orders WeChat v3 does not know.
 //
 // Orders live in memory; credentials live in Options.StateDir (see package
 // creds) so merchant-side processes can load the same keys.
@@ -49,6 +61,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// Logger receives the sandbox's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Providers are other providers' sandboxes to mount: New registers each
+	// on the mux, the generic pay endpoint asks them in order for orders it
+	// does not know, and Close closes them. If New fails the caller keeps
+	// them (and must close them).
+	Providers []Provider
 }
 
 // Server is the provider sandbox. Create it with New and serve Handler.
@@ -65,14 +82,17 @@ type Server struct {
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	mu          sync.Mutex
-	orders      map[string]*order // by out_trade_no
-	byTxn       map[string]string // transaction_id → out_trade_no
+	orders      map[string]*order  // by out_trade_no
+	byTxn       map[string]string  // transaction_id → out_trade_no
+	refunds     map[string]*refund // by out_refund_no
 	closed      bool
 	retryPolicy []time.Duration
+	providers   []Provider
+	closeOnce   sync.Once
 }
 
-// New loads or creates the credentials in opts.StateDir and returns a
-// Server ready to serve.
+// New loads or creates the credentials in opts.StateDir, mounts
+// opts.Providers and returns a Server ready to serve.
 func New(opts Options) (*Server, error) {
 	if opts.StateDir == "" {
 		return nil, errors.New("sandbox: Options.StateDir is required")
@@ -114,9 +134,18 @@ func New(opts Options) (*Server, error) {
 		cancel:      cancel,
 		orders:      make(map[string]*order),
 		byTxn:       make(map[string]string),
+		refunds:     make(map[string]*refund),
 		retryPolicy: NotifySchedule(opts.NotifyScale),
+		providers:   append([]Provider(nil), opts.Providers...),
 	}
-	s.handler = s.routes()
+	mux := s.routes()
+	for i, p := range s.providers {
+		if err := registerProvider(mux, i, p); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
+	s.handler = s.logRequests(mux)
 	return s, nil
 }
 
@@ -126,17 +155,25 @@ func (s *Server) Credentials() *creds.Credentials { return s.creds }
 // Handler returns the sandbox's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops every notify delivery and waits for them to return. Further
-// payments are still recorded but no longer notified.
+// Close stops every notify delivery and pending refund settlement, waits
+// for them to return, then closes the mounted providers (once, however often
+// Close is called). Further payments and refunds are still recorded but no
+// longer notified, and refunds stay PROCESSING.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	s.closeOnce.Do(func() {
+		for _, p := range s.providers {
+			p.Close()
+		}
+	})
 }
 
-func (s *Server) routes() http.Handler {
+// routes returns the mux with the WeChat and control-plane routes.
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	// WeChat Pay v3.
 	mux.HandleFunc("POST /v3/pay/transactions/jsapi", s.v3(s.handlePrepay(tradeJSAPI)))
@@ -145,6 +182,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", s.v3(s.handleQueryByOutTradeNo))
 	mux.HandleFunc("GET /v3/pay/transactions/id/{id}", s.v3(s.handleQueryByTransactionID))
 	mux.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", s.v3(s.handleClose))
+	mux.HandleFunc("POST /v3/refund/domestic/refunds", s.v3(s.handleRefund))
+	mux.HandleFunc("GET /v3/refund/domestic/refunds/{no}", s.v3(s.handleQueryRefund))
 	mux.HandleFunc("/v3/", s.v3(func(_ *http.Request, _ []byte) reply {
 		return errReply(http.StatusNotFound, "NOT_FOUND", "接口不存在 (not served by the sandbox)")
 	}))
@@ -154,10 +193,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /sandbox/orders/{no}/pay", s.handleSandboxPay)
 	mux.HandleFunc("POST /sandbox/orders/{no}/notify", s.handleSandboxNotify)
 	mux.HandleFunc("GET /sandbox/orders/{no}", s.handleSandboxOrder)
+	mux.HandleFunc("GET /sandbox/refunds/{no}", s.handleSandboxRefund)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return s.logRequests(mux)
+	return mux
 }
 
 // statusRecorder captures the status code for request logging.

@@ -38,12 +38,12 @@ type Wallet struct {
 
 // Entry is one change to a wallet; (Ref, Kind) is unique.
 type Entry struct {
-	ID           uint   `gorm:"primaryKey" json:"id"`
-	UserID       uint   `gorm:"not null;index" json:"-"`
-	Ref          string `gorm:"size:64;not null;uniqueIndex:idx_wallet_ref_kind" json:"ref"`
-	Kind         string `gorm:"size:16;not null;uniqueIndex:idx_wallet_ref_kind" json:"kind"`
-	AmountCents  int64  `gorm:"not null" json:"amount"` // signed: debits are negative
-	BalanceAfter int64  `gorm:"not null" json:"balance_after"`
+	ID           uint      `gorm:"primaryKey" json:"id"`
+	UserID       uint      `gorm:"not null;index" json:"-"`
+	Ref          string    `gorm:"size:64;not null;uniqueIndex:idx_wallet_ref_kind" json:"ref"`
+	Kind         string    `gorm:"size:16;not null;uniqueIndex:idx_wallet_ref_kind" json:"kind"`
+	AmountCents  int64     `gorm:"not null" json:"amount"` // signed: debits are negative
+	BalanceAfter int64     `gorm:"not null" json:"balance_after"`
 	CreatedAt    time.Time `json:"created_at"`
 }
 

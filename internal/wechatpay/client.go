@@ -1,8 +1,8 @@
 // Package wechatpay is the merchant-side adapter over gopay's WeChat Pay v3
 // client (github.com/go-pay/gopay/wechat/v3).
 //
-// It places JSAPI / Native orders, queries and closes them, and parses
-// payment notifies. Request signing, response signature verification and
+// It places JSAPI / Native / H5 orders, queries and closes them, refunds
+// them (and queries refunds), and parses payment and refund notifies. Request signing, response signature verification and
 // notify decryption are gopay's real code; this package adds configuration
 // checks, typed errors (ProviderError, IsRetryable and errors.Is-able
 // sentinels), Wechatpay-Serial pinning and replay protection for notifies.
@@ -14,6 +14,7 @@ package wechatpay
 import (
 	"crypto/rsa"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -47,7 +48,7 @@ const (
 var chinaTZ = time.FixedZone("CST", 8*60*60)
 
 // Config configures a Client. Every field except BaseURL, NotifyURL,
-// NotifyMaxAge and HTTPTimeout is required.
+// RefundNotifyURL, NotifyMaxAge and HTTPTimeout is required.
 type Config struct {
 	// AppID is the app id the orders are placed for (mini program / official account).
 	AppID string
@@ -70,6 +71,11 @@ type Config struct {
 	BaseURL string
 	// NotifyURL is sent as notify_url when placing orders (required to prepay).
 	NotifyURL string
+	// RefundNotifyURL is sent as notify_url when refunding, unless the
+	// RefundRequest names its own. Empty means none is sent: WeChat then
+	// notifies the URL configured on the merchant platform, if any (the
+	// sandbox notifies nobody). Must be an absolute http(s) URL when set.
+	RefundNotifyURL string
 	// NotifyMaxAge rejects notifies whose Wechatpay-Timestamp is further than
 	// this from now, in either direction; zero means DefaultNotifyMaxAge.
 	NotifyMaxAge time.Duration
@@ -135,6 +141,9 @@ func New(cfg Config) (*Client, error) {
 	if !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
 		return nil, fmt.Errorf("%w: BaseURL %q must start with http:// or https://", ErrInvalidConfig, cfg.BaseURL)
 	}
+	if cfg.RefundNotifyURL != "" && !validNotifyURL(cfg.RefundNotifyURL) {
+		return nil, fmt.Errorf("%w: RefundNotifyURL %q must be an absolute http(s) URL", ErrInvalidConfig, cfg.RefundNotifyURL)
+	}
 	platformPub, err := creds.ParsePublicKey(cfg.PlatformPublicKeyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PlatformPublicKeyPEM: %w", ErrInvalidConfig, err)
@@ -157,6 +166,15 @@ func (c *Client) AppID() string { return c.cfg.AppID }
 
 // MchID returns the configured merchant id.
 func (c *Client) MchID() string { return c.cfg.MchID }
+
+// RefundNotifyURL returns the configured refund notify URL ("" if none).
+func (c *Client) RefundNotifyURL() string { return c.cfg.RefundNotifyURL }
+
+// validNotifyURL reports whether u is an absolute http(s) URL with a host.
+func validNotifyURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
+}
 
 // transportError wraps a failure of the HTTP exchange itself (or of building
 // the request); IsRetryable recognises the network errors inside.

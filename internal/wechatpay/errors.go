@@ -19,8 +19,15 @@ var (
 	// ErrInvalidRequest reports a request rejected locally before any call.
 	ErrInvalidRequest = errors.New("wechatpay: invalid request")
 	// ErrOrderNotFound reports that WeChat Pay knows no such order
-	// (404 ORDER_NOT_EXIST).
+	// (404 ORDER_NOT_EXIST, or RESOURCE_NOT_EXISTS when refunding).
 	ErrOrderNotFound = errors.New("wechatpay: order not found")
+	// ErrRefundNotFound reports that WeChat Pay knows no refund with that
+	// out_refund_no (404 RESOURCE_NOT_EXISTS from the refund query).
+	ErrRefundNotFound = errors.New("wechatpay: refund not found")
+	// ErrRefundNotEnough reports a refund refused with NOT_ENOUGH: it
+	// exceeds what is left to refund of the order (the sandbox) or the
+	// merchant's available balance (WeChat Pay).
+	ErrRefundNotEnough = errors.New("wechatpay: not enough to refund")
 	// ErrOrderPaid reports that the order is already paid (ORDERPAID).
 	ErrOrderPaid = errors.New("wechatpay: order already paid")
 	// ErrOrderClosed reports that the order is closed (ORDER_CLOSED).
@@ -35,7 +42,7 @@ var (
 	// Wechatpay-Timestamp lies outside Config.NotifyMaxAge (possible replay).
 	ErrStaleNotify = errors.New("wechatpay: stale notify")
 	// ErrMalformedNotify reports a notify that cannot be parsed, decrypted or
-	// does not describe a payment of this merchant.
+	// does not describe a payment (or refund) of this merchant.
 	ErrMalformedNotify = errors.New("wechatpay: malformed notify")
 )
 
@@ -106,15 +113,20 @@ type errResponse struct {
 
 // providerError builds the error for a non-2xx answer and joins the sentinel
 // matching its WeChat code so callers can use errors.Is and errors.As.
-func providerError(op string, status int, er errResponse, raw string) error {
+// notFound is the sentinel of a "does not exist" answer (ErrOrderNotFound,
+// or ErrRefundNotFound for refund queries).
+func providerError(op string, status int, er errResponse, raw string, notFound error) error {
 	pe := &ProviderError{Status: status, Code: er.Code, Message: er.Message}
 	if pe.Code == "" && pe.Message == "" {
 		pe.Message = strings.TrimSpace(raw)
 	}
 	var sentinel error
 	switch {
-	case pe.Code == "ORDER_NOT_EXIST" || pe.Code == "ORDERNOTEXIST" || (status == http.StatusNotFound && pe.Code == ""):
-		sentinel = ErrOrderNotFound
+	case pe.Code == "ORDER_NOT_EXIST" || pe.Code == "ORDERNOTEXIST" || pe.Code == "RESOURCE_NOT_EXISTS" ||
+		(status == http.StatusNotFound && pe.Code == ""):
+		sentinel = notFound
+	case pe.Code == "NOT_ENOUGH":
+		sentinel = ErrRefundNotEnough
 	case pe.Code == "ORDERPAID" || pe.Code == "ORDER_PAID":
 		sentinel = ErrOrderPaid
 	case pe.Code == "ORDER_CLOSED" || pe.Code == "ORDERCLOSED":

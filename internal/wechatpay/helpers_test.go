@@ -22,6 +22,7 @@ import (
 
 // receivedNotify is one notify request as the merchant received it.
 type receivedNotify struct {
+	path   string
 	header http.Header
 	body   []byte
 }
@@ -46,7 +47,7 @@ func newReceiver(t *testing.T, answer func(n int) (int, string)) *receiver {
 			return
 		}
 		r.mu.Lock()
-		r.got = append(r.got, receivedNotify{header: req.Header.Clone(), body: body})
+		r.got = append(r.got, receivedNotify{path: req.URL.Path, header: req.Header.Clone(), body: body})
 		n := len(r.got) - 1
 		r.mu.Unlock()
 		status, reply := http.StatusOK, string(wechatpay.AckSuccess())
@@ -66,6 +67,31 @@ func (r *receiver) notifies() []receivedNotify {
 	defer r.mu.Unlock()
 	return append([]receivedNotify(nil), r.got...)
 }
+
+// onPath returns the notifies received on path, in arrival order.
+func (r *receiver) onPath(path string) []receivedNotify {
+	var out []receivedNotify
+	for _, n := range r.notifies() {
+		if n.path == path {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitPath waits until at least n notifies have been answered on path.
+func (r *receiver) waitPath(t *testing.T, path string, n int) []receivedNotify {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(r.onPath(path)) >= n && int(r.calls.Load()) >= len(r.notifies()) },
+		10*time.Second, 5*time.Millisecond, "expected %d notifies on %s", n, path)
+	return r.onPath(path)
+}
+
+// Paths of the merchant's notify endpoints on the receiver.
+const (
+	payNotifyPath    = "/pay/notify"
+	refundNotifyPath = "/refund/notify"
+)
 
 // waitNotifies waits until at least n notifies have been answered.
 func (r *receiver) waitNotifies(t *testing.T, n int) []receivedNotify {
@@ -104,7 +130,14 @@ func TestMain(m *testing.M) {
 
 func newEnv(t *testing.T, answer func(n int) (int, string)) *env {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Options{StateDir: sharedDir, NotifyScale: 0.0001,
+	return newEnvScale(t, 0.0001, answer)
+}
+
+// newEnvScale is newEnv with the sandbox's NotifyScale (which also scales
+// the time a refund stays PROCESSING).
+func newEnvScale(t *testing.T, scale float64, answer func(n int) (int, string)) *env {
+	t.Helper()
+	sb, err := sandbox.New(sandbox.Options{StateDir: sharedDir, NotifyScale: scale,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
 	srv := httptest.NewServer(sb.Handler())
@@ -118,10 +151,12 @@ func newEnv(t *testing.T, answer func(n int) (int, string)) *env {
 }
 
 // newClient returns a merchant client for the sandbox credentials at
-// baseURL; mutate may adjust the config.
+// baseURL, with pay and refund notifies sent to the receiver's
+// payNotifyPath and refundNotifyPath; mutate may adjust the config.
 func (e *env) newClient(t *testing.T, baseURL string, mutate func(*wechatpay.Config)) *wechatpay.Client {
 	t.Helper()
-	cfg := wechatpay.FromCredentials(e.creds, baseURL, e.recv.srv.URL+"/pay/notify")
+	cfg := wechatpay.FromCredentials(e.creds, baseURL, e.recv.srv.URL+payNotifyPath)
+	cfg.RefundNotifyURL = e.recv.srv.URL + refundNotifyPath
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -133,7 +168,18 @@ func (e *env) newClient(t *testing.T, baseURL string, mutate func(*wechatpay.Con
 // pay simulates the buyer paying through the sandbox control plane.
 func (e *env) pay(t *testing.T, outTradeNo string) {
 	t.Helper()
-	rsp, err := http.Post(e.srv.URL+"/sandbox/orders/"+outTradeNo+"/pay", "application/json", strings.NewReader(`{}`))
+	e.payMode(t, outTradeNo, "")
+}
+
+// payMode simulates the buyer paying with a sandbox pay mode ("" is the
+// default, notify).
+func (e *env) payMode(t *testing.T, outTradeNo, mode string) {
+	t.Helper()
+	u := e.srv.URL + "/sandbox/orders/" + outTradeNo + "/pay"
+	if mode != "" {
+		u += "?mode=" + mode
+	}
+	rsp, err := http.Post(u, "application/json", strings.NewReader(`{}`))
 	require.NoError(t, err)
 	defer rsp.Body.Close()
 	body, _ := io.ReadAll(rsp.Body)

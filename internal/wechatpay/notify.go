@@ -33,6 +33,37 @@ const (
 // Answer WeChat with 200/204 only after the transaction is durably
 // recorded; any other answer makes WeChat re-send the notify later.
 func (c *Client) ParseNotify(header http.Header, body []byte) (*Transaction, error) {
+	n, err := c.authenticateNotify(header, body)
+	if err != nil {
+		return nil, err
+	}
+	if n.EventType != EventTransactionSuccess {
+		return nil, fmt.Errorf("%w: notify %s: event_type %q is not %s", ErrMalformedNotify, n.Id, n.EventType, EventTransactionSuccess)
+	}
+	r, err := n.DecryptPayCipherText(c.cfg.APIv3Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: notify %s: decrypt: %w", ErrMalformedNotify, n.Id, err)
+	}
+	if r.Mchid != c.cfg.MchID || r.Appid != c.cfg.AppID {
+		return nil, fmt.Errorf("%w: notify %s is for mchid %q appid %q, not ours", ErrMalformedNotify, n.Id, r.Mchid, r.Appid)
+	}
+	if r.OutTradeNo == "" || r.TransactionId == "" || r.TradeState == "" {
+		return nil, fmt.Errorf("%w: notify %s lacks out_trade_no, transaction_id or trade_state", ErrMalformedNotify, n.Id)
+	}
+	tx, err := newTransaction(r.Appid, r.Mchid, r.OutTradeNo, r.TransactionId, r.TradeType,
+		r.TradeState, r.TradeStateDesc, r.Attach, r.SuccessTime, r.Payer, r.Amount)
+	if err != nil {
+		return nil, fmt.Errorf("%w: notify %s: %w", ErrMalformedNotify, n.Id, err)
+	}
+	return tx, nil
+}
+
+// authenticateNotify runs the checks every notify gets before its resource
+// is decrypted: body size, signature headers, Wechatpay-Serial pinning, the
+// signature over the raw body (ErrInvalidSignature), the envelope parse,
+// the timestamp's age (ErrStaleNotify) and the resource algorithm
+// (ErrMalformedNotify). It returns the parsed envelope.
+func (c *Client) authenticateNotify(header http.Header, body []byte) (*wechat.V3NotifyReq, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformedNotify)
 	}
@@ -74,28 +105,10 @@ func (c *Client) ParseNotify(header http.Header, body []byte) (*Transaction, err
 		return nil, fmt.Errorf("%w: notify %s signed at %s, %s from now exceeds %s",
 			ErrStaleNotify, n.Id, time.Unix(ts, 0).UTC().Format(time.RFC3339), age.Round(time.Second), c.cfg.NotifyMaxAge)
 	}
-	if n.EventType != EventTransactionSuccess {
-		return nil, fmt.Errorf("%w: notify %s: event_type %q is not %s", ErrMalformedNotify, n.Id, n.EventType, EventTransactionSuccess)
-	}
 	if n.Resource == nil || n.Resource.Algorithm != NotifyAlgorithm {
 		return nil, fmt.Errorf("%w: notify %s: missing resource or algorithm not %s", ErrMalformedNotify, n.Id, NotifyAlgorithm)
 	}
-	r, err := n.DecryptPayCipherText(c.cfg.APIv3Key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: notify %s: decrypt: %w", ErrMalformedNotify, n.Id, err)
-	}
-	if r.Mchid != c.cfg.MchID || r.Appid != c.cfg.AppID {
-		return nil, fmt.Errorf("%w: notify %s is for mchid %q appid %q, not ours", ErrMalformedNotify, n.Id, r.Mchid, r.Appid)
-	}
-	if r.OutTradeNo == "" || r.TransactionId == "" || r.TradeState == "" {
-		return nil, fmt.Errorf("%w: notify %s lacks out_trade_no, transaction_id or trade_state", ErrMalformedNotify, n.Id)
-	}
-	tx, err := newTransaction(r.Appid, r.Mchid, r.OutTradeNo, r.TransactionId, r.TradeType,
-		r.TradeState, r.TradeStateDesc, r.Attach, r.SuccessTime, r.Payer, r.Amount)
-	if err != nil {
-		return nil, fmt.Errorf("%w: notify %s: %w", ErrMalformedNotify, n.Id, err)
-	}
-	return tx, nil
+	return n, nil
 }
 
 // NotifyAck is the JSON body answering a WeChat Pay notify.

@@ -237,3 +237,70 @@ func TestAckBodies(t *testing.T) {
 	assert.Equal(t, "FAIL", ack.Code)
 	assert.Equal(t, "db down", ack.Message)
 }
+
+func TestSilentPaymentIsFoundOnlyByQuery(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	req := jsapiRequest(tradeNo())
+	_, err := e.client.PrepayJSAPI(ctx, req)
+	require.NoError(t, err)
+
+	e.payMode(t, req.OutTradeNo, sandbox.PayModeSilent)
+	tx, err := e.client.QueryByOutTradeNo(ctx, req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Equal(t, wechatpay.TradeStateSuccess, tx.TradeState, "the lost-notify case: paid at WeChat")
+	assert.Regexp(t, `^4200\d{24}$`, tx.TransactionID)
+	assert.Equal(t, req.AmountCents, tx.AmountCents)
+
+	// Silent again leaves the payment alone and still does not notify.
+	e.payMode(t, req.OutTradeNo, sandbox.PayModeSilent)
+	again, err := e.client.QueryByOutTradeNo(ctx, req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Equal(t, tx.TransactionID, again.TransactionID)
+
+	e.sb.Close() // waits for every delivery: none was started
+	assert.Empty(t, e.recv.notifies(), "a silent payment is never notified")
+	v, err := e.sb.Order(req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Zero(t, v.Notify.Attempts)
+	assert.False(t, v.Notify.Running)
+}
+
+func TestFailedPaymentIsPayErrorWithoutNotify(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	req := jsapiRequest(tradeNo())
+	_, err := e.client.PrepayJSAPI(ctx, req)
+	require.NoError(t, err)
+
+	e.payMode(t, req.OutTradeNo, sandbox.PayModeFail)
+	tx, err := e.client.QueryByOutTradeNo(ctx, req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Equal(t, wechatpay.TradeStatePayError, tx.TradeState)
+	assert.Empty(t, tx.TransactionID)
+	assert.True(t, tx.SuccessTime.IsZero())
+	v, err := e.sb.Order(req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Zero(t, v.Notify.Attempts)
+	assert.False(t, v.Notify.Running, "a failed payment starts no notify")
+
+	// The buyer may try again and succeed; only that payment is notified.
+	e.pay(t, req.OutTradeNo)
+	got := e.recv.waitPath(t, payNotifyPath, 1)
+	paid, err := e.client.ParseNotify(got[0].header, got[0].body)
+	require.NoError(t, err)
+	assert.Equal(t, wechatpay.TradeStateSuccess, paid.TradeState)
+
+	// A failed payment can also be closed instead.
+	other := jsapiRequest(tradeNo())
+	_, err = e.client.PrepayJSAPI(ctx, other)
+	require.NoError(t, err)
+	e.payMode(t, other.OutTradeNo, sandbox.PayModeFail)
+	require.NoError(t, e.client.Close(ctx, other.OutTradeNo))
+	closed, err := e.client.QueryByOutTradeNo(ctx, other.OutTradeNo)
+	require.NoError(t, err)
+	assert.Equal(t, wechatpay.TradeStateClosed, closed.TradeState)
+
+	e.sb.Close()
+	assert.Len(t, e.recv.notifies(), 1)
+}

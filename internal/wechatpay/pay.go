@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -26,6 +27,9 @@ type PrepayRequest struct {
 	AmountCents int64
 	// ExpireAt is sent as time_expire when non-zero; must lie in the future.
 	ExpireAt time.Time
+	// ClientIP is the buyer's IPv4 or IPv6 address, sent as
+	// scene_info.payer_client_ip; required for H5, ignored otherwise.
+	ClientIP string
 }
 
 // JSAPIParams are the parameters a mini program or JSAPI page passes to
@@ -63,7 +67,20 @@ type Transaction struct {
 
 var outTradeNoRe = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{6,32}$`)
 
-func (r PrepayRequest) validate(needPayer bool, now time.Time) error {
+// prepayKind is the trade type a prepay body is built for.
+type prepayKind int
+
+const (
+	kindJSAPI prepayKind = iota
+	kindNative
+	kindH5
+)
+
+// h5SceneType is the scene_info.h5_info.type of H5 orders placed from a
+// mobile browser.
+const h5SceneType = "Wap"
+
+func (r PrepayRequest) validate(kind prepayKind, now time.Time) error {
 	switch {
 	case !outTradeNoRe.MatchString(r.OutTradeNo):
 		return fmt.Errorf("%w: out_trade_no %q must be 6-32 characters of [0-9A-Za-z_-|*@]", ErrInvalidRequest, r.OutTradeNo)
@@ -73,20 +90,22 @@ func (r PrepayRequest) validate(needPayer bool, now time.Time) error {
 		return fmt.Errorf("%w: attach must have at most 128 characters", ErrInvalidRequest)
 	case r.AmountCents <= 0:
 		return fmt.Errorf("%w: amount %d must be positive", ErrInvalidRequest, r.AmountCents)
-	case needPayer && r.PayerOpenID == "":
+	case kind == kindJSAPI && r.PayerOpenID == "":
 		return fmt.Errorf("%w: payer openid is required for JSAPI", ErrInvalidRequest)
+	case kind == kindH5 && net.ParseIP(r.ClientIP) == nil:
+		return fmt.Errorf("%w: client IP %q must be an IPv4 or IPv6 address for H5", ErrInvalidRequest, r.ClientIP)
 	case !r.ExpireAt.IsZero() && !r.ExpireAt.After(now):
 		return fmt.Errorf("%w: expire time %s is not in the future", ErrInvalidRequest, formatTime(r.ExpireAt))
 	}
 	return nil
 }
 
-// bodyMap builds the prepay request body shared by JSAPI and Native.
-func (c *Client) bodyMap(r PrepayRequest, withPayer bool) (gopay.BodyMap, error) {
+// bodyMap builds the prepay request body shared by JSAPI, Native and H5.
+func (c *Client) bodyMap(r PrepayRequest, kind prepayKind) (gopay.BodyMap, error) {
 	if c.cfg.NotifyURL == "" {
 		return nil, fmt.Errorf("%w: Config.NotifyURL is required to place orders", ErrInvalidConfig)
 	}
-	if err := r.validate(withPayer, c.now()); err != nil {
+	if err := r.validate(kind, c.now()); err != nil {
 		return nil, err
 	}
 	bm := make(gopay.BodyMap)
@@ -104,8 +123,14 @@ func (c *Client) bodyMap(r PrepayRequest, withPayer bool) (gopay.BodyMap, error)
 	if !r.ExpireAt.IsZero() {
 		bm.Set("time_expire", formatTime(r.ExpireAt))
 	}
-	if withPayer {
+	switch kind {
+	case kindJSAPI:
 		bm.SetBodyMap("payer", func(b gopay.BodyMap) { b.Set("openid", r.PayerOpenID) })
+	case kindH5:
+		bm.SetBodyMap("scene_info", func(b gopay.BodyMap) {
+			b.Set("payer_client_ip", r.ClientIP).
+				SetBodyMap("h5_info", func(h gopay.BodyMap) { h.Set("type", h5SceneType) })
+		})
 	}
 	return bm, nil
 }
@@ -113,8 +138,13 @@ func (c *Client) bodyMap(r PrepayRequest, withPayer bool) (gopay.BodyMap, error)
 // outcome turns gopay's (response, error) pair into our error: a nil
 // response means the exchange failed; a response with an error means the
 // 2xx answer failed signature verification; a non-zero code is a non-2xx
-// answer from WeChat.
+// answer from WeChat, where "does not exist" wraps ErrOrderNotFound.
 func outcome(op string, haveRsp bool, code int, er wechat.ErrResponse, raw string, err error) error {
+	return outcomeNotFound(op, ErrOrderNotFound, haveRsp, code, er, raw, err)
+}
+
+// outcomeNotFound is outcome with the sentinel a "does not exist" answer wraps.
+func outcomeNotFound(op string, notFound error, haveRsp bool, code int, er wechat.ErrResponse, raw string, err error) error {
 	switch {
 	case !haveRsp && err != nil:
 		return transportError(op, err)
@@ -123,7 +153,7 @@ func outcome(op string, haveRsp bool, code int, er wechat.ErrResponse, raw strin
 	case err != nil:
 		return verifyError(op, err)
 	case !statusOK(code):
-		return providerError(op, code, errResponse{Code: er.Code, Message: er.Message}, raw)
+		return providerError(op, code, errResponse{Code: er.Code, Message: er.Message}, raw, notFound)
 	}
 	return nil
 }
@@ -133,7 +163,7 @@ func outcome(op string, haveRsp bool, code int, er wechat.ErrResponse, raw strin
 // Placing the same order again returns the same prepay_id.
 func (c *Client) PrepayJSAPI(ctx context.Context, req PrepayRequest) (*JSAPIParams, error) {
 	op := "wechatpay: prepay jsapi " + req.OutTradeNo
-	bm, err := c.bodyMap(req, true)
+	bm, err := c.bodyMap(req, kindJSAPI)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -167,7 +197,7 @@ func (c *Client) PrepayJSAPI(ctx context.Context, req PrepayRequest) (*JSAPIPara
 // Placing the same order again returns the same code_url.
 func (c *Client) PrepayNative(ctx context.Context, req PrepayRequest) (string, error) {
 	op := "wechatpay: prepay native " + req.OutTradeNo
-	bm, err := c.bodyMap(req, false)
+	bm, err := c.bodyMap(req, kindNative)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -182,6 +212,30 @@ func (c *Client) PrepayNative(ctx context.Context, req PrepayRequest) (string, e
 		return "", fmt.Errorf("%s: response has no code_url", op)
 	}
 	return rsp.Response.CodeUrl, nil
+}
+
+// PrepayH5 places an H5 order (paid from a mobile browser outside WeChat)
+// and returns its h5_url, the page that opens WeChat to pay (valid for 5
+// minutes; append &redirect_url=… to bring the buyer back). req.ClientIP is
+// required and sent as scene_info.payer_client_ip with h5_info.type "Wap".
+// Placing the same order again returns the same h5_url.
+func (c *Client) PrepayH5(ctx context.Context, req PrepayRequest) (string, error) {
+	op := "wechatpay: prepay h5 " + req.OutTradeNo
+	bm, err := c.bodyMap(req, kindH5)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	rsp, err := c.v3.V3TransactionH5(ctx, bm)
+	if rsp == nil {
+		return "", outcome(op, false, 0, wechat.ErrResponse{}, "", err)
+	}
+	if err := outcome(op, true, rsp.Code, rsp.ErrResponse, rsp.Error, err); err != nil {
+		return "", err
+	}
+	if rsp.Response == nil || rsp.Response.H5Url == "" {
+		return "", fmt.Errorf("%s: response has no h5_url", op)
+	}
+	return rsp.Response.H5Url, nil
 }
 
 // QueryByOutTradeNo returns WeChat Pay's view of an order. An unknown order

@@ -309,3 +309,48 @@ func TestNewRejectsIncompleteConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestPrepayH5(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	req := jsapiRequest(tradeNo())
+	req.PayerOpenID = ""
+	req.ClientIP = "203.0.113.9"
+
+	h5URL, err := e.client.PrepayH5(ctx, req)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(h5URL, "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx"), h5URL)
+
+	o, err := e.sb.Order(req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Equal(t, "MWEB", o.TradeType)
+	assert.Equal(t, req.ClientIP, o.PayerClientIP, "sent as scene_info.payer_client_ip")
+	assert.Equal(t, "Wap", o.H5Type, "sent as scene_info.h5_info.type")
+	assert.Equal(t, h5URL, o.H5URL)
+
+	again, err := e.client.PrepayH5(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, h5URL, again, "placing the same order again is idempotent")
+
+	e.pay(t, req.OutTradeNo)
+	tx, err := e.client.QueryByOutTradeNo(ctx, req.OutTradeNo)
+	require.NoError(t, err)
+	assert.Equal(t, wechatpay.TradeStateSuccess, tx.TradeState)
+	assert.Equal(t, "MWEB", tx.TradeType)
+	assert.NotEmpty(t, tx.PayerOpenID, "the sandbox names a buyer for orders placed without one")
+
+	for name, ip := range map[string]string{"no client ip": "", "bad client ip": "203.0.113", "host name": "example.com"} {
+		t.Run(name, func(t *testing.T) {
+			r := jsapiRequest(tradeNo())
+			r.ClientIP = ip
+			_, err := e.client.PrepayH5(ctx, r)
+			require.ErrorIs(t, err, wechatpay.ErrInvalidRequest)
+			_, err = e.sb.Order(r.OutTradeNo)
+			require.Error(t, err, "nothing must reach the provider")
+		})
+	}
+	v6 := jsapiRequest(tradeNo())
+	v6.ClientIP = "2001:db8::9"
+	_, err = e.client.PrepayH5(ctx, v6)
+	require.NoError(t, err, "IPv6 buyers are fine")
+}
