@@ -34,6 +34,7 @@ type PaymentView struct {
 	Status        string      `json:"status"`
 	AmountCents   int64       `json:"amount"`
 	TransactionID string      `json:"transaction_id,omitempty"`
+	Verified      bool        `json:"verified"` // confirmed by a verified notify or a provider query
 	ExpireAt      time.Time   `json:"expire_at"`
 	PaidAt        *time.Time  `json:"paid_at,omitempty"`
 	Pay           PayResponse `json:"pay,omitempty"`
@@ -67,7 +68,7 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 }
 
 func paymentView(p *payments.Payment) *PaymentView {
-	v := &PaymentView{Channel: p.Channel, Status: p.Status, AmountCents: p.AmountCents, ExpireAt: p.ExpireAt, PaidAt: p.PaidAt}
+	v := &PaymentView{Channel: p.Channel, Status: p.Status, AmountCents: p.AmountCents, ExpireAt: p.ExpireAt, PaidAt: p.PaidAt, Verified: p.Verified}
 	if p.TransactionID != nil {
 		v.TransactionID = *p.TransactionID
 	}

@@ -67,6 +67,7 @@ type system struct {
 	apiURL     string
 	sandboxURL string
 	sandbox    *sandbox.Server
+	stateDir   string
 	http       *http.Client
 }
 
@@ -135,9 +136,9 @@ func startSystem(t *testing.T, o options) *system {
 
 	srv := a.API()
 	go func() { _ = srv.Listener(apiLn) }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
+	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 
-	return &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, http: &http.Client{Timeout: 30 * time.Second}}
+	return &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 func serve(t *testing.T, h http.Handler) string {
