@@ -174,9 +174,9 @@ func TestPrepayNewAttemptOtherChannel(t *testing.T) {
 	req.OutTradeNo = payments.TradeNo(orderNo, 2)
 	res, err := f.svc.Prepay(ctx, 7, req)
 	require.NoError(t, err)
-	assert.Equal(t, "ORDER1-2", res.OutTradeNo)
+	assert.Equal(t, "ORDER1_2", res.OutTradeNo)
 	assert.Equal(t, payments.ChannelWeChatNative, res.Channel)
-	assert.Equal(t, "ORDER1-2", f.native.lastPrepay.TradeNo())
+	assert.Equal(t, "ORDER1_2", f.native.lastPrepay.TradeNo())
 
 	jsapi, _, _ := f.jsapi.counts()
 	native, _, _ := f.native.counts()
@@ -184,7 +184,7 @@ func TestPrepayNewAttemptOtherChannel(t *testing.T) {
 	assert.Equal(t, 1, native)
 
 	latest := f.payment(t)
-	assert.Equal(t, "ORDER1-2", latest.OutTradeNo)
+	assert.Equal(t, "ORDER1_2", latest.OutTradeNo)
 	assert.Equal(t, 2, latest.Attempt)
 	assert.Equal(t, payments.ChannelWeChatNative, latest.Channel)
 	firstRow, err := f.svc.ByTradeNo(ctx, orderNo)
@@ -193,7 +193,7 @@ func TestPrepayNewAttemptOtherChannel(t *testing.T) {
 	assert.Equal(t, 1, firstRow.Attempt)
 
 	// Each attempt is queried through its own channel.
-	_, err = f.svc.Query(ctx, "ORDER1-2")
+	_, err = f.svc.Query(ctx, "ORDER1_2")
 	require.NoError(t, err)
 	_, nq, _ := f.native.counts()
 	_, jq, _ := f.jsapi.counts()
@@ -277,9 +277,9 @@ func TestMarkPaidSecondAttemptConflicts(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, f.svc.MarkPaid(ctx, payments.Paid{OrderNo: orderNo, OutTradeNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: time.Now()}))
-	err = f.svc.MarkPaid(ctx, payments.Paid{OrderNo: orderNo, OutTradeNo: "ORDER1-2", TransactionID: "tx-2", AmountCents: amount, PaidAt: time.Now()})
+	err = f.svc.MarkPaid(ctx, payments.Paid{OrderNo: orderNo, OutTradeNo: "ORDER1_2", TransactionID: "tx-2", AmountCents: amount, PaidAt: time.Now()})
 	require.ErrorIs(t, err, payments.ErrConflictingPayment, "an order is paid once, whatever the attempt")
-	second, err := f.svc.ByTradeNo(ctx, "ORDER1-2")
+	second, err := f.svc.ByTradeNo(ctx, "ORDER1_2")
 	require.NoError(t, err)
 	assert.Equal(t, payments.StatusUnpaid, second.Status)
 	assert.Nil(t, second.TransactionID)
