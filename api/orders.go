@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -97,6 +98,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if err := req.Validate(s.Payments.Supports); err != nil {
+		if !s.Payments.Supports(req.PayChannel) {
+			return fail(c, fiber.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%v; supported: %s", err, strings.Join(s.Payments.Channels(), ", ")))
+		}
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 	}
 	ctx, cancel := s.ctx(c)

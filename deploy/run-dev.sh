@@ -15,7 +15,11 @@ export SANDBOX_DIR=${SANDBOX_DIR:-$DATA_DIR/sandbox}
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
 export WECHAT_PAY_BASE_URL=${WECHAT_PAY_BASE_URL:-http://$SANDBOX_ADDR}
 export WECHAT_LOGIN_BASE_URL=${WECHAT_LOGIN_BASE_URL:-http://$SANDBOX_ADDR}
-export WECHAT_NOTIFY_URL=${WECHAT_NOTIFY_URL:-http://$HTTP_ADDR/api/v1/notify/wechatpay}
+export SANDBOX_URL=${SANDBOX_URL:-http://$SANDBOX_ADDR}
+export PUBLIC_API_URL=${PUBLIC_API_URL:-http://$HTTP_ADDR}
+export WECHAT_NOTIFY_URL=${WECHAT_NOTIFY_URL:-$PUBLIC_API_URL/api/v1/notify/wechatpay}
+export WECHAT_REFUND_NOTIFY_URL=${WECHAT_REFUND_NOTIFY_URL:-$PUBLIC_API_URL/api/v1/notify/wechatpay/refund}
+export ADMIN_TOKEN=${ADMIN_TOKEN:-dev-admin-token}
 export SQLITE_PATH=${SQLITE_PATH:-$DATA_DIR/shop.db}
 LOGS=$DATA_DIR/logs
 mkdir -p "$LOGS"
@@ -69,7 +73,8 @@ cat <<MSG
 
   API            http://$HTTP_ADDR        (try: curl http://$HTTP_ADDR/api/v1/products)
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
-  Pay sandbox    http://$SANDBOX_ADDR
+  Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)
+  Admin token    $ADMIN_TOKEN
   Data           $DATA_DIR/ (SQLite: $SQLITE_PATH; set DATABASE_URL for PostgreSQL)
   Logs           tail -f $LOGS/*.log
 

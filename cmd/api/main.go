@@ -39,7 +39,7 @@ func run(logger *slog.Logger) error {
 	srv := a.API()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(cfg.HTTPAddr) }()
-	logger.Info("api listening", "addr", cfg.HTTPAddr, "temporal", cfg.TemporalAddress)
+	logger.Info("api listening", "addr", cfg.HTTPAddr, "temporal", cfg.TemporalAddress, "pay_channels", a.Payments.Channels())
 	select {
 	case err := <-errc:
 		return err

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -176,6 +177,16 @@ type Service struct {
 // NewService returns a payment service; gateways maps pay channel → gateway.
 func NewService(db *gorm.DB, gateways map[string]Gateway) *Service {
 	return &Service{db: db, gateways: gateways, now: time.Now}
+}
+
+// Channels lists the pay channels with a gateway, sorted.
+func (s *Service) Channels() []string {
+	out := make([]string, 0, len(s.gateways))
+	for ch := range s.gateways {
+		out = append(out, ch)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Supports reports whether a channel has a gateway.
