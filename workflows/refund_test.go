@@ -1,0 +1,193 @@
+package workflows_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/shopflow/orderpay/activities"
+	"github.com/shopflow/orderpay/internal/fulfilment"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/workflows"
+)
+
+// RefundWorkflowSuite runs RefundWorkflow, ReconcileWorkflow and
+// LatePaymentWorkflow with every activity mocked.
+type RefundWorkflowSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env  *testsuite.TestWorkflowEnvironment
+	acts *activities.Activities
+}
+
+func TestRefundWorkflows(t *testing.T) { suite.Run(t, new(RefundWorkflowSuite)) }
+
+func (s *RefundWorkflowSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(start)
+	s.acts = &activities.Activities{}
+	s.env.RegisterActivity(s.acts)
+	s.env.RegisterWorkflow(workflows.RefundWorkflow)
+}
+
+func (s *RefundWorkflowSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+const refundNo = "RF-1"
+
+func refundRow(amount int64) *payments.Refund {
+	return &payments.Refund{RefundNo: refundNo, OrderNo: orderNo, OutTradeNo: orderNo, Channel: payments.ChannelWeChatNative,
+		AmountCents: amount, TotalCents: amountCents, Status: payments.RefundStatusPending}
+}
+
+func (s *RefundWorkflowSuite) mockOpen(amount int64) {
+	s.env.OnActivity(activities.OpenRefundName, mock.Anything, activities.OpenRefundInput{
+		RefundNo: refundNo, OrderNo: orderNo, AmountCents: amount, Reason: "damaged",
+	}).Return(refundRow(amount), nil).Once()
+	s.env.OnActivity(activities.ReclaimTopUpName, mock.Anything, mock.Anything).Return(int64(0), nil).Once()
+}
+
+func (s *RefundWorkflowSuite) mockSettle(status string) {
+	s.env.OnActivity(activities.SettleRefundName, mock.Anything, mock.MatchedBy(func(r payments.RefundResult) bool {
+		return r.RefundNo == refundNo && r.Status == payments.RefundSucceeded
+	})).Return(&activities.SettleRefundResult{OrderStatus: status, Reversed: &fulfilment.Reversed{}}, nil).Once()
+}
+
+func (s *RefundWorkflowSuite) run() (*workflows.RefundOutcome, error) {
+	s.True(s.env.IsWorkflowCompleted())
+	var out workflows.RefundOutcome
+	err := s.env.GetWorkflowResult(&out)
+	return &out, err
+}
+
+func (s *RefundWorkflowSuite) TestProviderSettlesAtOnce() {
+	s.mockOpen(amountCents)
+	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
+		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundSucceeded, RefundCents: amountCents}, nil).Once()
+	s.mockSettle(orders.StatusRefunded)
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
+	out, err := s.run()
+	s.NoError(err)
+	s.Equal(payments.RefundSucceeded, out.Status)
+	s.Equal(orders.StatusRefunded, out.OrderStatus)
+	s.env.AssertNotCalled(s.T(), "QueryRefund", mock.Anything, mock.Anything)
+}
+
+// A processing refund finishes on the provider's refund notify (a signal),
+// without polling before the poll interval.
+func (s *RefundWorkflowSuite) TestProcessingThenNotify() {
+	s.mockOpen(3400)
+	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
+		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundProcessing}, nil).Once()
+	s.mockSettle(orders.StatusPartiallyRefunded)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(workflows.SignalRefundResult, payments.RefundResult{RefundNo: "someone-else", Status: payments.RefundSucceeded})
+		s.env.SignalWorkflow(workflows.SignalRefundResult, payments.RefundResult{RefundNo: refundNo, Status: payments.RefundSucceeded, RefundCents: 3400})
+	}, 20*time.Second)
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: 3400, Reason: "damaged"})
+	out, err := s.run()
+	s.NoError(err)
+	s.Equal(orders.StatusPartiallyRefunded, out.OrderStatus)
+	s.env.AssertNotCalled(s.T(), "QueryRefund", mock.Anything, mock.Anything)
+}
+
+// Without a notify the refund is polled until the provider settles it.
+func (s *RefundWorkflowSuite) TestProcessingThenPolled() {
+	s.mockOpen(amountCents)
+	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
+		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundProcessing}, nil).Once()
+	s.env.OnActivity(s.acts.QueryRefund, mock.Anything, refundNo).
+		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundProcessing}, nil).Twice()
+	s.env.OnActivity(s.acts.QueryRefund, mock.Anything, refundNo).
+		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundSucceeded}, nil).Once()
+	s.mockSettle(orders.StatusRefunded)
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
+	_, err := s.run()
+	s.NoError(err)
+	s.GreaterOrEqual(s.env.Now().Sub(start), 3*workflows.DefaultRefundPoll)
+}
+
+// A refused refund is recorded failed; nothing is taken back.
+func (s *RefundWorkflowSuite) TestProviderRefuses() {
+	s.mockOpen(amountCents)
+	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
+		Return(nil, businessErr(activities.ErrTypeProviderRejected, "NOT_ENOUGH")).Once()
+	s.env.OnActivity(activities.FailRefundName, mock.Anything, refundNo).Return(nil).Once()
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
+	_, err := s.run()
+	s.Error(err)
+	s.env.AssertNotCalled(s.T(), activities.SettleRefundName, mock.Anything, mock.Anything)
+}
+
+// A spent top-up is not refunded: the provider is never asked.
+func (s *RefundWorkflowSuite) TestSpentTopUpIsRefused() {
+	s.env.OnActivity(activities.OpenRefundName, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
+	s.env.OnActivity(activities.ReclaimTopUpName, mock.Anything, mock.Anything).
+		Return(int64(0), businessErr(activities.ErrTypeRechargeSpent, "the top-up has been spent")).Once()
+	s.env.OnActivity(activities.FailRefundName, mock.Anything, refundNo).Return(nil).Once()
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, Reason: "damaged"})
+	_, err := s.run()
+	s.Error(err)
+	s.env.AssertNotCalled(s.T(), "ExecuteRefund", mock.Anything, mock.Anything)
+}
+
+// Too large a refund is refused before anything else runs.
+func (s *RefundWorkflowSuite) TestTooLargeIsRefusedUpFront() {
+	s.env.OnActivity(activities.OpenRefundName, mock.Anything, mock.Anything).
+		Return(nil, businessErr(activities.ErrTypeRefundTooLarge, "refund exceeds the amount paid")).Once()
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: 99999, Reason: "damaged"})
+	_, err := s.run()
+	s.Error(err)
+	s.env.AssertNotCalled(s.T(), activities.ReclaimTopUpName, mock.Anything, mock.Anything)
+}
+
+// A late payment is recorded, then refunded in full by a refund child.
+func (s *RefundWorkflowSuite) TestLatePaymentIsRecordedAndRefunded() {
+	p := paid("tx-late", amountCents)
+	p.OutTradeNo = orderNo
+	s.env.OnActivity(activities.RecordLatePaymentName, mock.Anything, p).Return(nil).Once()
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in workflows.RefundInput) bool {
+		return in.OrderNo == orderNo && in.AmountCents == 0 && in.Reason == "paid_after_close" && in.RefundNo == orderNo+"_LR"
+	})).Return(&workflows.RefundOutcome{RefundNo: orderNo + "_LR", Status: payments.RefundSucceeded, OrderStatus: orders.StatusRefunded}, nil).Once()
+	s.env.ExecuteWorkflow(workflows.LatePaymentWorkflow, p)
+	out, err := s.run()
+	s.NoError(err)
+	s.Equal(orders.StatusRefunded, out.OrderStatus)
+}
+
+// Reconciliation signals payments whose notify was lost and refunds those
+// whose order already finished; unpaid ones are left alone.
+func (s *RefundWorkflowSuite) TestReconcile() {
+	s.env.RegisterWorkflow(workflows.LatePaymentWorkflow)
+	stale := []payments.Stale{
+		{OrderNo: "A", OutTradeNo: "A", Channel: payments.ChannelAlipayQR},
+		{OrderNo: "B", OutTradeNo: "B_2", Channel: payments.ChannelWeChatNative},
+		{OrderNo: "C", OutTradeNo: "C", Channel: payments.ChannelBaidu},
+		{OrderNo: "D", OutTradeNo: "D", Channel: payments.ChannelBaidu},
+	}
+	s.env.OnActivity(activities.ListStalePaymentsName, mock.Anything, mock.Anything).Return(stale, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "A").Return(&payments.Trade{OutTradeNo: "A", Paid: true, TransactionID: "t-a", AmountCents: 100}, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "B_2").Return(&payments.Trade{OutTradeNo: "B_2", State: "NOTPAY"}, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "C").Return(&payments.Trade{OutTradeNo: "C", Paid: true, TransactionID: "t-c", AmountCents: 100}, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "D").Return(nil, errors.New("provider down")).Once()
+	s.env.OnSignalExternalWorkflow(mock.Anything, "A", "", workflows.SignalPaymentSucceeded, mock.MatchedBy(func(p payments.Paid) bool {
+		return p.TransactionID == "t-a" && p.Source == "reconcile"
+	})).Return(nil).Once()
+	s.env.OnSignalExternalWorkflow(mock.Anything, "C", "", workflows.SignalPaymentSucceeded, mock.Anything).
+		Return(errors.New("workflow execution already completed")).Once()
+	s.env.OnWorkflow(workflows.LatePaymentWorkflow, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+		return p.OrderNo == "C" && p.TransactionID == "t-c"
+	})).Return(&workflows.RefundOutcome{}, nil).Once()
+	s.env.ExecuteWorkflow(workflows.ReconcileWorkflow, workflows.ReconcileInput{})
+	s.True(s.env.IsWorkflowCompleted())
+	var out workflows.ReconcileResult
+	s.NoError(s.env.GetWorkflowResult(&out))
+	s.Equal(4, out.Checked)
+	s.Equal([]string{"A"}, out.FoundPaid)
+	s.Equal([]string{"C"}, out.Late)
+	s.Equal(1, out.Errors)
+}
