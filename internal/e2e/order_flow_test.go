@@ -13,7 +13,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enums "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
@@ -265,4 +268,48 @@ func TestForgedAndMismatchedNotifies(t *testing.T) {
 	require.NoError(t, q.Get(&state))
 	assert.Equal(t, "await_payment", state.Step)
 	assert.Empty(t, state.TransactionID)
+}
+
+// TestReplayRecordedHistories replays the histories of real orders (paid,
+// re-paid through another channel, cancelled, refunded) against the current
+// workflow code: any non-determinism fails here before it reaches running
+// orders.
+func TestReplayRecordedHistories(t *testing.T) {
+	s := startSystem(t, options{})
+	token, _ := s.login("code-replay")
+	completed := s.payAndComplete(token, coffeeID, 1, payments.ChannelWeChatJSAPI)
+
+	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	repaid := res.JSON(t)["order_no"].(string)
+	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+repaid+"/pay", token, map[string]string{"pay_channel": payments.ChannelAlipayQR}).Status)
+	require.Equal(t, 200, s.sandboxPay(payments.TradeNo(repaid, 2)).Status)
+	s.awaitStatus(token, repaid, orders.StatusCompleted)
+
+	res = s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	cancelled := res.JSON(t)["order_no"].(string)
+	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+cancelled+"/cancel", token, nil).Status)
+
+	require.Equal(t, http.StatusAccepted, s.api("POST", "/api/v1/admin/orders/"+completed+"/refund", adminToken, map[string]any{"refund_no": "RF-REPLAY"}).Status)
+	s.awaitStatus(token, completed, orders.StatusRefunded)
+
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.OrderWorkflow)
+	replayer.RegisterWorkflow(workflows.RefundWorkflow)
+	for _, id := range []string{completed, repaid, cancelled, workflows.RefundWorkflowID("RF-REPLAY")} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		require.NoError(t, s.app.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil), id)
+		hist := s.app.Temporal.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var events []*historypb.HistoryEvent
+		for hist.HasNext() {
+			ev, err := hist.Next()
+			require.NoError(t, err)
+			events = append(events, ev)
+		}
+		cancel()
+		require.Greater(t, len(events), 5, id)
+		err := replayer.ReplayWorkflowHistory(nil, &historypb.History{Events: events})
+		assert.NoError(t, err, "replay %s", id)
+	}
 }
