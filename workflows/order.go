@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -32,7 +33,26 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
 	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
 		err = werr
 	}
+	if err == nil {
+		err = o.handOverUnrecordedPayment(ctx)
+	}
 	return res, err
+}
+
+// handOverUnrecordedPayment catches a payment signalled while the order was
+// already being closed or cancelled (after its last look at the payment):
+// the late-payment workflow records and refunds it, so it is never dropped.
+func (o *orderFlow) handOverUnrecordedPayment(ctx workflow.Context) error {
+	if o.paid == nil || o.paymentRecorded {
+		return nil
+	}
+	o.logger.Info("payment arrived while the order was closing: refunding it", "order_no", o.in.OrderNo, "transaction_id", o.paid.TransactionID)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            LatePaymentWorkflowID(o.paid.OutTradeNo),
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	})
+	return workflow.ExecuteChildWorkflow(cctx, LatePaymentWorkflow, *o.paid).GetChildWorkflowExecution().Get(ctx, nil)
 }
 
 type orderFlow struct {
@@ -52,6 +72,8 @@ type orderFlow struct {
 	prepay     *payments.PrepayResult
 	prepayErr  error
 	paid       *payments.Paid
+	// paymentRecorded: o.paid was written to the payment and order records.
+	paymentRecorded bool
 
 	busy            bool // a repay or cancel is talking to the provider
 	cancelRequested bool

@@ -58,6 +58,7 @@ func (o *orderFlow) recordPayment(ctx workflow.Context) error {
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), activities.RecordPaymentName, *o.paid).Get(ctx, nil); err != nil {
 		return err
 	}
+	o.paymentRecorded = true
 	o.state.Status = orders.StatusPaid
 	o.upsertStatus(ctx)
 	return nil

@@ -815,3 +815,29 @@ func (s *OrderWorkflowSuite) TestRepayWhosePrepayFailsThenTimesOut() {
 func (s *OrderWorkflowSuite) assertNotCalledWith(name string, arg any) {
 	s.env.AssertActivityNotCalled(s.T(), name, mock.Anything, arg)
 }
+
+// A payment signalled while the order is being closed (after its last look
+// at the provider) is handed to the late-payment workflow, not dropped.
+func (s *OrderWorkflowSuite) TestPaymentDuringCloseIsHandedOver() {
+	s.mockCreate()
+	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.env.OnActivity(activities.SetOrderStatusName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, t orders.Transition) error {
+			if t.Status == orders.StatusClosed {
+				s.env.SignalWorkflow(workflows.SignalPaymentSucceeded, paid("tx-late", amountCents))
+			}
+			return nil
+		})
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
+		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
+	s.env.RegisterWorkflow(workflows.LatePaymentWorkflow)
+	s.env.OnWorkflow(workflows.LatePaymentWorkflow, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+		return p.TransactionID == "tx-late" && p.OutTradeNo == orderNo
+	})).Return(&workflows.RefundOutcome{}, nil).Once()
+
+	s.sendPrepay()
+	res := s.run(input())
+	s.Equal(orders.StatusClosed, res.Status)
+	s.assertNotCalled("RecordPayment", "DeductStock", "Fulfil")
+}
