@@ -1,17 +1,13 @@
 package alipay
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/go-pay/gopay"
 	goalipay "github.com/go-pay/gopay/alipay"
+	"github.com/shopflow/orderpay/internal/providerhttp"
 )
 
 // Sentinel errors. Errors returned by Client wrap them with detail, so test
@@ -107,7 +103,7 @@ func (e *StatusError) Error() string {
 
 // Retryable reports whether the status is a server failure or rate limiting.
 func (e *StatusError) Retryable() bool {
-	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+	return providerhttp.RetryableStatus(e.StatusCode)
 }
 
 // IsRetryable reports whether err is a transient failure worth retrying:
@@ -126,21 +122,13 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &se) {
 		return se.Retryable()
 	}
-	switch {
-	case errors.Is(err, ErrInvalidSignature), errors.Is(err, ErrInvalidRequest),
-		errors.Is(err, ErrInvalidConfig), errors.Is(err, ErrMalformedNotify),
-		errors.Is(err, context.Canceled):
-		return false
-	case errors.Is(err, ErrMalformedResponse), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var ue *url.Error
-	return errors.As(err, &ue)
+	return retry.Retryable(err)
+}
+
+// retry classifies the errors that are not provider answers.
+var retry = providerhttp.Retry{
+	Permanent: []error{ErrInvalidSignature, ErrInvalidRequest, ErrInvalidConfig, ErrMalformedNotify},
+	Transient: []error{ErrMalformedResponse},
 }
 
 // classify turns what a gopay call returned into this package's errors:

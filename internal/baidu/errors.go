@@ -1,13 +1,10 @@
 package baidu
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
+
+	"github.com/shopflow/orderpay/internal/providerhttp"
 )
 
 // Sentinel errors. Errors returned by Client wrap them with detail, so test
@@ -76,7 +73,7 @@ func (e *ProviderError) Error() string {
 // (1 unknown error, 2 service unavailable, 18/19 QPS and quota limits);
 // the pay service documents no list of its own.
 func (e *ProviderError) Retryable() bool {
-	if e.HTTPStatus >= 500 || e.HTTPStatus == http.StatusTooManyRequests {
+	if providerhttp.RetryableStatus(e.HTTPStatus) {
 		return true
 	}
 	switch e.Errno {
@@ -99,20 +96,14 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &pe) {
 		return pe.Retryable()
 	}
-	switch {
-	case errors.Is(err, ErrInvalidSignature), errors.Is(err, ErrInvalidRequest),
-		errors.Is(err, ErrInvalidConfig), errors.Is(err, ErrOrderNotFound),
-		errors.Is(err, ErrMalformedNotify), errors.Is(err, ErrNotifyMismatch),
-		errors.Is(err, context.Canceled):
-		return false
-	case errors.Is(err, ErrBadResponse), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var ue *url.Error
-	return errors.As(err, &ue)
+	return retry.Retryable(err)
+}
+
+// retry classifies the errors that are not provider answers.
+var retry = providerhttp.Retry{
+	Permanent: []error{
+		ErrInvalidSignature, ErrInvalidRequest, ErrInvalidConfig, ErrOrderNotFound,
+		ErrMalformedNotify, ErrNotifyMismatch,
+	},
+	Transient: []error{ErrBadResponse},
 }

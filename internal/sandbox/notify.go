@@ -8,13 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // wechatNotifySchedule is WeChat Pay's documented re-send schedule: the
@@ -33,77 +32,33 @@ const maxHistory = 32
 // Element i is the wait after failed attempt i+1; after the last one the
 // sandbox gives up.
 func NotifySchedule(scale float64) []time.Duration {
-	out := make([]time.Duration, len(wechatNotifySchedule))
-	for i, d := range wechatNotifySchedule {
-		out[i] = time.Duration(float64(d) * scale)
-	}
-	return out
+	return sbkit.ScaleSchedule(wechatNotifySchedule, scale)
 }
 
-// NotifyAttempt records one delivery of a notify.
-type NotifyAttempt struct {
-	// At is when the attempt started.
-	At time.Time `json:"at"`
-	// Status is the receiver's HTTP status; 0 when no answer arrived.
-	Status int `json:"status"`
-	// Response is the start of the receiver's answer body.
-	Response string `json:"response,omitempty"`
-	// Error describes a transport failure or why the answer counts as failed.
-	Error string `json:"error,omitempty"`
-	// Success reports whether WeChat would consider the notify delivered.
-	Success bool `json:"success"`
-}
+// NotifyAttempt records one delivery of a notify; Success reports whether
+// WeChat would consider the notify delivered.
+type NotifyAttempt = sbkit.NotifyAttempt
 
 // notifyState is the delivery bookkeeping of one notified object (an order
 // or a refund). Guarded by Server.mu.
 type notifyState struct {
 	id         string
 	createTime time.Time
-	generation int
-	cancel     context.CancelFunc
-	running    bool
-	delivered  bool
-	gaveUp     bool
-	attempts   int
-	history    []NotifyAttempt
-}
-
-// notifyJob is one delivery run of a notify: the same event re-sent on
-// WeChat's schedule until the receiver accepts it.
-type notifyJob struct {
-	// state is the bookkeeping the run reports to (guarded by Server.mu).
-	state *notifyState
-	// gen is the generation of state this run belongs to.
-	gen int
-	// url is the receiver (the merchant's notify_url).
-	url string
-	// build returns a freshly encrypted envelope body for one attempt.
-	build func() ([]byte, error)
-	// log carries the identifiers of the notified object.
-	log *slog.Logger
+	sbkit.Delivery
 }
 
 // startNotifyLocked (re)starts delivering a notify from the first attempt,
-// superseding a running delivery of the same state. build must not touch
-// sandbox state (snapshot what it needs first). Callers hold s.mu.
+// superseding a running delivery of the same state. build returns a freshly
+// encrypted envelope body for one attempt; it must not touch sandbox state
+// (snapshot what it needs first). Callers hold s.mu.
 func (s *Server) startNotifyLocked(n *notifyState, notifyURL string, build func() ([]byte, error), log *slog.Logger) {
 	if s.closed {
 		log.Warn("sandbox closed; notify not sent")
 		return
 	}
-	if n.cancel != nil {
-		n.cancel()
-	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	n.generation++
-	n.cancel, n.running, n.delivered, n.gaveUp = cancel, true, false, false
-	job := notifyJob{state: n, gen: n.generation, url: notifyURL, build: build, log: log.With("notify_id", n.id)}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer cancel()
-		s.deliver(ctx, job)
-	}()
+	s.notifier.StartLocked(&n.Delivery, log.With("notify_id", n.id), func(ctx context.Context) NotifyAttempt {
+		return s.sendNotify(ctx, notifyURL, build)
+	})
 }
 
 // startPayNotifyLocked (re)starts delivering o's TRANSACTION.SUCCESS notify.
@@ -125,73 +80,13 @@ func (s *Server) startPayNotifyLocked(o *order) {
 	s.startNotifyLocked(&o.notify, o.NotifyURL, build, s.log.With("out_trade_no", o.OutTradeNo))
 }
 
-// deliver sends the notify until the receiver accepts it, the schedule is
-// exhausted or ctx ends.
-func (s *Server) deliver(ctx context.Context, job notifyJob) {
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(s.retryPolicy[attempt-1])
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				s.finishNotify(job, false, false)
-				return
-			case <-t.C:
-			}
-		}
-		res := s.sendNotify(ctx, job)
-		if ctx.Err() != nil && !res.Success {
-			s.finishNotify(job, false, false)
-			return
-		}
-		s.recordAttempt(job.state, res)
-		if res.Success {
-			job.log.Info("notify delivered", "attempt", attempt+1, "status", res.Status)
-			s.finishNotify(job, true, false)
-			return
-		}
-		job.log.Warn("notify failed", "attempt", attempt+1, "status", res.Status, "err", res.Error)
-		if attempt == len(s.retryPolicy) {
-			job.log.Warn("notify given up", "attempts", attempt+1)
-			s.finishNotify(job, false, true)
-			return
-		}
-	}
-}
-
-func (s *Server) recordAttempt(n *notifyState, res NotifyAttempt) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Every completed attempt counts, even one of a superseded run.
-	n.attempts++
-	n.history = append(n.history, res)
-	if len(n.history) > maxHistory {
-		n.history = n.history[len(n.history)-maxHistory:]
-	}
-}
-
-func (s *Server) finishNotify(job notifyJob, delivered, gaveUp bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := job.state
-	if n.generation != job.gen {
-		return
-	}
-	n.running, n.delivered, n.gaveUp = false, delivered, gaveUp
-}
-
 // view summarises n for OrderView / RefundView. Callers hold s.mu.
 func (n *notifyState) view() NotifyView {
-	v := NotifyView{
-		ID: n.id, Attempts: n.attempts, Running: n.running,
-		Delivered: n.delivered, GaveUp: n.gaveUp,
-		History: append([]NotifyAttempt{}, n.history...),
+	d := n.Delivery.View()
+	return NotifyView{
+		ID: n.id, Attempts: d.Attempts, Running: d.Running,
+		Delivered: d.Delivered, GaveUp: d.GaveUp, Last: d.Last, History: d.History,
 	}
-	if k := len(v.History); k > 0 {
-		last := v.History[k-1]
-		v.Last = &last
-	}
-	return v
 }
 
 // notifyEnvelope is the body WeChat Pay POSTs to notify_url.
@@ -291,48 +186,23 @@ func buildEnvelope(apiV3Key, id string, created time.Time, eventType, summary, o
 	return b, nil
 }
 
-// sendNotify makes one delivery attempt. WeChat counts it as delivered when
-// the receiver answers 2xx with an empty body or a JSON body whose code is
-// SUCCESS.
-func (s *Server) sendNotify(ctx context.Context, job notifyJob) NotifyAttempt {
-	res := NotifyAttempt{At: s.now()}
-	body, err := job.build()
+// sendNotify makes one delivery attempt of the envelope build returns.
+// WeChat counts it as delivered when the receiver answers 2xx with an empty
+// body or a JSON body whose code is SUCCESS.
+func (s *Server) sendNotify(ctx context.Context, notifyURL string, build func() ([]byte, error)) NotifyAttempt {
+	at := s.now()
+	body, err := build()
 	if err != nil {
-		res.Error = err.Error()
-		return res
+		return NotifyAttempt{At: at, Error: err.Error()}
 	}
 	headers, err := s.SignHeaders(body, s.now())
 	if err != nil {
-		res.Error = err.Error()
-		return res
+		return NotifyAttempt{At: at, Error: err.Error()}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.url, bytes.NewReader(body))
-	if err != nil {
-		res.Error = "build request: " + err.Error()
-		return res
-	}
-	req.Header = headers
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Mozilla/4.0")
-	req.Header.Set(HeaderRequestID, newRequestID())
-	rsp, err := s.hc.Do(req)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	defer rsp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(rsp.Body, 64<<10))
-	res.Status = rsp.StatusCode
-	res.Response = truncate(string(answer), 256)
-	switch {
-	case err != nil:
-		res.Error = "read answer: " + err.Error()
-	case rsp.StatusCode < 200 || rsp.StatusCode > 299:
-		res.Error = fmt.Sprintf("status %d", rsp.StatusCode)
-	default:
-		res.Success, res.Error = ackAccepted(answer)
-	}
-	return res
+	headers.Set("Content-Type", "application/json")
+	headers.Set("User-Agent", "Mozilla/4.0")
+	headers.Set(HeaderRequestID, newRequestID())
+	return sbkit.Post{Client: s.hc, URL: notifyURL, Header: headers, Body: body, Ack: ackAccepted}.Do(ctx, at)
 }
 
 // ackAccepted judges a 2xx answer body.
@@ -351,11 +221,4 @@ func ackAccepted(answer []byte) (bool, string) {
 		return false, fmt.Sprintf("answer code %q is not SUCCESS", ack.Code)
 	}
 	return true, ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -1,10 +1,8 @@
 package sandbox
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Trade types as WeChat reports them (H5 orders are "MWEB").
@@ -376,11 +375,4 @@ func (s *Server) newTransactionID() (string, error) {
 	return "4200" + a + s.now().In(chinaTZ).Format("20060102") + b, nil
 }
 
-func randomDigits(n int) (string, error) {
-	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
-	v, err := rand.Int(rand.Reader, max)
-	if err != nil {
-		return "", fmt.Errorf("sandbox: random: %w", err)
-	}
-	return fmt.Sprintf("%0*d", n, v.Int64()), nil
-}
+func randomDigits(n int) (string, error) { return sbkit.RandomString("0123456789", n) }

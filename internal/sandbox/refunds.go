@@ -304,16 +304,7 @@ func (s *Server) scheduleSettleLocked(rf *refund) {
 		return
 	}
 	delay := time.Duration(float64(RefundSettleDelay) * s.scale)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
+	s.bg.After(delay, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if rf.Status != RefundStatusProcessing {
@@ -323,7 +314,7 @@ func (s *Server) scheduleSettleLocked(rf *refund) {
 		rf.notify.createTime = rf.SuccessTime
 		s.log.Info("refund succeeded", "out_trade_no", rf.OutTradeNo, "out_refund_no", rf.OutRefundNo)
 		s.startRefundNotifyLocked(rf)
-	}()
+	})
 }
 
 // startRefundNotifyLocked (re)starts delivering rf's notify for its current

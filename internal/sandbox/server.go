@@ -29,10 +29,7 @@
 package sandbox
 
 import (
-	"context"
 	"crypto/rsa"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -40,6 +37,7 @@ import (
 	"time"
 
 	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // DefaultNotifyScale multiplies WeChat's notify retry schedule by default,
@@ -70,45 +68,36 @@ type Options struct {
 
 // Server is the provider sandbox. Create it with New and serve Handler.
 type Server struct {
-	creds       *creds.Credentials
-	mchPub      *rsa.PublicKey
-	platPriv    *rsa.PrivateKey
-	scale       float64
-	hc          *http.Client
-	log         *slog.Logger
-	handler     http.Handler
-	now         func() time.Time
-	ctx         context.Context
-	cancel      context.CancelFunc
-	wg          sync.WaitGroup
-	mu          sync.Mutex
-	orders      map[string]*order  // by out_trade_no
-	byTxn       map[string]string  // transaction_id → out_trade_no
-	refunds     map[string]*refund // by out_refund_no
-	closed      bool
-	retryPolicy []time.Duration
-	providers   []Provider
-	closeOnce   sync.Once
+	creds     *creds.Credentials
+	mchPub    *rsa.PublicKey
+	platPriv  *rsa.PrivateKey
+	scale     float64
+	hc        *http.Client
+	log       *slog.Logger
+	handler   http.Handler
+	now       func() time.Time
+	bg        *sbkit.Background // notify deliveries, refund settlements
+	notifier  *sbkit.Notifier
+	mu        sync.Mutex
+	orders    map[string]*order  // by out_trade_no
+	byTxn     map[string]string  // transaction_id → out_trade_no
+	refunds   map[string]*refund // by out_refund_no
+	closed    bool
+	providers []Provider
+	closeOnce sync.Once
 }
 
 // New loads or creates the credentials in opts.StateDir, mounts
 // opts.Providers and returns a Server ready to serve.
 func New(opts Options) (*Server, error) {
-	if opts.StateDir == "" {
-		return nil, errors.New("sandbox: Options.StateDir is required")
+	common, err := sbkit.Options{
+		StateDir: opts.StateDir, NotifyScale: opts.NotifyScale,
+		HTTPClient: opts.HTTPClient, Logger: opts.Logger,
+	}.WithDefaults("sandbox", DefaultNotifyScale, 5*time.Second)
+	if err != nil {
+		return nil, err
 	}
-	if opts.NotifyScale < 0 {
-		return nil, fmt.Errorf("sandbox: NotifyScale %v must not be negative", opts.NotifyScale)
-	}
-	if opts.NotifyScale == 0 {
-		opts.NotifyScale = DefaultNotifyScale
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.NotifyScale, opts.HTTPClient, opts.Logger = common.NotifyScale, common.HTTPClient, common.Logger
 	c, err := creds.Ensure(opts.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: credentials: %w", err)
@@ -121,27 +110,27 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: platform private key: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		creds:       c,
-		mchPub:      mchPub,
-		platPriv:    platPriv,
-		scale:       opts.NotifyScale,
-		hc:          opts.HTTPClient,
-		log:         opts.Logger.With("component", "wechat-sandbox"),
-		now:         time.Now,
-		ctx:         ctx,
-		cancel:      cancel,
-		orders:      make(map[string]*order),
-		byTxn:       make(map[string]string),
-		refunds:     make(map[string]*refund),
-		retryPolicy: NotifySchedule(opts.NotifyScale),
-		providers:   append([]Provider(nil), opts.Providers...),
+		creds:     c,
+		mchPub:    mchPub,
+		platPriv:  platPriv,
+		scale:     opts.NotifyScale,
+		hc:        opts.HTTPClient,
+		log:       opts.Logger.With("component", "wechat-sandbox"),
+		now:       time.Now,
+		bg:        sbkit.NewBackground(),
+		orders:    make(map[string]*order),
+		byTxn:     make(map[string]string),
+		refunds:   make(map[string]*refund),
+		providers: append([]Provider(nil), opts.Providers...),
 	}
+	s.notifier = sbkit.NewNotifier(&s.mu, s.bg, sbkit.NotifyPolicy{
+		Schedule: NotifySchedule(opts.NotifyScale), MaxHistory: maxHistory,
+	})
 	mux := s.routes()
 	for i, p := range s.providers {
 		if err := registerProvider(mux, i, p); err != nil {
-			cancel()
+			s.bg.Stop()
 			return nil, err
 		}
 	}
@@ -163,8 +152,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.bg.Stop()
 	s.closeOnce.Do(func() {
 		for _, p := range s.providers {
 			p.Close()
@@ -223,16 +211,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // writeJSON writes an unsigned JSON answer (control plane, jscode2session).
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { sbkit.WriteJSON(w, status, v) }
 
 // apiError is WeChat's error body, also used by the control plane.
 type apiError struct {

@@ -1,14 +1,12 @@
 package wechatpay
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/shopflow/orderpay/internal/providerhttp"
 )
 
 // Sentinel errors. Errors returned by Client wrap them with detail, so test
@@ -66,7 +64,7 @@ func (e *ProviderError) Error() string {
 // failures (5xx, SYSTEM_ERROR, BANK_ERROR) and rate limiting (429,
 // FREQUENCY_LIMITED). Other 4xx answers are business failures.
 func (e *ProviderError) Retryable() bool {
-	if e.Status >= 500 || e.Status == http.StatusTooManyRequests {
+	if providerhttp.RetryableStatus(e.Status) {
 		return true
 	}
 	switch e.Code {
@@ -89,20 +87,12 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &pe) {
 		return pe.Retryable()
 	}
-	switch {
-	case errors.Is(err, ErrInvalidSignature), errors.Is(err, ErrInvalidRequest),
-		errors.Is(err, ErrInvalidConfig), errors.Is(err, context.Canceled):
-		return false
-	case errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var ue *url.Error
-	return errors.As(err, &ue)
+	return retry.Retryable(err)
+}
+
+// retry classifies the errors that are not provider answers.
+var retry = providerhttp.Retry{
+	Permanent: []error{ErrInvalidSignature, ErrInvalidRequest, ErrInvalidConfig},
 }
 
 // errResponse mirrors gopay's ErrResponse fields we use.

@@ -1,14 +1,11 @@
 package wechatv2
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/shopflow/orderpay/internal/providerhttp"
 )
 
 // Sentinel errors. Errors returned by Client wrap them with detail, so test
@@ -107,7 +104,7 @@ func (e *HTTPError) Error() string {
 
 // Retryable reports server-side failures (5xx) and rate limiting (429).
 func (e *HTTPError) Retryable() bool {
-	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
+	return providerhttp.RetryableStatus(e.Status)
 }
 
 // IsRetryable reports whether err is a transient failure worth retrying:
@@ -131,21 +128,13 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &he) {
 		return he.Retryable()
 	}
-	switch {
-	case errors.Is(err, ErrInvalidSignature), errors.Is(err, ErrMerchantMismatch),
-		errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrInvalidConfig),
-		errors.Is(err, ErrCertRequired), errors.Is(err, context.Canceled):
-		return false
-	case errors.Is(err, ErrMalformedResponse), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var ue *url.Error
-	return errors.As(err, &ue)
+	return retry.Retryable(err)
+}
+
+// retry classifies the errors that are not provider answers.
+var retry = providerhttp.Retry{
+	Permanent: []error{ErrInvalidSignature, ErrMerchantMismatch, ErrInvalidRequest, ErrInvalidConfig, ErrCertRequired},
+	Transient: []error{ErrMalformedResponse},
 }
 
 // businessError builds the error of a result_code FAIL answer and joins the

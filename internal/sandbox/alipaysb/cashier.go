@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 var cashierPage = template.Must(template.New("cashier").Parse(`<!doctype html>
@@ -172,16 +173,7 @@ func controlStatus(err error) (int, string) {
 	return http.StatusInternalServerError, "SYSTEM_ERROR"
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { sbkit.WriteJSON(w, status, v) }
 
 func writeMessage(w http.ResponseWriter, status int, title, detail string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

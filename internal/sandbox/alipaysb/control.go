@@ -7,6 +7,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Errors of the control plane (Pay, Order). They wrap the sentinels of
@@ -156,26 +157,20 @@ func (s *Server) Order(outTradeNo string) (*OrderView, error) {
 		Subject: o.Subject, TotalAmount: alipay.FormatAmount(o.TotalCents), TotalCents: o.TotalCents,
 		RefundedCents: o.refundedCents, NotifyURL: o.NotifyURL, ReturnURL: o.ReturnURL,
 		QRCode: o.QRCode, BuyerID: o.BuyerID, CreatedAt: o.CreatedAt,
-		ExpireAt: optTime(o.ExpireAt), PaidAt: optTime(o.PaidAt), ClosedAt: optTime(o.ClosedAt),
+		ExpireAt: sbkit.OptTime(o.ExpireAt), PaidAt: sbkit.OptTime(o.PaidAt), ClosedAt: sbkit.OptTime(o.ClosedAt),
 		Refunds: make([]RefundView, 0, len(o.refunds)), Notifies: make([]NotifyView, 0, len(o.notifies)),
 	}
 	for _, r := range o.refunds {
 		v.Refunds = append(v.Refunds, RefundView{OutRequestNo: r.OutRequestNo, RefundAmount: alipay.FormatAmount(r.Cents), Reason: r.Reason, At: r.At})
 	}
 	for _, d := range o.notifies {
+		dv := d.View()
 		v.Notifies = append(v.Notifies, NotifyView{
-			Kind: d.kind, NotifyID: d.id, OutBizNo: d.outBizNo, Attempts: d.attempts, Running: d.running,
-			Delivered: d.delivered, GaveUp: d.gaveUp, History: append([]NotifyAttempt{}, d.history...),
+			Kind: d.kind, NotifyID: d.id, OutBizNo: d.outBizNo, Attempts: dv.Attempts, Running: dv.Running,
+			Delivered: dv.Delivered, GaveUp: dv.GaveUp, History: dv.History,
 		})
 	}
 	return v, nil
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 // unknownOrder is the error for an out_trade_no the sandbox never saw.

@@ -1,17 +1,14 @@
 package alipaysb
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // CredentialsFile is the name of the credentials file in a state directory.
@@ -22,8 +19,6 @@ const (
 	DefaultAppID    = "2021000000000001"
 	DefaultSellerID = "2088000000000001"
 )
-
-const rsaBits = 2048
 
 // ErrNoCredentials reports a state directory without alipay.json.
 var ErrNoCredentials = errors.New("alipaysb: no credentials")
@@ -114,27 +109,16 @@ func (c *Credentials) validate() error {
 	return nil
 }
 
+// credentialsFile is dir/alipay.json.
+var credentialsFile = sbkit.JSONFile[Credentials]{
+	Name: CredentialsFile, Pkg: "alipaysb", ErrNotFound: ErrNoCredentials,
+	Validate: (*Credentials).validate,
+	Loaded:   func(c *Credentials, dir string) { c.Dir = dir },
+}
+
 // LoadCredentials reads dir/alipay.json. It never generates anything and
 // returns an error wrapping ErrNoCredentials when the file does not exist.
-func LoadCredentials(dir string) (*Credentials, error) {
-	path := filepath.Join(dir, CredentialsFile)
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s", ErrNoCredentials, dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("alipaysb: read %s: %w", path, err)
-	}
-	var c Credentials
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("alipaysb: decode %s: %w", path, err)
-	}
-	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("alipaysb: %s: %w", path, err)
-	}
-	c.Dir = dir
-	return &c, nil
-}
+func LoadCredentials(dir string) (*Credentials, error) { return credentialsFile.Load(dir) }
 
 // EnsureCredentials returns the credentials of dir, generating them (two
 // RSA-2048 key pairs and the default identifiers) on the first call only.
@@ -143,58 +127,7 @@ func LoadCredentials(dir string) (*Credentials, error) {
 // credentials are loaded. So concurrent callers, in this process or others,
 // all end up with the same credentials and never see a partial file.
 func EnsureCredentials(dir string) (*Credentials, error) {
-	if dir == "" {
-		return nil, errors.New("alipaysb: empty state dir")
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("alipaysb: create state dir: %w", err)
-	}
-	c, err := LoadCredentials(dir)
-	if !errors.Is(err, ErrNoCredentials) {
-		return c, err
-	}
-	c, err = GenerateCredentials()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("alipaysb: encode credentials: %w", err)
-	}
-	if err := createExclusive(dir, CredentialsFile, append(raw, '\n')); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, err
-	}
-	return LoadCredentials(dir)
-}
-
-// createExclusive writes data to dir/name unless that file exists
-// (os.ErrExist then), never exposing a partially written file.
-func createExclusive(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("alipaysb: create temp file: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("alipaysb: chmod temp file: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("alipaysb: write temp file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("alipaysb: sync temp file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("alipaysb: close temp file: %w", err)
-	}
-	if err := os.Link(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("alipaysb: install %s: %w", name, err)
-	}
-	return nil
+	return credentialsFile.Ensure(dir, GenerateCredentials)
 }
 
 // GenerateCredentials creates fresh in-memory credentials with the default
@@ -217,17 +150,9 @@ func GenerateCredentials() (*Credentials, error) {
 
 // generateKeyPair returns a bare base64 PKCS#8 private and PKIX public key.
 func generateKeyPair() (priv, pub string, err error) {
-	k, err := rsa.GenerateKey(rand.Reader, rsaBits)
+	privDER, pubDER, err := sbkit.NewKeyPairDER()
 	if err != nil {
-		return "", "", fmt.Errorf("alipaysb: generate RSA key: %w", err)
-	}
-	privDER, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return "", "", fmt.Errorf("alipaysb: encode private key: %w", err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		return "", "", fmt.Errorf("alipaysb: encode public key: %w", err)
+		return "", "", fmt.Errorf("alipaysb: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(privDER), base64.StdEncoding.EncodeToString(pubDER), nil
 }

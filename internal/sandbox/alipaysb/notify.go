@@ -3,12 +3,11 @@ package alipaysb
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // alipayNotifySchedule is Alipay's documented re-send schedule: the waits
@@ -31,34 +30,19 @@ const (
 // Element i is the wait after failed attempt i+1; after the last one the
 // sandbox gives up.
 func NotifySchedule(scale float64) []time.Duration {
-	out := make([]time.Duration, len(alipayNotifySchedule))
-	for i, d := range alipayNotifySchedule {
-		out[i] = time.Duration(float64(d) * scale)
-	}
-	return out
+	return sbkit.ScaleSchedule(alipayNotifySchedule, scale)
 }
 
-// NotifyAttempt records one delivery attempt.
-type NotifyAttempt struct {
-	At       time.Time `json:"at"`
-	Status   int       `json:"status"`             // receiver's HTTP status; 0 without an answer
-	Response string    `json:"response,omitempty"` // start of the answer body
-	Error    string    `json:"error,omitempty"`    // why the attempt failed
-	Success  bool      `json:"success"`            // the answer was exactly "success"
-}
+// NotifyAttempt records one delivery attempt; Success reports that the
+// answer was exactly "success".
+type NotifyAttempt = sbkit.NotifyAttempt
 
 // delivery is one notify (a payment or a refund) being delivered. Guarded
 // by Server.mu.
 type delivery struct {
-	kind, id   string
-	outBizNo   string // refunds: out_request_no
-	generation int
-	cancel     context.CancelFunc
-	running    bool
-	delivered  bool
-	gaveUp     bool
-	attempts   int
-	history    []NotifyAttempt
+	kind, id string
+	outBizNo string // refunds: out_request_no
+	sbkit.Delivery
 }
 
 // startNotifyLocked starts delivering a notify of o: the payment notify
@@ -81,7 +65,7 @@ func (s *Server) startNotifyLocked(o *order, kind string, r *refundRecord) {
 		}
 	}
 	if d == nil {
-		id, err := randomString("0123456789abcdef", 32)
+		id, err := sbkit.RandomString("0123456789abcdef", 32)
 		if err != nil {
 			s.log.Error("notify id", "err", err)
 			return
@@ -92,20 +76,12 @@ func (s *Server) startNotifyLocked(o *order, kind string, r *refundRecord) {
 		}
 		o.notifies = append(o.notifies, d)
 	}
-	if d.cancel != nil {
-		d.cancel()
-	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	d.generation++
-	d.cancel, d.running, d.delivered, d.gaveUp = cancel, true, false, false
 	params := s.notifyParams(o, d, r)
-	gen, notifyURL, outTradeNo := d.generation, o.NotifyURL, o.OutTradeNo
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer cancel()
-		s.deliver(ctx, outTradeNo, notifyURL, d, gen, params)
-	}()
+	notifyURL := o.NotifyURL
+	log := s.log.With("out_trade_no", o.OutTradeNo, "notify_id", d.id, "kind", d.kind)
+	s.notifier.StartLocked(&d.Delivery, log, func(ctx context.Context) NotifyAttempt {
+		return s.sendNotify(ctx, notifyURL, params)
+	})
 }
 
 // notifyParams builds the unsigned parameters of a trade_status_sync
@@ -133,105 +109,31 @@ func (s *Server) notifyParams(o *order, d *delivery, r *refundRecord) map[string
 	return p
 }
 
-// deliver sends the notify until the receiver accepts it, the schedule is
-// exhausted or ctx ends. An attempt in flight when ctx ends is completed
-// and recorded (bounded by the HTTP client's timeout); no further attempt
-// is made.
-func (s *Server) deliver(ctx context.Context, outTradeNo, notifyURL string, d *delivery, gen int, params map[string]string) {
-	log := s.log.With("out_trade_no", outTradeNo, "notify_id", d.id, "kind", d.kind)
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(s.schedule[attempt-1])
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				s.finishNotify(d, gen, false, false)
-				return
-			case <-t.C:
-			}
-		}
-		res := s.sendNotify(context.WithoutCancel(ctx), notifyURL, params)
-		s.recordAttempt(d, res)
-		switch {
-		case res.Success:
-			log.Info("notify delivered", "attempt", attempt+1)
-			s.finishNotify(d, gen, true, false)
-			return
-		case attempt == len(s.schedule):
-			log.Warn("notify given up", "attempts", attempt+1, "status", res.Status, "err", res.Error)
-			s.finishNotify(d, gen, false, true)
-			return
-		case ctx.Err() != nil:
-			s.finishNotify(d, gen, false, false)
-			return
-		}
-		log.Warn("notify failed", "attempt", attempt+1, "status", res.Status, "err", res.Error)
-	}
-}
-
-func (s *Server) recordAttempt(d *delivery, res NotifyAttempt) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d.attempts++
-	d.history = append(d.history, res)
-	if len(d.history) > maxHistory {
-		d.history = d.history[len(d.history)-maxHistory:]
-	}
-}
-
-func (s *Server) finishNotify(d *delivery, gen int, delivered, gaveUp bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d.generation != gen {
-		return
-	}
-	d.running, d.delivered, d.gaveUp = false, delivered, gaveUp
-}
-
 // sendNotify makes one attempt: POST the signed form to notifyURL. Alipay
 // counts it as delivered only when a 2xx answer's body is exactly "success".
 func (s *Server) sendNotify(ctx context.Context, notifyURL string, base map[string]string) NotifyAttempt {
-	res := NotifyAttempt{At: s.now()}
+	at := s.now()
 	params := make(map[string]string, len(base)+3)
 	for k, v := range base {
 		params[k] = v
 	}
-	params["notify_time"] = res.At.In(beijing).Format(alipay.TimeLayout)
+	params["notify_time"] = at.In(beijing).Format(alipay.TimeLayout)
 	if err := s.SignNotify(params); err != nil {
-		res.Error = err.Error()
-		return res
+		return NotifyAttempt{At: at, Error: err.Error()}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, notifyURL, strings.NewReader(toValues(params).Encode()))
-	if err != nil {
-		res.Error = "build request: " + err.Error()
-		return res
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	req.Header.Set("User-Agent", "Mozilla/4.0")
-	rsp, err := s.hc.Do(req)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	defer rsp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(rsp.Body, 4<<10))
-	res.Status, res.Response = rsp.StatusCode, truncate(string(answer), 256)
-	switch {
-	case err != nil:
-		res.Error = "read answer: " + err.Error()
-	case rsp.StatusCode < 200 || rsp.StatusCode > 299:
-		res.Error = fmt.Sprintf("status %d", rsp.StatusCode)
-	case string(answer) != alipay.NotifyAck:
-		res.Error = fmt.Sprintf("answer %q is not exactly %q", truncate(string(answer), 64), alipay.NotifyAck)
-	default:
-		res.Success = true
-	}
-	return res
+	h := http.Header{}
+	h.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	h.Set("User-Agent", "Mozilla/4.0")
+	return sbkit.Post{
+		Client: s.hc, URL: notifyURL, Header: h, Body: []byte(toValues(params).Encode()),
+		MaxAnswer: 4 << 10, Ack: ackSuccess,
+	}.Do(ctx, at)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// ackSuccess accepts only the exact answer "success".
+func ackSuccess(answer []byte) (bool, string) {
+	if string(answer) != alipay.NotifyAck {
+		return false, fmt.Sprintf("answer %q is not exactly %q", sbkit.Truncate(string(answer), 64), alipay.NotifyAck)
 	}
-	return s[:n] + "…"
+	return true, ""
 }

@@ -22,9 +22,7 @@
 package alipaysb
 
 import (
-	"context"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,6 +31,7 @@ import (
 	"time"
 
 	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // DefaultNotifyScale multiplies Alipay's notify schedule by default,
@@ -70,13 +69,11 @@ type Server struct {
 	creds      *Credentials
 	appPub     *rsa.PublicKey
 	alipayPriv *rsa.PrivateKey
-	schedule   []time.Duration
 	hc         *http.Client
 	log        *slog.Logger
 	now        func() time.Time
-	ctx        context.Context
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	bg         *sbkit.Background // notify deliveries
+	notifier   *sbkit.Notifier
 	mu         sync.Mutex
 	orders     map[string]*order // by out_trade_no
 	byTradeNo  map[string]string // trade_no → out_trade_no
@@ -86,21 +83,11 @@ type Server struct {
 // New loads or creates the credentials in opts.StateDir and returns a
 // Server ready to serve.
 func New(opts Options) (*Server, error) {
-	if opts.StateDir == "" {
-		return nil, errors.New("alipaysb: Options.StateDir is required")
+	common, err := sbkit.Options(opts).WithDefaults("alipaysb", DefaultNotifyScale, 10*time.Second)
+	if err != nil {
+		return nil, err
 	}
-	if opts.NotifyScale < 0 {
-		return nil, fmt.Errorf("alipaysb: NotifyScale %v must not be negative", opts.NotifyScale)
-	}
-	if opts.NotifyScale == 0 {
-		opts.NotifyScale = DefaultNotifyScale
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = Options(common)
 	c, err := EnsureCredentials(opts.StateDir)
 	if err != nil {
 		return nil, err
@@ -113,20 +100,23 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alipaysb: alipay private key: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		creds:      c,
 		appPub:     appPub,
 		alipayPriv: alipayPriv,
-		schedule:   NotifySchedule(opts.NotifyScale),
 		hc:         opts.HTTPClient,
 		log:        opts.Logger.With("component", "alipay-sandbox"),
 		now:        time.Now,
-		ctx:        ctx,
-		cancel:     cancel,
+		bg:         sbkit.NewBackground(),
 		orders:     make(map[string]*order),
 		byTradeNo:  make(map[string]string),
-	}, nil
+	}
+	// An attempt in flight when the sandbox closes completes and is
+	// recorded (see Close).
+	s.notifier = sbkit.NewNotifier(&s.mu, s.bg, sbkit.NotifyPolicy{
+		Schedule: NotifySchedule(opts.NotifyScale), MaxHistory: maxHistory, CompleteInFlight: true,
+	})
+	return s, nil
 }
 
 // Credentials returns the credentials the sandbox signs and verifies with.
@@ -148,8 +138,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.bg.Stop()
 }
 
 // apiError is a failed gateway answer: code, msg, sub_code, sub_msg.

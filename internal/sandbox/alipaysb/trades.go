@@ -1,14 +1,13 @@
 package alipaysb
 
 import (
-	"crypto/rand"
 	"fmt"
-	"math/big"
 	"regexp"
 	"time"
 	"unicode/utf8"
 
 	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Trade statuses.
@@ -130,7 +129,7 @@ func (s *Server) createLocked(product string, p map[string]string, biz *bizConte
 		CreatedAt: s.now(), ExpireAt: expireAt,
 	}
 	if product == ProductPrecreate {
-		code, err := randomString("abcdefghijklmnopqrstuvwxyz0123456789", 21)
+		code, err := sbkit.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 21)
 		if err != nil {
 			return nil, &apiError{Code: "20000", Msg: "Service Currently Unavailable", SubCode: "isp.unknow-error", SubMsg: err.Error()}
 		}
@@ -269,7 +268,7 @@ func (s *Server) refundQuery(_ map[string]string, biz *bizContent) (map[string]a
 // newTradeNo returns a unique 28-digit trade_no shaped like Alipay's.
 func (s *Server) newTradeNo() (string, error) {
 	for {
-		digits, err := randomString("0123456789", 15)
+		digits, err := sbkit.RandomString("0123456789", 15)
 		if err != nil {
 			return "", err
 		}
@@ -278,18 +277,4 @@ func (s *Server) newTradeNo() (string, error) {
 			return no, nil
 		}
 	}
-}
-
-// randomString returns n characters drawn uniformly from alphabet.
-func randomString(alphabet string, n int) (string, error) {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range b {
-		k, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			return "", fmt.Errorf("alipaysb: random: %w", err)
-		}
-		b[i] = alphabet[k.Int64()]
-	}
-	return string(b), nil
 }

@@ -109,7 +109,7 @@ type RefundView struct {
 func (r *refund) view() RefundView {
 	v := RefundView{
 		BizRefundBatchID: r.BizRefundBatchID, RefundBatchID: r.RefundBatchID, RefundCents: r.Cents,
-		Reason: r.Reason, Status: "processing", AppliedAt: r.AppliedAt, Notify: r.notify.view(),
+		Reason: r.Reason, Status: "processing", AppliedAt: r.AppliedAt, Notify: r.notify.View(),
 	}
 	switch r.Status {
 	case baidu.RefundStatusSucceeded:
@@ -203,18 +203,7 @@ func (s *Server) scheduleRefundLocked(o *order, rf *refund) {
 	if s.closed {
 		return
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTimer(s.refundDelay)
-		defer t.Stop()
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.completeRefund(o, rf)
-	}()
+	s.bg.After(s.refundDelay, func() { s.completeRefund(o, rf) })
 }
 
 // completeRefund marks rf succeeded and delivers the refund notify to the

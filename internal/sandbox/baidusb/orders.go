@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/baidu"
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Errors of the control plane (RegisterOrder, Pay, Order).
@@ -89,7 +90,7 @@ func (s *Server) RegisterOrder(orderInfo map[string]string, notifyURL, refundNot
 	if err != nil {
 		return fmt.Errorf("register %s: %w", no, err)
 	}
-	userID, err := randomDigits("0123456789", 9)
+	userID, err := sbkit.RandomString("0123456789", 9)
 	if err != nil {
 		return fmt.Errorf("register %s: %w", no, err)
 	}
@@ -247,7 +248,7 @@ func (s *Server) Order(tpOrderID string) (*OrderView, error) {
 		TpOrderID: o.TpOrderID, OrderID: o.OrderID, UserID: o.UserID, DealTitle: o.Title,
 		TotalAmount: o.TotalCents, Status: o.Status, ReturnData: o.ReturnData,
 		NotifyURL: o.NotifyURL, RefundNotifyURL: o.RefundNotifyURL, CreatedAt: o.CreatedAt,
-		FailedPays: o.FailedPays, RefundedCents: o.RefundedCents, Notify: o.notify.view(),
+		FailedPays: o.FailedPays, RefundedCents: o.RefundedCents, Notify: o.notify.View(),
 		Refunds: make([]RefundView, 0, len(o.refunds)),
 	}
 	if !o.PayTime.IsZero() {
@@ -361,7 +362,7 @@ func (s *Server) handleOrder(w http.ResponseWriter, r *http.Request) {
 // and marks it used. Callers hold s.mu.
 func uniqueNumber(used map[string]bool, prefix string, n int) (string, error) {
 	for {
-		d, err := randomDigits("0123456789", n-len(prefix))
+		d, err := sbkit.RandomString("0123456789", n-len(prefix))
 		if err != nil {
 			return "", err
 		}

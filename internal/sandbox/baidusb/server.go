@@ -27,9 +27,7 @@
 package baidusb
 
 import (
-	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +37,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/baidu"
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // DefaultNotifyScale multiplies the notify schedule and the refund delay by
@@ -82,14 +81,12 @@ type Server struct {
 	creds       *Credentials
 	mchPub      *rsa.PublicKey
 	platPriv    *rsa.PrivateKey
-	schedule    []time.Duration
 	refundDelay time.Duration
 	hc          *http.Client
 	log         *slog.Logger
 	now         func() time.Time
-	ctx         context.Context
-	cancel      context.CancelFunc
-	wg          sync.WaitGroup
+	bg          *sbkit.Background // notify deliveries, refund completions
+	notifier    *sbkit.Notifier
 
 	mu        sync.Mutex
 	orders    map[string]*order // by tpOrderId
@@ -104,21 +101,11 @@ type Server struct {
 // New loads or creates the credentials in opts.StateDir and returns a
 // Server ready to serve.
 func New(opts Options) (*Server, error) {
-	if opts.StateDir == "" {
-		return nil, errors.New("baidusb: Options.StateDir is required")
+	common, err := sbkit.Options(opts).WithDefaults("baidusb", DefaultNotifyScale, 5*time.Second)
+	if err != nil {
+		return nil, err
 	}
-	if opts.NotifyScale < 0 {
-		return nil, fmt.Errorf("baidusb: NotifyScale %v must not be negative", opts.NotifyScale)
-	}
-	if opts.NotifyScale == 0 {
-		opts.NotifyScale = DefaultNotifyScale
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = Options(common)
 	c, err := EnsureCredentials(opts.StateDir)
 	if err != nil {
 		return nil, err
@@ -131,17 +118,19 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("baidusb: platform private key: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		creds: c, mchPub: mchPub, platPriv: platPriv,
-		schedule:    NotifySchedule(opts.NotifyScale),
 		refundDelay: time.Duration(float64(RefundDelay) * opts.NotifyScale),
 		hc:          opts.HTTPClient,
 		log:         opts.Logger.With("component", "baidu-sandbox"),
 		now:         time.Now,
-		ctx:         ctx, cancel: cancel,
-		orders: make(map[string]*order), orderIDs: make(map[string]bool), refundIDs: make(map[string]bool),
-	}, nil
+		bg:          sbkit.NewBackground(),
+		orders:      make(map[string]*order), orderIDs: make(map[string]bool), refundIDs: make(map[string]bool),
+	}
+	s.notifier = sbkit.NewNotifier(&s.mu, s.bg, sbkit.NotifyPolicy{
+		Schedule: NotifySchedule(opts.NotifyScale), MaxHistory: maxHistory,
+	})
+	return s, nil
 }
 
 // Credentials returns the credentials the sandbox signs and verifies with.
@@ -173,21 +162,11 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.bg.Stop()
 }
 
 // writeJSON writes v as the JSON answer.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { sbkit.WriteJSON(w, status, v) }
 
 // controlError is the control plane's error body.
 type controlError struct {

@@ -1,18 +1,15 @@
 package creds
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 const (
@@ -23,7 +20,6 @@ const (
 	// ensureTimeout bounds how long Ensure waits for another process.
 	ensureTimeout = 3 * time.Minute
 	lockPoll      = 25 * time.Millisecond
-	rsaBits       = 2048
 )
 
 // Options customise the identifiers of a freshly generated state directory.
@@ -163,10 +159,10 @@ func Generate(opts Options) (*Credentials, error) {
 		}
 		*g.dst = g.prefix + s
 	}
-	if c.MerchantPrivateKeyPEM, c.MerchantPublicKeyPEM, err = newKeyPair(); err != nil {
+	if c.MerchantPrivateKeyPEM, c.MerchantPublicKeyPEM, err = sbkit.NewKeyPairPEM(); err != nil {
 		return nil, fmt.Errorf("creds: merchant key pair: %w", err)
 	}
-	if c.PlatformPrivateKeyPEM, c.PlatformPublicKeyPEM, err = newKeyPair(); err != nil {
+	if c.PlatformPrivateKeyPEM, c.PlatformPublicKeyPEM, err = sbkit.NewKeyPairPEM(); err != nil {
 		return nil, fmt.Errorf("creds: platform key pair: %w", err)
 	}
 	return c, nil
@@ -177,66 +173,15 @@ const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 // RandomString returns n characters drawn uniformly from alphabet with
 // crypto/rand.
 func RandomString(alphabet string, n int) (string, error) {
-	out := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range out {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			return "", fmt.Errorf("creds: random: %w", err)
-		}
-		out[i] = alphabet[v.Int64()]
-	}
-	return string(out), nil
-}
-
-// newKeyPair returns an RSA-2048 private key (PKCS#8 PEM, the format of
-// WeChat's apiclient_key.pem) and its public key (PKIX PEM).
-func newKeyPair() (privPEM, pubPEM string, err error) {
-	key, err := rsa.GenerateKey(rand.Reader, rsaBits)
-	if err != nil {
-		return "", "", fmt.Errorf("generate RSA key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", fmt.Errorf("marshal private key: %w", err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return "", "", fmt.Errorf("marshal public key: %w", err)
-	}
-	privPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	pubPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
-	return privPEM, pubPEM, nil
+	return sbkit.RandomString(alphabet, n)
 }
 
 // writeFileAtomic writes data to dir/name with mode 0600 via a temporary
 // file in the same directory and a rename, so readers never see a partial
 // file.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
-	if err != nil {
-		return fmt.Errorf("creds: create temp for %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("creds: chmod %s: %w", name, err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("creds: write %s: %w", name, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("creds: sync %s: %w", name, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("creds: close %s: %w", name, err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("creds: rename %s: %w", name, err)
+func writeFileAtomic(dir, name string, data []byte) error {
+	if err := sbkit.WriteFileAtomic(dir, name, data); err != nil {
+		return fmt.Errorf("creds: %w", err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopflow/orderpay/internal/sandbox"
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Errors of the control plane (Pay, Order). They wrap the sandbox package's
@@ -157,24 +158,17 @@ func (s *Server) Order(outTradeNo string) (*OrderView, error) {
 		Attach: o.Attach, NotifyURL: o.NotifyURL, OpenID: o.OpenID, ClientIP: o.ClientIP,
 		SignType: o.SignType, TotalFee: o.TotalFee, RefundedFee: o.Refunded,
 		PrepayID: o.PrepayID, CodeURL: o.CodeURL, CreatedAt: o.CreatedAt,
-		TimeExpire: timePtr(o.TimeExpire), TimeEnd: timePtr(o.TimeEnd),
-		Notify: o.notify.view(), Refunds: []RefundView{},
+		TimeExpire: sbkit.OptTime(o.TimeExpire), TimeEnd: sbkit.OptTime(o.TimeEnd),
+		Notify: o.notify.View(), Refunds: []RefundView{},
 	}
 	for _, r := range o.refunds {
 		v.Refunds = append(v.Refunds, RefundView{
 			OutRefundNo: r.OutRefundNo, RefundID: r.RefundID, RefundFee: r.RefundFee,
-			Status: r.Status, NotifyURL: r.NotifyURL, SuccessTime: timePtr(r.SuccessTime),
-			Notify: r.notify.view(),
+			Status: r.Status, NotifyURL: r.NotifyURL, SuccessTime: sbkit.OptTime(r.SuccessTime),
+			Notify: r.notify.View(),
 		})
 	}
 	return v, nil
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 // handlePay serves POST /sandbox/wechatv2/orders/{no}/pay with the mode in
@@ -234,16 +228,7 @@ func controlError(w http.ResponseWriter, err error) {
 	writeJSON(w, status, map[string]string{"code": code, "message": err.Error()})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { sbkit.WriteJSON(w, status, v) }
 
 // unknownOrder is the error of an out_trade_no the sandbox never saw: the
 // generic pay endpoint then asks the next provider.

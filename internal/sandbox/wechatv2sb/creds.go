@@ -1,14 +1,10 @@
 package wechatv2sb
 
 import (
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"math/big"
-	"os"
-	"path/filepath"
+
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // CredentialsFile is the file in the shared state directory that holds the
@@ -52,25 +48,15 @@ func (c *Credentials) Validate() error {
 	return nil
 }
 
+// credentialsFile is dir/wechatv2.json.
+var credentialsFile = sbkit.JSONFile[Credentials]{
+	Name: CredentialsFile, Pkg: "wechatv2sb", ErrNotFound: ErrNoCredentials,
+	Validate: (*Credentials).Validate,
+}
+
 // LoadCredentials reads dir/wechatv2.json. It never generates anything and
 // returns an error wrapping ErrNoCredentials when the file does not exist.
-func LoadCredentials(dir string) (*Credentials, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, CredentialsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("wechatv2sb: load %s: %w", dir, ErrNoCredentials)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("wechatv2sb: read %s: %w", CredentialsFile, err)
-	}
-	c := &Credentials{}
-	if err := json.Unmarshal(raw, c); err != nil {
-		return nil, fmt.Errorf("wechatv2sb: decode %s: %w", CredentialsFile, err)
-	}
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("wechatv2sb: %s: %w", CredentialsFile, err)
-	}
-	return c, nil
-}
+func LoadCredentials(dir string) (*Credentials, error) { return credentialsFile.Load(dir) }
 
 // EnsureCredentials creates dir if needed and returns its v2 credentials,
 // generating them (DefaultAppID, DefaultMchID, a random 32-character API
@@ -80,76 +66,11 @@ func LoadCredentials(dir string) (*Credentials, error) {
 // race on a fresh directory, exactly one file wins and every caller returns
 // its content. (Where hard links are unsupported it falls back to rename.)
 func EnsureCredentials(dir string) (*Credentials, error) {
-	if dir == "" {
-		return nil, errors.New("wechatv2sb: empty state dir")
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("wechatv2sb: create state dir: %w", err)
-	}
-	c, err := LoadCredentials(dir)
-	if err == nil || !errors.Is(err, ErrNoCredentials) {
-		return c, err
-	}
-	key, err := randomString(alnum, 32)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := json.MarshalIndent(Credentials{AppID: DefaultAppID, MchID: DefaultMchID, APIKey: key}, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("wechatv2sb: encode credentials: %w", err)
-	}
-	if err := publishOnce(dir, CredentialsFile, append(raw, '\n')); err != nil {
-		return nil, err
-	}
-	return LoadCredentials(dir)
-}
-
-// publishOnce writes data to dir/name (mode 0600) unless that file exists.
-// Readers never see a partial file.
-func publishOnce(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
-	if err != nil {
-		return fmt.Errorf("wechatv2sb: create temp for %s: %w", name, err)
-	}
-	tmpName := tmp.Name()
-	defer func() { _ = os.Remove(tmpName) }() // after a link or a failure; gone after a rename
-	if err = tmp.Chmod(0o600); err == nil {
-		if _, err = tmp.Write(data); err == nil {
-			err = tmp.Sync()
-		}
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("wechatv2sb: write %s: %w", name, err)
-	}
-	final := filepath.Join(dir, name)
-	err = os.Link(tmpName, final)
-	switch {
-	case err == nil, errors.Is(err, fs.ErrExist):
-		return nil // ours, or another process published first: both are fine
-	}
-	if _, statErr := os.Stat(final); statErr == nil {
-		return nil
-	}
-	if err := os.Rename(tmpName, final); err != nil {
-		return fmt.Errorf("wechatv2sb: publish %s: %w", name, err)
-	}
-	return nil
-}
-
-// randomString returns n characters drawn uniformly from alphabet with
-// crypto/rand.
-func randomString(alphabet string, n int) (string, error) {
-	out := make([]byte, n)
-	max := big.NewInt(int64(len(alphabet)))
-	for i := range out {
-		v, err := rand.Int(rand.Reader, max)
+	return credentialsFile.Ensure(dir, func() (*Credentials, error) {
+		key, err := sbkit.RandomString(alnum, 32)
 		if err != nil {
-			return "", fmt.Errorf("wechatv2sb: random: %w", err)
+			return nil, err
 		}
-		out[i] = alphabet[v.Int64()]
-	}
-	return string(out), nil
+		return &Credentials{AppID: DefaultAppID, MchID: DefaultMchID, APIKey: key}, nil
+	})
 }

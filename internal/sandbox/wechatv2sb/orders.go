@@ -1,17 +1,16 @@
 package wechatv2sb
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
-	"math/big"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Trade types the sandbox accepts.
@@ -155,13 +154,13 @@ func (s *Server) newOrder(req request) (*order, answer) {
 
 // assignPrepay gives a new order its prepay_id and, for Native, code_url.
 func (s *Server) assignPrepay(o *order) error {
-	suffix, err := randomString("0123456789abcdef", 20)
+	suffix, err := sbkit.RandomString("0123456789abcdef", 20)
 	if err != nil {
 		return err
 	}
 	o.PrepayID = "wx" + s.now().In(chinaTZ).Format(timeLayout) + suffix
 	if o.TradeType == TradeTypeNative {
-		pr, err := randomString(alnum, 7)
+		pr, err := sbkit.RandomString(alnum, 7)
 		if err != nil {
 			return err
 		}
@@ -261,14 +260,7 @@ func (s *Server) newID(prefix string, before, after int) (string, error) {
 	return prefix + a + s.now().In(chinaTZ).Format("20060102") + b, nil
 }
 
-func randomDigits(n int) (string, error) {
-	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
-	v, err := rand.Int(rand.Reader, max)
-	if err != nil {
-		return "", fmt.Errorf("wechatv2sb: random: %w", err)
-	}
-	return fmt.Sprintf("%0*d", n, v), nil
-}
+func randomDigits(n int) (string, error) { return sbkit.RandomString("0123456789", n) }
 
 // buyerOpenID derives a stable 28-character openid for orders placed
 // without a payer (Native).

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // Refund statuses (refund_status).
@@ -113,20 +115,11 @@ func (s *Server) startSettleLocked(r *refund) {
 		return
 	}
 	delay := time.Duration(float64(refundSettleDelay) * s.scale)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
+	s.bg.After(delay, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.settleLocked(r)
-	}()
+	})
 }
 
 // settleLocked marks r successful and starts its notify when it has a
@@ -165,7 +158,7 @@ func (s *Server) refundNotifyBody(r *refund) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := randomString(alnum, 32)
+	n, err := sbkit.RandomString(alnum, 32)
 	if err != nil {
 		return nil, err
 	}

@@ -21,14 +21,13 @@
 package wechatv2sb
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/shopflow/orderpay/internal/sandbox/sbkit"
 )
 
 // DefaultNotifyScale multiplies WeChat's notify retry schedule by default,
@@ -56,13 +55,11 @@ type Options struct {
 type Server struct {
 	creds    *Credentials
 	scale    float64
-	schedule []time.Duration
 	hc       *http.Client
 	log      *slog.Logger
 	now      func() time.Time
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	bg       *sbkit.Background // notify deliveries, refund settlements
+	notifier *sbkit.Notifier
 	mu       sync.Mutex
 	orders   map[string]*order  // by out_trade_no
 	refunds  map[string]*refund // by out_refund_no
@@ -72,38 +69,29 @@ type Server struct {
 // New loads or creates the credentials in opts.StateDir and returns a
 // Server ready to be registered.
 func New(opts Options) (*Server, error) {
-	if opts.StateDir == "" {
-		return nil, errors.New("wechatv2sb: Options.StateDir is required")
+	common, err := sbkit.Options(opts).WithDefaults("wechatv2sb", DefaultNotifyScale, 5*time.Second)
+	if err != nil {
+		return nil, err
 	}
-	if opts.NotifyScale < 0 {
-		return nil, fmt.Errorf("wechatv2sb: NotifyScale %v must not be negative", opts.NotifyScale)
-	}
-	if opts.NotifyScale == 0 {
-		opts.NotifyScale = DefaultNotifyScale
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = Options(common)
 	c, err := EnsureCredentials(opts.StateDir)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
-		creds:    c,
-		scale:    opts.NotifyScale,
-		schedule: NotifySchedule(opts.NotifyScale),
-		hc:       opts.HTTPClient,
-		log:      opts.Logger.With("component", "wechatv2-sandbox"),
-		now:      time.Now,
-		ctx:      ctx,
-		cancel:   cancel,
-		orders:   make(map[string]*order),
-		refunds:  make(map[string]*refund),
-	}, nil
+	s := &Server{
+		creds:   c,
+		scale:   opts.NotifyScale,
+		hc:      opts.HTTPClient,
+		log:     opts.Logger.With("component", "wechatv2-sandbox"),
+		now:     time.Now,
+		bg:      sbkit.NewBackground(),
+		orders:  make(map[string]*order),
+		refunds: make(map[string]*refund),
+	}
+	s.notifier = sbkit.NewNotifier(&s.mu, s.bg, sbkit.NotifyPolicy{
+		Schedule: NotifySchedule(opts.NotifyScale), MaxHistory: maxHistory,
+	})
+	return s, nil
 }
 
 // Credentials returns a copy of the credentials the sandbox signs and
@@ -127,8 +115,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.bg.Stop()
 }
 
 // answer is a handler's reply: result fields, or a business error.
@@ -198,7 +185,7 @@ func (s *Server) writeFail(w http.ResponseWriter, r *http.Request, msg string) {
 
 // writeSigned completes a handler's answer and signs it.
 func (s *Server) writeSigned(w http.ResponseWriter, r *http.Request, a answer, signType string) {
-	n, err := randomString(alnum, 32)
+	n, err := sbkit.RandomString(alnum, 32)
 	if err != nil {
 		s.log.Error("nonce", "err", err)
 		http.Error(w, "system error", http.StatusInternalServerError)
