@@ -16,6 +16,7 @@ test: tools
 	./deploy/ensure-postgres.sh
 	go vet ./...
 	go test -count=1 -timeout 20m ./...
+	$(MAKE) fault-test
 
 ## build: the binaries, into ./bin
 build:
@@ -38,3 +39,32 @@ fmt:
 
 clean:
 	rm -rf bin .data
+
+## fault-test: inject real faults (duplicate/forged notifies, a hot SKU, worker SIGKILL, PostgreSQL and
+## Temporal cut off) into the whole system, then run every fuzz target for FUZZTIME (see docs/reliability.md)
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./api:FuzzCreateOrderRequest \
+	./internal/wechatpay:FuzzParseNotify ./internal/wechatpay:FuzzParseNotifyResource ./internal/wechatpay:FuzzParseRefundNotify \
+	./internal/wechatv2:FuzzParseNotify ./internal/wechatv2:FuzzParseRefundNotify \
+	./internal/alipay:FuzzParseNotify \
+	./internal/baidu:FuzzParseNotify ./internal/baidu:FuzzParseRefundNotify
+.PHONY: fault-test
+fault-test: tools
+	./deploy/ensure-postgres.sh
+	go vet -tags faults ./internal/faults/
+	@set -o pipefail; log=$$(mktemp); \
+	go test -tags faults -count=1 -v -timeout 15m ./internal/faults/ 2>&1 | tee $$log; rc=$$?; \
+	echo "--- figures measured by the fault tests (docs/reliability.md) ---"; \
+	grep -ho 'figures: .*' $$log; rm -f $$log; exit $$rc
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzzing $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s "$${t%%:*}"; \
+	done
+
+## bench: load benchmark (docs/benchmarks.md): its own dev server, sandbox, API and worker on PostgreSQL
+## (database "bench", ports 17xxx/18xxx), the bare-workflow baseline and the order flow at a few concurrency
+## levels; regenerates docs/benchmarks.md and docs/benchmarks.png. A few minutes; BENCH_ARGS="-levels 8,32" to change it.
+.PHONY: bench
+bench: tools
+	./deploy/ensure-postgres.sh
+	./deploy/bench.sh $(BENCH_ARGS)

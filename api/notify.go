@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -31,6 +32,21 @@ type notifyProtocol struct {
 	fail      func(c *fiber.Ctx, status int, msg string) error
 }
 
+// NotifyTimeout bounds how long a notify may take to be checked and handed
+// to its workflow. Providers give up waiting for an answer after about 5
+// seconds (WeChat Pay's limit) and count that as a failure without telling
+// us; when the database or Temporal is slow or down we answer a failure in
+// the provider's own format before that, and the provider re-sends later.
+const NotifyTimeout = 3 * time.Second
+
+func (s *Server) notifyCtx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+	d := NotifyTimeout
+	if s.RequestTimeout < d {
+		d = s.RequestTimeout
+	}
+	return context.WithTimeout(c.UserContext(), d)
+}
+
 // acceptPayment is the one notify pipeline: verify (signature, age, merchant)
 // with the provider's parser, check against our payment row, deliver to the
 // order's workflow. Nothing is written here; a repeat of a recorded payment
@@ -46,7 +62,7 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p notifyProtocol, parse func() (*pa
 		return p.fail(c, fiber.StatusUnauthorized, "notify verification failed")
 	}
 	log := s.Logger.With("provider", p.provider, "order_no", trade.OutTradeNo, "transaction_id", trade.TransactionID)
-	ctx, cancel := s.ctx(c)
+	ctx, cancel := s.notifyCtx(c)
 	defer cancel()
 	paid, err := s.Payments.CheckNotify(ctx, trade, p.appID, p.mchID)
 	switch {
@@ -104,7 +120,7 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p notifyProtocol, parse func() (*pay
 		}
 		return p.fail(c, fiber.StatusUnauthorized, "notify verification failed")
 	}
-	ctx, cancel := s.ctx(c)
+	ctx, cancel := s.notifyCtx(c)
 	defer cancel()
 	r, err := s.Payments.FindRefund(ctx, res.RefundNo, res.ProviderRefundID)
 	if errors.Is(err, payments.ErrNotFound) {

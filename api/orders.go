@@ -23,6 +23,7 @@ import (
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/workflows"
 )
 
@@ -110,6 +111,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	// the workflow checks again inside its transactions.
 	products, err := s.Catalog.Check(ctx, req.Items)
 	if err != nil {
+		if no := s.startedOrder(ctx, c, p.UserID); no != "" {
+			return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no))
+		}
 		return s.orderError(c, err)
 	}
 	var amount int64
@@ -125,8 +129,16 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		if bal, err := s.Wallet.Balance(ctx, p.UserID); err != nil {
 			return s.orderError(c, err)
 		} else if bal < amount {
+			if no := s.startedOrder(ctx, c, p.UserID); no != "" {
+				return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no))
+			}
 			return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, fmt.Sprintf("wallet balance %d is less than the order amount %d", bal, amount))
 		}
+	}
+	// Without Temporal no order can start: say so at once, before anything
+	// is written, instead of waiting out the request timeout.
+	if !s.temporalUp(c.UserContext()) {
+		return s.temporalUnavailable(c, "nothing was created or charged, try again shortly")
 	}
 	orderNo := newOrderNo(time.Now())
 	if key := c.Get("Idempotency-Key"); key != "" {
@@ -144,24 +156,91 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		orderNo = bound
 	}
 
-	in := workflows.OrderInput{
+	return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, orderNo))
+}
+
+// orderInput is the order workflow's input for a request.
+func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRequest, orderNo string) workflows.OrderInput {
+	return workflows.OrderInput{
 		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
 		Address: req.Address, Lines: req.Items, ClientIP: c.IP(), PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
 	}
+}
+
+// startedOrder returns the order a retried POST (same Idempotency-Key and
+// body) belongs to when that order's workflow has already started. Such a
+// retry gets its order back even when the checks made before starting an
+// order would now refuse it: its first attempt may be about to take the
+// last units, or may have debited the wallet already (found by
+// internal/faults TestHotSKU: buyers were told 409 out_of_stock while their
+// order, started by the attempt that timed out, waited for payment).
+func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) string {
+	key := c.Get("Idempotency-Key")
+	if key == "" || len(key) > 100 {
+		return ""
+	}
+	sum := sha256.Sum256(c.Body())
+	var bound orders.IdempotencyKey
+	err := s.DB.WithContext(ctx).Where("user_id = ? AND idem_key = ? AND request_hash = ?", userID, key, hex.EncodeToString(sum[:])).
+		Take(&bound).Error
+	if err != nil {
+		return ""
+	}
+	d, err := s.Temporal.DescribeWorkflowExecution(ctx, bound.OrderNo, "")
+	if err != nil {
+		return "" // never started (or Temporal is down): the request is refused as it stands
+	}
+	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return bound.OrderNo
+	}
+	if _, _, err := s.orderSummary(ctx, bound.OrderNo); err == nil {
+		return bound.OrderNo // finished with an order written: answered as it stands
+	}
+	return "" // refused at the workflow's own check: refused again here
+}
+
+// startAndAnswer starts the order's workflow (or attaches to the running
+// one) and answers with its pay parameters.
+func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in workflows.OrderInput) error {
+	orderNo := in.OrderNo
 	pay, err := s.startOrder(ctx, in)
 	if isAlreadyStarted(err) {
 		return s.replayFinishedOrder(c, ctx, orderNo)
 	}
+	if isTimeout(err) && !s.temporalUp(c.UserContext()) {
+		// Temporal went away during the request: the order may or may not
+		// have started; a retry with the same Idempotency-Key finds out.
+		return s.temporalUnavailable(c, "the order may have been started: retry with the same Idempotency-Key once it is back")
+	}
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	o, err := s.Orders.Get(ctx, orderNo)
+	status, amount, err := s.orderSummary(ctx, orderNo)
 	if err != nil {
 		return s.orderError(c, err)
 	}
 	return c.Status(fiber.StatusCreated).JSON(CreateOrderResponse{
-		OrderNo: orderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: payResponse(pay),
+		OrderNo: orderNo, Status: status, AmountCents: amount, Pay: payResponse(pay),
 	})
+}
+
+// orderSummary reads what the create answer needs, status and amount, in
+// one query (Orders.Get also loads the item lines: a second round trip on
+// the order path that the answer does not use).
+func (s *Server) orderSummary(ctx context.Context, orderNo string) (string, int64, error) {
+	var row struct {
+		Status      string
+		AmountCents int64
+	}
+	res := s.DB.WithContext(ctx).Model(&orders.Order{}).Select("status", "amount_cents").
+		Where("order_no = ?", orderNo).Limit(1).Scan(&row)
+	if res.Error != nil {
+		return "", 0, fmt.Errorf("load order %s: %w", orderNo, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return "", 0, fmt.Errorf("%w: %s", orders.ErrNotFound, orderNo)
+	}
+	return row.Status, row.AmountCents, nil
 }
 
 // startOrder runs Update-with-Start: start the workflow (or attach to the
@@ -200,10 +279,31 @@ func (s *Server) startOrder(ctx context.Context, in workflows.OrderInput) (*paym
 // an order whose workflow has already finished: the order as it stands.
 func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo string) error {
 	o, err := s.Orders.Get(ctx, orderNo)
+	if errors.Is(err, orders.ErrNotFound) {
+		// No order was written: the workflow refused it at its own check
+		// (the stock went while the first attempt waited). Answer the retry
+		// with that refusal, as the first attempt would have been answered.
+		var res workflows.OrderResult
+		if werr := s.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res); werr == nil && res.Status == workflows.StatusRejected {
+			return refusedOrder(c, res.Reason)
+		}
+	}
 	if err != nil {
 		return s.orderError(c, err)
 	}
 	return c.Status(fiber.StatusOK).JSON(CreateOrderResponse{OrderNo: o.OrderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: PayResponse{}})
+}
+
+// refusedOrder answers a retry of an order its workflow refused, from the
+// refusal recorded in the workflow's result (the business error's message).
+func refusedOrder(c *fiber.Ctx, reason string) error {
+	switch {
+	case strings.HasPrefix(reason, catalog.ErrOutOfStock.Error()):
+		return fail(c, fiber.StatusConflict, CodeOutOfStock, reason)
+	case strings.HasPrefix(reason, catalog.ErrUnknownProduct.Error()):
+		return fail(c, fiber.StatusBadRequest, CodeUnknownProduct, reason)
+	}
+	return fail(c, fiber.StatusConflict, CodeOrderState, "the order was refused: "+reason)
 }
 
 // orderError maps a failure of the order path to an HTTP answer.
@@ -229,11 +329,44 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 		return fail(c, fiber.StatusBadGateway, CodeProvider, message(err))
 	case errors.Is(err, orders.ErrNotFound) || errors.Is(err, payments.ErrNotFound):
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
-	case errors.Is(err, context.DeadlineExceeded):
+	case isTimeout(err):
 		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the order is taking longer than expected; poll GET /api/v1/orders or retry with the same Idempotency-Key")
 	}
 	s.Logger.Error("order request failed", "error", err)
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "orders are temporarily unavailable, try again")
+}
+
+// temporalProbeTimeout bounds the health check that tells "Temporal is
+// down" (503) from "the order is slow" (504).
+const temporalProbeTimeout = 2 * time.Second
+
+// temporalUp reports whether the Temporal frontend answers a health check
+// now (one cheap RPC). The check is not retried, so a refused connection
+// answers at once.
+func (s *Server) temporalUp(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, temporalProbeTimeout)
+	defer cancel()
+	_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err == nil
+}
+
+// temporalUnavailable answers 503 when the workflow engine cannot be reached.
+func (s *Server) temporalUnavailable(c *fiber.Ctx, detail string) error {
+	s.Logger.Error("order refused: Temporal unavailable", "path", c.Path())
+	c.Set(fiber.HeaderRetryAfter, "5")
+	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable,
+		"the order service is unavailable (workflow engine unreachable); "+detail)
+}
+
+// isTimeout reports whether a Temporal call ran out of time: the request's
+// deadline, or an update still running when the call gave up waiting.
+func isTimeout(err error) bool {
+	if err == nil {
+		return false
+	}
+	var updateWait *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	var deadline *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updateWait) || errors.As(err, &deadline)
 }
 
 func isAlreadyStarted(err error) bool {

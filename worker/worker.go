@@ -14,15 +14,30 @@ import (
 // regular activities; database steps run as local activities inside the
 // workflow task, so they are registered here too (by name).
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{
-		MaxConcurrentActivityExecutionSize:      200,
-		MaxConcurrentLocalActivityExecutionSize: 200,
-		MaxConcurrentWorkflowTaskExecutionSize:  200,
-	})
+	w := sdkworker.New(c, taskQueue, Options())
 	w.RegisterWorkflow(workflows.OrderWorkflow)
 	w.RegisterWorkflow(workflows.RefundWorkflow)
 	w.RegisterWorkflow(workflows.ReconcileWorkflow)
 	w.RegisterWorkflow(workflows.LatePaymentWorkflow)
 	w.RegisterActivity(acts)
 	return w
+}
+
+// Options are the order worker's settings (the benchmark's baseline worker
+// uses the same, so the two are compared like for like).
+//
+// Pollers: the SDK's default of 2 workflow-task pollers leaves most tasks
+// without a waiting poll at a few dozen orders in flight; the server then
+// writes each task to the task queue's backlog and reads it back (two more
+// persistence calls, and a wait). With 16 the dev server hands 91–100 % of
+// workflow tasks straight to a poller (13–19 % with 2); see
+// docs/benchmarks.md. Polls are idle long-polls, so extra ones cost little.
+func Options() sdkworker.Options {
+	return sdkworker.Options{
+		MaxConcurrentActivityExecutionSize:      200,
+		MaxConcurrentLocalActivityExecutionSize: 200,
+		MaxConcurrentWorkflowTaskExecutionSize:  200,
+		MaxConcurrentWorkflowTaskPollers:        16,
+		MaxConcurrentActivityTaskPollers:        8,
+	}
 }

@@ -16,6 +16,7 @@ var businessErrors = []string{
 	activities.ErrTypeAlreadyPaid, activities.ErrTypeConflictingPayment, activities.ErrTypeUnknownChannel,
 	activities.ErrTypeNotRefundable, activities.ErrTypeRefundTooLarge, activities.ErrTypeRefundNoReused,
 	activities.ErrTypeRechargeSpent, activities.ErrTypeInsufficientFunds, activities.ErrTypeNotFound,
+	activities.ErrTypeNotLate,
 }
 
 // localCtx is for short database steps. They run as local activities

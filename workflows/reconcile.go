@@ -81,14 +81,25 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (*ReconcileResul
 	return out, nil
 }
 
+// RefundNotLate is the outcome status of a LatePaymentWorkflow whose
+// payment was the order's own: nothing was refunded.
+const RefundNotLate = "not_late"
+
 // LatePaymentWorkflowID is the workflow id handling one late payment.
 func LatePaymentWorkflowID(outTradeNo string) string { return "late-payment-" + outTradeNo }
 
 // LatePaymentWorkflow handles money that arrived after its order was closed
 // or cancelled (the buyer paid late): record it, then refund all of it.
-// Nothing is shipped.
+// Nothing is shipped. A payment that turns out to be the order's own (a
+// duplicate notify that arrived just after the order finished) is left
+// alone: the outcome's status is then RefundNotLate and nothing is refunded.
 func LatePaymentWorkflow(ctx workflow.Context, p payments.Paid) (*RefundOutcome, error) {
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), activities.RecordLatePaymentName, p).Get(ctx, nil); err != nil {
+		if isType(err, activities.ErrTypeNotLate) {
+			workflow.GetLogger(ctx).Info("payment is the order's own, not late: nothing to refund",
+				"order_no", p.OrderNo, "transaction_id", p.TransactionID)
+			return &RefundOutcome{OrderNo: p.OrderNo, Status: RefundNotLate}, nil
+		}
 		return nil, err
 	}
 	refundNo := p.OutTradeNo + "_LR"

@@ -68,9 +68,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		return nil, fmt.Errorf("wechat pay client: %w", err)
 	}
 	tc, err := client.NewLazyClient(client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    logger.With("component", "temporal"),
+		HostPort:          cfg.TemporalAddress,
+		Namespace:         cfg.TemporalNamespace,
+		Logger:            logger.With("component", "temporal"),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: GrpcCompression(cfg.TemporalCompression)},
 	})
 	if err != nil {
 		store.Close(db)
@@ -204,6 +205,17 @@ func (a *App) EnsureReconcileSchedule(ctx context.Context) error {
 		return fmt.Errorf("create reconciliation schedule: %w", err)
 	}
 	return nil
+}
+
+// GrpcCompression maps TEMPORAL_GRPC_COMPRESSION to the SDK's option. The
+// SDK compresses every request with gzip by default; on the same host or
+// network that costs CPU in the client and the server and saves nothing
+// (docs/benchmarks.md measures it).
+func GrpcCompression(name string) client.GrpcCompression {
+	if name == "gzip" {
+		return &client.GrpcCompressionGzip{}
+	}
+	return &client.GrpcCompressionNone{}
 }
 
 // Close releases the Temporal client and the database.

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/pprofsrv"
 )
 
 // Main runs one of the service's binaries: it loads the configuration,
@@ -23,6 +24,9 @@ func Main(component string, fn func(ctx context.Context, a *App) error) {
 func run(logger *slog.Logger, fn func(ctx context.Context, a *App) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := pprofsrv.StartFromEnv(logger); err != nil { // off unless PPROF_ADDR is set
+		return err
+	}
 	cfg, err := config.Load()
 	if err != nil {
 		return err

@@ -27,6 +27,10 @@ type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
+	// TemporalCompression is the gRPC compression of requests to Temporal:
+	// "none" (default: the server is on the same host or network, where
+	// gzip only burns CPU on both ends) or "gzip" (a distant server).
+	TemporalCompression string
 
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
@@ -61,6 +65,11 @@ func Load() (*Config, error) {
 		TaskQueue:         env("TEMPORAL_TASK_QUEUE", "orders"),
 		SandboxDir:        env("SANDBOX_DIR", ".data/sandbox"),
 		AdminToken:        os.Getenv("ADMIN_TOKEN"),
+
+		TemporalCompression: env("TEMPORAL_GRPC_COMPRESSION", "none"),
+	}
+	if c.TemporalCompression != "none" && c.TemporalCompression != "gzip" {
+		return nil, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION=%q: want none or gzip", c.TemporalCompression)
 	}
 	var err error
 	if c.PaymentTimeout, err = durationEnv("PAYMENT_TIMEOUT", 2*time.Hour); err != nil {

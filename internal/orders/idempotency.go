@@ -29,8 +29,12 @@ type IdempotencyKey struct {
 func (s *Service) ReserveKey(ctx context.Context, userID uint, key, requestHash, newOrderNo string) (string, error) {
 	db := s.db.WithContext(ctx)
 	row := IdempotencyKey{UserID: userID, Key: key, RequestHash: requestHash, OrderNo: newOrderNo}
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-		return "", fmt.Errorf("reserve idempotency key: %w", err)
+	res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return "", fmt.Errorf("reserve idempotency key: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return newOrderNo, nil // a new key: the row is the one just written (one round trip, not two)
 	}
 	var got IdempotencyKey
 	if err := db.Where("user_id = ? AND idem_key = ?", userID, key).Take(&got).Error; err != nil {

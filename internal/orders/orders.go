@@ -188,9 +188,25 @@ type Transition struct {
 // maxReasonLen is the size of orders.status_reason.
 const maxReasonLen = 200
 
+// movesFrom lists, for each status, the statuses an order may move to it
+// from. Orders only move forward: when a workflow task is lost (a worker
+// crash, a signal arriving as the workflow completes) its local activities
+// run again, and a re-run "paid" must not take a completed or refunded
+// order back. A status not listed here may be set from any other.
+var movesFrom = map[string][]string{
+	StatusAwaitingPayment:   {StatusPending},
+	StatusPaid:              {StatusPending, StatusAwaitingPayment},
+	StatusCompleted:         {StatusPaid},
+	StatusClosed:            {StatusPending, StatusAwaitingPayment},
+	StatusCancelled:         {StatusPending, StatusAwaitingPayment},
+	StatusPaidUnfulfilled:   {StatusPending, StatusAwaitingPayment, StatusPaid, StatusClosed, StatusCancelled},
+	StatusPartiallyRefunded: {StatusPaid, StatusCompleted, StatusPaidUnfulfilled},
+	StatusRefunded:          {StatusPaid, StatusCompleted, StatusPaidUnfulfilled, StatusPartiallyRefunded},
+}
+
 // SetStatus moves an order to a new status and stamps the matching time.
-// Setting the status an order already has changes nothing, so a retried
-// activity is harmless.
+// Setting the status an order already has, or one it has moved past (see
+// movesFrom), changes nothing, so a retried or re-run activity is harmless.
 func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 	at := t.At.UTC()
 	if t.At.IsZero() {
@@ -212,8 +228,11 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 	case StatusClosed:
 		updates["closed_at"] = at
 	}
-	res := s.db.WithContext(ctx).Model(&Order{}).
-		Where("order_no = ? AND status <> ?", t.OrderNo, t.Status).Updates(updates)
+	q := s.db.WithContext(ctx).Model(&Order{}).Where("order_no = ? AND status <> ?", t.OrderNo, t.Status)
+	if from, ok := movesFrom[t.Status]; ok {
+		q = q.Where("status IN ?", from)
+	}
+	res := q.Updates(updates)
 	if res.Error != nil {
 		return fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, res.Error)
 	}

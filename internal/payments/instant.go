@@ -16,6 +16,14 @@ const (
 	ChannelFree    = "free"    // zero-amount orders
 )
 
+// instantGateway is a channel whose prepay is the payment itself: asking
+// again is idempotent by out_trade_no and reports the payment (Paid and the
+// transaction id), which the stored pay parameters do not.
+type instantGateway interface{ settlesAtOnce() }
+
+func (*BalanceGateway) settlesAtOnce() {}
+func (FreeGateway) settlesAtOnce()     {}
+
 // BalanceGateway pays from the buyer's wallet: prepay is the debit itself
 // (atomic, never below zero, once per out_trade_no), so the order is paid
 // at once; refunds credit the wallet back once per refund number.

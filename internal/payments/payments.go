@@ -209,7 +209,10 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 		if p.Channel != req.Channel {
 			return nil, fmt.Errorf("%w: payment %s was opened with %s, not %s", ErrProviderRejected, tradeNo, p.Channel, req.Channel)
 		}
-		if p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) {
+		// Stored parameters do not say whether a channel that settles at
+		// once (wallet, free) has settled: for those the gateway is asked
+		// again — idempotently by out_trade_no — and reports the payment.
+		if p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) && !s.settlesAtOnce(p.Channel) {
 			return &PrepayResult{Channel: p.Channel, OutTradeNo: tradeNo, PrepayID: p.PrepayID, Params: p.Params(), ExpireAt: p.ExpireAt}, nil
 		}
 		if p.Status != StatusUnpaid {
@@ -246,6 +249,12 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 		return nil, fmt.Errorf("record prepay of %s: %w", tradeNo, err)
 	}
 	return res, nil
+}
+
+// settlesAtOnce reports whether a channel's prepay is the payment itself.
+func (s *Service) settlesAtOnce(channel string) bool {
+	_, instant := s.gateways[channel].(instantGateway)
+	return instant
 }
 
 func attemptOf(orderNo, tradeNo string) int {

@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Report is a whole `make bench` run.
+type Report struct {
+	Machine  Machine   `json:"machine"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Duration float64   `json:"duration_s"` // measured seconds per run
+	Warmup   float64   `json:"warmup_s"`
+	Levels   []Level   `json:"levels"`
+	Hot      *Result   `json:"hot,omitempty"` // the flash sale at the highest level
+	Logs     string    `json:"logs,omitempty"`
+}
+
+// Level is the baseline and the flow at one concurrency.
+type Level struct {
+	Concurrency int             `json:"concurrency"`
+	Baseline    *BaselineResult `json:"baseline"`
+	Flow        *Result         `json:"flow"`
+	Ratio       float64         `json:"ratio"`                  // flow orders/s ÷ baseline workflows/s
+	LoadAverage float64         `json:"load_average"`           // 1-minute load average before the level
+	BaselineCPU CPUUse          `json:"baseline_cpu,omitempty"` // ms of CPU per workflow by process ("bench" = client and worker)
+	FlowCPU     CPUUse          `json:"flow_cpu,omitempty"`     // ms of CPU per order by process ("bench" = the load generator)
+	// Temporal's work per workflow / per order, from the dev server's metrics.
+	BaselineServer *ServerWork `json:"baseline_server,omitempty"`
+	FlowServer     *ServerWork `json:"flow_server,omitempty"`
+}
+
+// Machine describes where the numbers come from.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	MemoryGiB  int    `json:"memory_gib"`
+	Kernel     string `json:"kernel"`
+	Go         string `json:"go"`
+	TemporalSD string `json:"temporal_sdk"`
+	Temporal   string `json:"temporal_cli"`
+	Postgres   string `json:"postgres"`
+}
+
+// DescribeMachine gathers the machine's facts (best effort).
+func DescribeMachine(ctx context.Context, temporalAddr, databaseURL string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		for line := range strings.SplitSeq(string(raw), "\n") {
+			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+				m.MemoryGiB = (kb + 512*1024) / (1024 * 1024)
+				break
+			}
+		}
+	}
+	if raw, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(raw))
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "go.temporal.io/sdk" {
+				m.TemporalSD = d.Version
+			}
+		}
+	}
+	cli := os.Getenv("TEMPORAL_CLI")
+	if cli == "" {
+		if out, err := exec.CommandContext(ctx, "go", "env", "GOPATH").Output(); err == nil {
+			cli = filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
+		}
+	}
+	if out, err := exec.CommandContext(ctx, cli, "--version").Output(); err == nil {
+		// "temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1)": a CLI built
+		// from source names no version of its own; the module does.
+		v := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "temporal version "))
+		if mod, err := exec.CommandContext(ctx, "go", "version", "-m", cli).Output(); err == nil {
+			for line := range strings.SplitSeq(string(mod), "\n") {
+				if f := strings.Fields(line); len(f) >= 3 && f[0] == "mod" && f[1] == "github.com/temporalio/cli" {
+					if _, rest, ok := strings.Cut(v, " "); ok {
+						v = f[2] + " " + rest
+					}
+				}
+			}
+		}
+		m.Temporal = v
+	}
+	if databaseURL != "" {
+		if db, err := gorm.Open(postgres.Open(databaseURL), &gorm.Config{Logger: logger.Discard}); err == nil {
+			var v string
+			if db.WithContext(ctx).Raw("SHOW server_version").Scan(&v).Error == nil {
+				m.Postgres = "PostgreSQL " + v
+			}
+			if sqlDB, err := db.DB(); err == nil {
+				sqlDB.Close()
+			}
+		}
+	}
+	return m
+}
+
+// Best is the highest-throughput level that meets the latency target
+// (API p99 for place-order and notify under 50 ms), or nil.
+func (r *Report) Best() *Level {
+	var best *Level
+	for i := range r.Levels {
+		l := &r.Levels[i]
+		if !l.meetsLatency() {
+			continue
+		}
+		if best == nil || l.Flow.Throughput > best.Flow.Throughput {
+			best = l
+		}
+	}
+	return best
+}
+
+// LatencyTarget is the API p99 goal for place-order and notify handling.
+const LatencyTarget = 50.0 // ms
+
+func (l *Level) meetsLatency() bool {
+	f := l.Flow
+	return f != nil && f.ErrorCount == 0 && f.PlaceOrder.N > 0 &&
+		f.PlaceOrder.P99 < LatencyTarget && (f.NotifyHandler.N == 0 || f.NotifyHandler.P99 < LatencyTarget)
+}
+
+// Summary is the terminal table of a run.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	b.WriteString("\nconcurrency  baseline wf/s  flow orders/s  ratio  place p50/p95/p99 ms   notify p50/p95/p99 ms   e2e p50/p95/p99 ms   errors\n")
+	for _, l := range r.Levels {
+		f := l.Flow
+		fmt.Fprintf(&b, "%11d  %13.1f  %13.1f  %4.2f×  %5.1f/%5.1f/%6.1f     %5.1f/%5.1f/%6.1f      %5.1f/%5.1f/%6.1f  %6d\n",
+			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.Ratio,
+			f.PlaceOrder.P50, f.PlaceOrder.P95, f.PlaceOrder.P99,
+			f.NotifyHandler.P50, f.NotifyHandler.P95, f.NotifyHandler.P99,
+			f.EndToEnd.P50, f.EndToEnd.P95, f.EndToEnd.P99, f.ErrorCount+l.Baseline.ErrorCount)
+	}
+	if best := r.Best(); best != nil {
+		fmt.Fprintf(&b, "best within the p99 < %.0f ms target: %.1f orders/s at concurrency %d = %.2f× the bare workflow (%.1f/s)\n",
+			LatencyTarget, best.Flow.Throughput, best.Concurrency, best.Ratio, best.Baseline.Throughput)
+	} else {
+		fmt.Fprintf(&b, "no level met the p99 < %.0f ms target\n", LatencyTarget)
+	}
+	if h := r.Hot; h != nil {
+		ok := "no oversell"
+		if !h.StockOK {
+			ok = "STOCK MISMATCH"
+		}
+		fmt.Fprintf(&b, "flash sale at %d: %d orders, %d completed, %d rejected out of stock, %d refunded; %s\n",
+			h.Config.Concurrency, h.Started, h.Outcomes[OutcomeCompleted], h.Outcomes[OutcomeRejectedNoStock], h.Outcomes[OutcomeUnfulfilled], ok)
+	}
+	return b.String()
+}
