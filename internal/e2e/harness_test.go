@@ -10,13 +10,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
@@ -26,33 +24,11 @@ import (
 	"github.com/shopflow/orderpay/workflows"
 )
 
-// One Temporal dev server (the real CLI) serves every test in the package.
-var (
-	devServerOnce sync.Once
-	devServer     *testsuite.DevServer
-	devServerErr  error
-)
-
-func temporalAddress(t *testing.T) string {
-	t.Helper()
-	cli := testenv.TemporalCLI(t)
-	devServerOnce.Do(func() {
-		devServer, devServerErr = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
-			ExistingPath: cli,
-			LogLevel:     "error",
-			ExtraArgs: append([]string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
-				workflows.SearchAttributeFlags...),
-		})
-	})
-	require.NoError(t, devServerErr, "start Temporal dev server")
-	return devServer.FrontendHostPort()
-}
+func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if devServer != nil {
-		devServer.Stop()
-	}
+	testenv.StopTemporalDevServer()
 	os.Exit(code)
 }
 

@@ -15,13 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
 	"gorm.io/gorm"
 
@@ -42,35 +40,11 @@ const (
 	mugID    = 3 // 1 cent, 100 in stock: the flash-sale SKU
 )
 
-// One Temporal dev server (the real CLI) serves every test of the package.
-var (
-	devServerOnce sync.Once
-	devServer     *testsuite.DevServer
-	devServerErr  error
-)
-
-func temporalAddress(t *testing.T) string {
-	t.Helper()
-	cli := testenv.TemporalCLI(t)
-	devServerOnce.Do(func() {
-		devServer, devServerErr = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
-			ExistingPath: cli,
-			LogLevel:     "error",
-			ExtraArgs: append([]string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
-				workflows.SearchAttributeFlags...),
-		})
-	})
-	if devServerErr != nil {
-		t.Fatalf("start Temporal dev server: %v", devServerErr)
-	}
-	return devServer.FrontendHostPort()
-}
+func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if devServer != nil {
-		_ = devServer.Stop()
-	}
+	testenv.StopTemporalDevServer()
 	if workerBinDir != "" {
 		_ = os.RemoveAll(workerBinDir)
 	}

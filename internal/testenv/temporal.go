@@ -1,10 +1,16 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/shopflow/orderpay/workflows"
 )
 
 // TemporalCLI finds the Temporal CLI: $TEMPORAL_CLI, then $GOPATH/bin,
@@ -31,4 +37,38 @@ func TemporalCLI(t testing.TB) string {
 	}
 	Unavailable(t, "Temporal CLI not installed (make tools)")
 	return ""
+}
+
+// One Temporal dev server (the real CLI) serves every test of a package.
+var (
+	devServerOnce sync.Once
+	devServer     *testsuite.DevServer
+	devServerErr  error
+)
+
+// TemporalDevServer starts the package's dev server on first use (WAL
+// pragmas, the order search attributes registered) and returns its
+// frontend address. Call StopTemporalDevServer from TestMain.
+func TemporalDevServer(t testing.TB) string {
+	t.Helper()
+	cli := TemporalCLI(t)
+	devServerOnce.Do(func() {
+		devServer, devServerErr = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+			ExistingPath: cli,
+			LogLevel:     "error",
+			ExtraArgs: append([]string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
+				workflows.SearchAttributeFlags...),
+		})
+	})
+	if devServerErr != nil {
+		t.Fatalf("start Temporal dev server: %v", devServerErr)
+	}
+	return devServer.FrontendHostPort()
+}
+
+// StopTemporalDevServer stops the package's dev server, if one started.
+func StopTemporalDevServer() {
+	if devServer != nil {
+		_ = devServer.Stop()
+	}
 }
