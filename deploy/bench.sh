@@ -54,29 +54,9 @@ DEVSERVER_TUNING="--dynamic-config-value matching.numTaskqueueReadPartitions=1
 serve=false
 if [[ ${1:-} == --serve ]]; then serve=true; shift; fi
 
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-wait_for() { # name url-or-hostport
-  for _ in $(seq 1 120); do
-    case $2 in
-      http*) curl -fsS -o /dev/null "$2" 2>/dev/null && return 0 ;;
-      *) port_busy "$2" && return 0 ;;
-    esac
-    sleep 0.5
-  done
-  echo "$1 did not come up; see $LOGS/$1.log" >&2; exit 1
-}
-
-for addr in "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"; do
-  if port_busy "$addr"; then echo "$addr is already in use: is another bench running?" >&2; exit 1; fi
-done
+# shellcheck source=deploy/lib.sh
+source deploy/lib.sh
+require_free bench "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"
 
 go build -o bin/ ./cmd/api ./cmd/worker ./cmd/sandbox ./cmd/bench ./cmd/loadgen
 rm -rf "$LOGS" "$SANDBOX_DIR" "$DIR"/temporal.db* "$DIR/profiles" # results.json stays for `bench report`

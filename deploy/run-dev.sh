@@ -24,30 +24,10 @@ export SQLITE_PATH=${SQLITE_PATH:-$DATA_DIR/shop.db}
 LOGS=$DATA_DIR/logs
 mkdir -p "$LOGS"
 
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  echo; echo "stopping…"
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-wait_for() { # name url-or-hostport
-  for _ in $(seq 1 120); do
-    case $2 in
-      http*) curl -fsS -o /dev/null "$2" 2>/dev/null && return 0 ;;
-      *) port_busy "$2" && return 0 ;;
-    esac
-    sleep 0.5
-  done
-  echo "$1 did not come up; see $LOGS/$1.log" >&2; exit 1
-}
-
-for addr in "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"; do
-  if port_busy "$addr"; then echo "$addr is already in use: is another copy running?" >&2; exit 1; fi
-done
+CLEANUP_MESSAGE="stopping…"
+# shellcheck source=deploy/lib.sh
+source deploy/lib.sh
+require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"
 
 "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA_DIR/temporal.db" \

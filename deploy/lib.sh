@@ -1,0 +1,35 @@
+# Shared by run-dev.sh and bench.sh (source it; set LOGS first): start
+# processes, wait for them, stop them all on exit.
+
+pids=()
+# cleanup stops every process started with start_bg, newest first.
+cleanup() {
+  trap - EXIT INT TERM
+  [ -n "${CLEANUP_MESSAGE:-}" ] && { echo; echo "$CLEANUP_MESSAGE"; }
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+# port_busy HOST:PORT succeeds when something listens there.
+port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+
+# wait_for NAME URL-or-HOST:PORT waits up to 60 s for a health URL or a port.
+wait_for() {
+  for _ in $(seq 1 120); do
+    case $2 in
+      http*) curl -fsS -o /dev/null "$2" 2>/dev/null && return 0 ;;
+      *) port_busy "$2" && return 0 ;;
+    esac
+    sleep 0.5
+  done
+  echo "$1 did not come up; see $LOGS/$1.log" >&2; exit 1
+}
+
+# require_free WHAT ADDR... fails when any address is already in use.
+require_free() {
+  local what=$1; shift
+  for addr in "$@"; do
+    if port_busy "$addr"; then echo "$addr is already in use: is another $what running?" >&2; exit 1; fi
+  done
+}
