@@ -5,14 +5,14 @@ GOBIN := $(shell go env GOPATH)/bin
 TEMPORAL := $(GOBIN)/temporal
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: run test build tools postgres vet fmt clean
+.PHONY: run test build tools postgres vet fmt clean check
 
 ## run: Temporal dev server + sandbox + API + worker on the embedded defaults (Ctrl-C stops all)
 run: tools build
 	./deploy/run-dev.sh
 
 ## test: every test: unit, workflow, PostgreSQL and SQLite integration against a real dev server
-test: tools
+test: tools check
 	./deploy/ensure-postgres.sh
 	go vet ./...
 	go test -count=1 -timeout 20m ./...
@@ -34,6 +34,13 @@ tools:
 vet:
 	go vet ./...
 
+## check: go.mod/go.sum tidy, every Go file gofmt-clean and no compiled binary tracked by git
+check:
+	go mod tidy -diff
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+	@bins=$$(git ls-files -z | xargs -0 -r file --mime-type 2>/dev/null | grep -E 'application/x-(executable|pie-executable|sharedlib)' || true); \
+	if [ -n "$$bins" ]; then echo "compiled binaries are tracked by git:"; echo "$$bins"; exit 1; fi
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
@@ -51,9 +58,9 @@ FUZZ_TARGETS := ./api:FuzzCreateOrderRequest \
 .PHONY: fault-test
 fault-test: tools
 	./deploy/ensure-postgres.sh
-	go vet -tags faults ./internal/faults/
+	go vet -tags faults ./internal/devtools/faults/
 	@set -o pipefail; log=$$(mktemp); \
-	go test -tags faults -count=1 -v -timeout 15m ./internal/faults/ 2>&1 | tee $$log; rc=$$?; \
+	go test -tags faults -count=1 -v -timeout 15m ./internal/devtools/faults/ 2>&1 | tee $$log; rc=$$?; \
 	echo "--- figures measured by the fault tests (docs/reliability.md) ---"; \
 	grep -ho 'figures: .*' $$log; rm -f $$log; exit $$rc
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -172,7 +172,7 @@ func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRe
 // retry gets its order back even when the checks made before starting an
 // order would now refuse it: its first attempt may be about to take the
 // last units, or may have debited the wallet already (found by
-// internal/faults TestHotSKU: buyers were told 409 out_of_stock while their
+// internal/devtools/faults TestHotSKU: buyers were told 409 out_of_stock while their
 // order, started by the attempt that timed out, waited for payment).
 func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) string {
 	key := c.Get("Idempotency-Key")

@@ -37,7 +37,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/shopflow/orderpay/internal/app"
-	"github.com/shopflow/orderpay/internal/bench"
+	"github.com/shopflow/orderpay/internal/devtools/bench"
 	"github.com/shopflow/orderpay/worker"
 )
 

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shopflow/orderpay/internal/bench"
+	"github.com/shopflow/orderpay/internal/devtools/bench"
 )
 
 func main() {

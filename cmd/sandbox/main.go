@@ -24,8 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shopflow/orderpay/internal/sandbox"
-	"github.com/shopflow/orderpay/internal/sandbox/all"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 )
 
 func main() {

@@ -9,7 +9,7 @@
 // gateway, exact amount conversion, and typed errors (ProviderError,
 // StatusError, IsRetryable and errors.Is-able sentinels).
 //
-// Point Config.GatewayURL at the provider sandbox (internal/sandbox/alipaysb)
+// Point Config.GatewayURL at the provider sandbox (internal/devtools/sandbox/alipaysb)
 // in tests and local runs; leave it empty in production. gopay has no
 // base-URL setting, so the client routes gopay's requests with an HTTP
 // transport that rewrites the production gateway to Config.GatewayURL.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/shopflow/orderpay/internal/alipay"
-	"github.com/shopflow/orderpay/internal/sandbox/alipaysb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
 )
 
 // FuzzParseNotify feeds ParseNotify what arrives at the notify URL: a form

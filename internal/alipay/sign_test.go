@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopflow/orderpay/internal/sandbox/alipaysb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
 )
 
 func privateKey(t *testing.T, b64 string) *rsa.PrivateKey {

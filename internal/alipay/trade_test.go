@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/alipay"
-	"github.com/shopflow/orderpay/internal/sandbox/alipaysb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
 )
 
 func TestAlipayPrecreatePayNotify(t *testing.T) {

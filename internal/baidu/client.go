@@ -15,7 +15,7 @@
 // created at Baidu by the client, when the buyer opens the cashier; until
 // then Query reports ErrOrderNotFound.
 //
-// Point Config.BaseURL at the provider sandbox (internal/sandbox/baidusb) in
+// Point Config.BaseURL at the provider sandbox (internal/devtools/sandbox/baidusb) in
 // tests and local runs, and set Config.SandboxRegisterURL so OrderInfo also
 // registers each order there (the sandbox has no mini program to do it).
 package baidu

@@ -11,7 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/catalog"
-	"github.com/shopflow/orderpay/internal/testenv"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 )
 
 // backends runs stock tests on both databases the service supports.

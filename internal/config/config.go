@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 

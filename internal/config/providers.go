@@ -6,9 +6,9 @@ import (
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/baidu"
-	"github.com/shopflow/orderpay/internal/sandbox/alipaysb"
-	"github.com/shopflow/orderpay/internal/sandbox/baidusb"
-	"github.com/shopflow/orderpay/internal/sandbox/wechatv2sb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 	"github.com/shopflow/orderpay/internal/wechatv2"
 )
 

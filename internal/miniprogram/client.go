@@ -1,6 +1,6 @@
 // Package miniprogram is a client for the WeChat mini-program server APIs we
 // use: jscode2session, which exchanges a wx.login code for the user's
-// openid. Point it at the provider sandbox (internal/sandbox) in tests and
+// openid. Point it at the provider sandbox (internal/devtools/sandbox) in tests and
 // local runs.
 package miniprogram
 

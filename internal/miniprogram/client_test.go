@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/miniprogram"
-	"github.com/shopflow/orderpay/internal/sandbox"
 )
 
 func newSandbox(t *testing.T) (*sandbox.Server, *httptest.Server) {

@@ -14,8 +14,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/testenv"
 )
 
 type fixture struct {

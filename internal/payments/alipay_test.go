@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/sandbox/alipaysb"
-	"github.com/shopflow/orderpay/internal/testenv"
 )
 
 var (

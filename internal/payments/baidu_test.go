@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/baidu"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/sandbox"
-	"github.com/shopflow/orderpay/internal/sandbox/baidusb"
 )
 
 // baiduEnv is a Baidu sandbox, a gateway configured for it and the

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/testenv"
 )
 
 // fakeGateway is a provider that counts its calls.

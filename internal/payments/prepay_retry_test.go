@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/testenv"
 	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // A wallet prepay whose activity is retried after it did its work (the
 // worker was killed before reporting the result, found by
-// internal/faults TestWorkerKilled) must report the payment again — not the
+// internal/devtools/faults TestWorkerKilled) must report the payment again — not the
 // stored parameters, which say nothing about it — or the order waits for a
 // notify that never comes while the buyer's money is gone. The debit is
 // taken once.

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/rewards"
-	"github.com/shopflow/orderpay/internal/testenv"
 	"github.com/shopflow/orderpay/internal/users"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/shopflow/orderpay/internal/testenv"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/users"
 )
 

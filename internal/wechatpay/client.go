@@ -7,7 +7,7 @@
 // checks, typed errors (ProviderError, IsRetryable and errors.Is-able
 // sentinels), Wechatpay-Serial pinning and replay protection for notifies.
 //
-// Point Config.BaseURL at the provider sandbox (internal/sandbox) in tests
+// Point Config.BaseURL at the provider sandbox (internal/devtools/sandbox) in tests
 // and local runs; leave it empty in production.
 package wechatpay
 
@@ -21,7 +21,7 @@ import (
 	"github.com/go-pay/gopay/pkg/xhttp"
 	wechat "github.com/go-pay/gopay/wechat/v3"
 
-	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 )
 
 // DefaultBaseURL is WeChat Pay's production API host.

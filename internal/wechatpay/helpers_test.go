@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopflow/orderpay/internal/sandbox"
-	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 

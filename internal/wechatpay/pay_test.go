@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopflow/orderpay/internal/sandbox/creds"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 

@@ -10,7 +10,7 @@
 // verifies nothing by itself), merchant-identity checks, and typed errors
 // (CommunicationError, BusinessError, HTTPError, sentinels and IsRetryable).
 //
-// Point Config.BaseURL at the v2 provider sandbox (internal/sandbox/wechatv2sb)
+// Point Config.BaseURL at the v2 provider sandbox (internal/devtools/sandbox/wechatv2sb)
 // in tests and local runs; leave it empty in production.
 package wechatv2
 

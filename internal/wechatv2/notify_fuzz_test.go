@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopflow/orderpay/internal/sandbox/wechatv2sb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 	"github.com/shopflow/orderpay/internal/wechatv2"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopflow/orderpay/internal/sandbox/wechatv2sb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 	"github.com/shopflow/orderpay/internal/wechatv2"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopflow/orderpay/internal/sandbox/wechatv2sb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 )
 
 // The example of WeChat Pay's v2 signature specification (安全规范 / 签名算法).

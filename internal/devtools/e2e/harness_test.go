@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopflow/orderpay/internal/app"
+	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
+	"github.com/shopflow/orderpay/workflows"
+)
+
+func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.StopTemporalDevServer()
+	os.Exit(code)
+}
+
+// adminToken is the operator token every test system accepts.
+const adminToken = "e2e-admin-token-0123456789abcdef"
+
+// system is the whole product running in-process: sandbox, API and worker
+// on real listeners, against the dev server and a real database.
+type system struct {
+	t          *testing.T
+	app        *app.App
+	apiURL     string
+	sandboxURL string
+	sandbox    *sandbox.Server
+	stateDir   string
+	http       *http.Client
+}
+
+type options struct {
+	sqlite         bool
+	paymentTimeout time.Duration
+}
+
+func startSystem(t *testing.T, o options) *system {
+	t.Helper()
+	addr := temporalAddress(t)
+	var dsn, sqlitePath string
+	if o.sqlite {
+		sqlitePath, _ = testenv.SQLite(t)
+	} else {
+		dsn, _ = testenv.Postgres(t)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+
+	stateDir := t.TempDir()
+	sb, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: 0.001, Logger: logger})
+	require.NoError(t, err)
+	sandboxURL := serve(t, sb.Handler())
+	t.Cleanup(sb.Close)
+
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	apiURL := "http://" + apiLn.Addr().String()
+
+	timeout := o.paymentTimeout
+	if timeout == 0 {
+		timeout = time.Hour
+	}
+	for k, v := range map[string]string{
+		"DATABASE_URL":             dsn,
+		"SQLITE_PATH":              sqlitePath,
+		"TEMPORAL_ADDRESS":         addr,
+		"TEMPORAL_TASK_QUEUE":      "orders-" + strings.ReplaceAll(t.Name(), "/", "-"),
+		"SANDBOX_DIR":              stateDir,
+		"WECHAT_PAY_BASE_URL":      sandboxURL,
+		"WECHAT_LOGIN_BASE_URL":    sandboxURL,
+		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
+		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
+		"SANDBOX_URL":              sandboxURL,
+		"PUBLIC_API_URL":           apiURL,
+		"ADMIN_TOKEN":              adminToken,
+		"PAYMENT_TIMEOUT":          timeout.String(),
+		"POINTS_PER_YUAN":          "1",
+		"SEED_DEMO_PRODUCTS":       "true",
+	} {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.Load()
+	require.NoError(t, err)
+	a, err := app.New(context.Background(), cfg, logger)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	require.NoError(t, a.Prepare(context.Background()))
+
+	w := a.Worker()
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	srv := a.API()
+	go func() { _ = srv.Listener(apiLn) }()
+	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
+
+	return &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	Status int
+	Body   []byte
+}
+
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+// do sends a request with an optional JSON body and bearer token.
+func (s *system) do(method, url, token string, body any, header ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(s.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := s.http.Do(req)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(s.t, err)
+	return response{Status: res.StatusCode, Body: raw}
+}
+
+func (s *system) api(method, path, token string, body any, header ...string) response {
+	s.t.Helper()
+	return s.do(method, s.apiURL+path, token, body, header...)
+}
+
+// login signs a buyer in through the sandbox's code2session.
+func (s *system) login(code string) (token string, userID float64) {
+	s.t.Helper()
+	res := s.api("POST", "/api/v1/auth/wechat/login", "", map[string]string{"code": code})
+	require.Equal(s.t, 200, res.Status, "login: %s", res.Body)
+	m := res.JSON(s.t)
+	return m["token"].(string), m["user"].(map[string]any)["id"].(float64)
+}
+
+func (s *system) placeOrder(token string, productID, qty int, channel string) response {
+	s.t.Helper()
+	return s.api("POST", "/api/v1/orders", token, map[string]any{
+		"items":       []map[string]any{{"product_id": productID, "quantity": qty}},
+		"pay_channel": channel,
+		"address":     map[string]any{"name": "Li Lei", "phone": "13800000000", "detail": "1 Nanjing Rd, Shanghai"},
+	})
+}
+
+func (s *system) order(token, orderNo string) map[string]any {
+	s.t.Helper()
+	res := s.api("GET", "/api/v1/orders/"+orderNo, token, nil)
+	require.Equal(s.t, 200, res.Status, "get order: %s", res.Body)
+	return res.JSON(s.t)
+}
+
+// awaitStatus polls the order like a client showing a QR code would.
+func (s *system) awaitStatus(token, orderNo, want string) map[string]any {
+	s.t.Helper()
+	var last map[string]any
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		last = s.order(token, orderNo)
+		if last["status"] != want {
+			c.Errorf("order %s is %v (%v), want %s", orderNo, last["status"], last["status_reason"], want)
+		}
+	}, 60*time.Second, 50*time.Millisecond)
+	return last
+}
+
+// sandboxPay simulates the buyer paying at the provider (mode: "" to pay
+// and notify, "silent" to pay without notifying, "fail").
+func (s *system) sandboxPay(orderNo string, mode ...string) response {
+	s.t.Helper()
+	url := s.sandboxURL + "/sandbox/orders/" + orderNo + "/pay"
+	if len(mode) > 0 {
+		url += "?mode=" + mode[0]
+	}
+	return s.do("POST", url, "", nil)
+}
+
+func (s *system) stock(productID uint) int64 {
+	s.t.Helper()
+	var n int64
+	require.NoError(s.t, s.app.DB.Table("products").Select("stock").Where("id = ?", productID).Scan(&n).Error)
+	return n
+}
+
+func (s *system) count(table, where string, args ...any) int64 {
+	s.t.Helper()
+	var n int64
+	require.NoError(s.t, s.app.DB.Table(table).Where(where, args...).Count(&n).Error)
+	return n
+}
+
+func (s *system) workflowResult(orderNo string) workflows.OrderResult {
+	s.t.Helper()
+	var res workflows.OrderResult
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(s.t, s.app.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res))
+	return res
+}
