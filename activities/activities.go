@@ -5,45 +5,14 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/wallet"
-)
-
-// Application error types the workflow and the API act on.
-const (
-	ErrTypeOutOfStock         = "OutOfStock"
-	ErrTypeUnknownProduct     = "UnknownProduct"
-	ErrTypeProviderRejected   = "ProviderRejected"
-	ErrTypeAlreadyPaid        = "AlreadyPaid"
-	ErrTypeConflictingPayment = "ConflictingPayment"
-	ErrTypeUnknownChannel     = "UnknownChannel"
-	ErrTypeNotRefundable      = "NotRefundable"
-	ErrTypeRefundTooLarge     = "RefundTooLarge"
-	ErrTypeRefundNoReused     = "RefundNoReused"
-	ErrTypeRechargeSpent      = "RechargeSpent"
-	ErrTypeInsufficientFunds  = "InsufficientBalance"
-	ErrTypeNotFound           = "NotFound"
-)
-
-// Names of the activities, for workflows that run them as local activities.
-const (
-	CreateOrderName    = "CreateOrder"
-	SetOrderStatusName = "SetOrderStatus"
-	RecordPaymentName  = "RecordPayment"
-	DeductStockName    = "DeductStock"
-	FulfilName         = "Fulfil"
-	OpenRefundName     = "OpenRefund"
-	ReclaimTopUpName   = "ReclaimTopUp"
-	SettleRefundName   = "SettleRefund"
-	FailRefundName     = "FailRefund"
 )
 
 // Activities bundles the services the order workflow needs.
@@ -54,45 +23,24 @@ type Activities struct {
 	Fulfilment *fulfilment.Service
 }
 
-// CreateOrderInput is a buyer's order as submitted.
-type CreateOrderInput struct {
-	OrderNo    string          `json:"order_no"`
-	UserID     uint            `json:"user_id"`
-	PayChannel string          `json:"pay_channel"`
-	Address    json.RawMessage `json:"address"`
-	Lines      []catalog.Line  `json:"lines"`
-}
-
-// CreateOrderResult summarises the snapshot that was written.
-type CreateOrderResult struct {
-	AmountCents int64  `json:"amount"`
-	Description string `json:"description"`
-}
-
 // CreateOrder checks stock for every line and writes the order snapshot.
-func (a *Activities) CreateOrder(ctx context.Context, in CreateOrderInput) (*CreateOrderResult, error) {
+func (a *Activities) CreateOrder(ctx context.Context, in contract.CreateOrderInput) (*contract.CreateOrderResult, error) {
 	o, err := a.Orders.Create(ctx, orders.NewOrder{
 		OrderNo: in.OrderNo, UserID: in.UserID, PayChannel: in.PayChannel, Address: in.Address, Lines: in.Lines,
 	})
 	if err != nil {
 		return nil, classify(err)
 	}
-	res := &CreateOrderResult{AmountCents: o.AmountCents}
+	res := &contract.CreateOrderResult{AmountCents: o.AmountCents}
 	if len(o.Items) > 0 {
 		res.Description = payments.Describe(o.Items[0].Name, len(o.Items))
 	}
 	return res, nil
 }
 
-// PrepayInput asks the order's provider for payment parameters.
-type PrepayInput struct {
-	UserID  uint                   `json:"user_id"`
-	Request payments.PrepayRequest `json:"request"`
-}
-
 // Prepay creates (or reuses) the provider order and returns the client's
 // pay parameters. It calls the provider, so it runs as a regular activity.
-func (a *Activities) Prepay(ctx context.Context, in PrepayInput) (*payments.PrepayResult, error) {
+func (a *Activities) Prepay(ctx context.Context, in contract.PrepayInput) (*contract.PrepayResult, error) {
 	res, err := a.Payments.Prepay(ctx, in.UserID, in.Request)
 	if err != nil {
 		return nil, classify(err)
@@ -101,21 +49,21 @@ func (a *Activities) Prepay(ctx context.Context, in PrepayInput) (*payments.Prep
 }
 
 // SetOrderStatus moves the order record to a new status.
-func (a *Activities) SetOrderStatus(ctx context.Context, t orders.Transition) error {
+func (a *Activities) SetOrderStatus(ctx context.Context, t contract.Transition) error {
 	return classify(a.Orders.SetStatus(ctx, t))
 }
 
 // RecordPayment stores a confirmed payment on the payment row and marks the
 // order paid. Both steps are idempotent by transaction id.
-func (a *Activities) RecordPayment(ctx context.Context, p payments.Paid) error {
+func (a *Activities) RecordPayment(ctx context.Context, p contract.Paid) error {
 	if err := a.Payments.MarkPaid(ctx, p); err != nil {
 		return classify(err)
 	}
-	return classify(a.Orders.SetStatus(ctx, orders.Transition{OrderNo: p.OrderNo, Status: orders.StatusPaid, At: p.PaidAt}))
+	return classify(a.Orders.SetStatus(ctx, contract.Transition{OrderNo: p.OrderNo, Status: contract.StatusPaid, At: p.PaidAt}))
 }
 
 // QueryPayment asks the provider whether a payment attempt (out_trade_no) was paid.
-func (a *Activities) QueryPayment(ctx context.Context, outTradeNo string) (*payments.Trade, error) {
+func (a *Activities) QueryPayment(ctx context.Context, outTradeNo string) (*contract.Trade, error) {
 	t, err := a.Payments.Query(ctx, outTradeNo)
 	return t, classify(err)
 }
@@ -125,57 +73,23 @@ func (a *Activities) ClosePayment(ctx context.Context, outTradeNo string) error 
 	return classify(a.Payments.Close(ctx, outTradeNo))
 }
 
-// DeductStockInput names the order and the lines to take.
-type DeductStockInput struct {
-	OrderNo string         `json:"order_no"`
-	Lines   []catalog.Line `json:"lines"`
-}
-
 // DeductStock takes the order's stock atomically, never below zero.
-func (a *Activities) DeductStock(ctx context.Context, in DeductStockInput) error {
+func (a *Activities) DeductStock(ctx context.Context, in contract.DeductStockInput) error {
 	return classify(a.Catalog.Deduct(ctx, in.OrderNo, in.Lines))
 }
 
-// FulfilInput names the order to deliver.
-type FulfilInput struct {
-	OrderNo       string `json:"order_no"`
-	PointsPerYuan int64  `json:"points_per_yuan"`
-}
-
 // Fulfil delivers what the order bought (points, membership, wallet top-up).
-func (a *Activities) Fulfil(ctx context.Context, in FulfilInput) (*fulfilment.Delivered, error) {
+func (a *Activities) Fulfil(ctx context.Context, in contract.FulfilInput) (*contract.Delivered, error) {
 	out, err := a.Fulfilment.Fulfil(ctx, in.OrderNo, in.PointsPerYuan)
 	return out, classify(err)
 }
 
-// classify turns domain errors into typed non-retryable application errors;
-// anything else (database or network trouble) stays retryable.
+// classify turns domain errors that know their kind into typed,
+// non-retryable application errors; anything else (database or network
+// trouble) stays retryable.
 func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	typed := []struct {
-		target error
-		kind   string
-	}{
-		{wallet.ErrInsufficientFunds, ErrTypeInsufficientFunds},
-		{catalog.ErrOutOfStock, ErrTypeOutOfStock},
-		{catalog.ErrUnknownProduct, ErrTypeUnknownProduct},
-		{payments.ErrAlreadyPaid, ErrTypeAlreadyPaid},
-		{payments.ErrProviderRejected, ErrTypeProviderRejected},
-		{payments.ErrConflictingPayment, ErrTypeConflictingPayment},
-		{payments.ErrUnknownChannel, ErrTypeUnknownChannel},
-		{payments.ErrNotRefundable, ErrTypeNotRefundable},
-		{payments.ErrRefundTooLarge, ErrTypeRefundTooLarge},
-		{payments.ErrRefundNoReused, ErrTypeRefundNoReused},
-		{fulfilment.ErrRechargeSpent, ErrTypeRechargeSpent},
-		{payments.ErrNotFound, ErrTypeNotFound},
-		{orders.ErrNotFound, ErrTypeNotFound},
-	}
-	for _, t := range typed {
-		if errors.Is(err, t.target) {
-			return temporal.NewNonRetryableApplicationError(err.Error(), t.kind, err)
-		}
+	if kind := contract.KindOf(err); kind != "" {
+		return temporal.NewNonRetryableApplicationError(err.Error(), string(kind), err)
 	}
 	return err
 }

@@ -6,42 +6,25 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-)
-
-// Names of the reconciliation's local activities.
-const (
-	ListStalePaymentsName = "ListStalePayments"
-	RecordLatePaymentName = "RecordLatePayment"
 )
 
 // latePaymentReason is the status reason of an order paid after it closed.
 const latePaymentReason = "paid_after_close"
 
-// ListStaleInput selects unpaid attempts whose notify is overdue.
-type ListStaleInput struct {
-	OlderThan time.Duration `json:"older_than"`
-	Limit     int           `json:"limit"`
-}
-
 // ListStalePayments lists unpaid attempts older than OlderThan.
-func (a *Activities) ListStalePayments(ctx context.Context, in ListStaleInput) ([]payments.Stale, error) {
+func (a *Activities) ListStalePayments(ctx context.Context, in contract.ListStaleInput) ([]contract.Stale, error) {
 	out, err := a.Payments.ListStale(ctx, time.Now().Add(-in.OlderThan), in.Limit)
 	return out, classify(err)
 }
-
-// ErrTypeNotLate is RecordLatePayment's answer for a payment that is not
-// late: its order's own workflow recorded this very transaction (a
-// duplicate notify, or a reconciliation query, that reached the order just
-// after its workflow finished). Nothing may be refunded for it.
-const ErrTypeNotLate = "PaymentNotLate"
 
 // RecordLatePayment records a payment that arrived after its order was
 // closed or cancelled, and marks the order paid_unfulfilled for the refund.
 // A payment the order itself recorded and fulfilled (or is refunding on its
 // own) is not late: that fails with ErrTypeNotLate and changes nothing.
-func (a *Activities) RecordLatePayment(ctx context.Context, p payments.Paid) error {
+func (a *Activities) RecordLatePayment(ctx context.Context, p contract.Paid) error {
 	o, err := a.Orders.Get(ctx, p.OrderNo)
 	if err != nil {
 		return classify(err)
@@ -57,13 +40,13 @@ func (a *Activities) RecordLatePayment(ctx context.Context, p payments.Paid) err
 		}
 		if pay.Status == payments.StatusPaid && pay.TransactionID != nil && *pay.TransactionID == p.TransactionID {
 			return temporal.NewNonRetryableApplicationError(
-				"payment "+p.TransactionID+" of "+tradeNo+" was taken by its order ("+o.Status+"), not paid late", ErrTypeNotLate, nil)
+				"payment "+p.TransactionID+" of "+tradeNo+" was taken by its order ("+o.Status+"), not paid late", string(contract.ErrNotLate), nil)
 		}
 	}
 	if err := a.Payments.MarkPaid(ctx, p); err != nil {
 		return classify(err)
 	}
-	return classify(a.Orders.SetStatus(ctx, orders.Transition{OrderNo: p.OrderNo, Status: orders.StatusPaidUnfulfilled, Reason: latePaymentReason}))
+	return classify(a.Orders.SetStatus(ctx, contract.Transition{OrderNo: p.OrderNo, Status: orders.StatusPaidUnfulfilled, Reason: latePaymentReason}))
 }
 
 // tookPayment reports whether an order's own workflow recorded a payment

@@ -6,10 +6,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/shopflow/orderpay/internal/contract"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // RefundRequestBody is the body of POST /api/v1/admin/orders/{order_no}/refund.
@@ -53,11 +52,11 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 		return s.orderError(c, err)
 	}
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.RefundWorkflowID(r.RefundNo),
+		ID:                       contract.RefundWorkflowID(r.RefundNo),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-	}, workflows.RefundWorkflow, workflows.RefundInput{
+	}, contract.RefundWorkflowType, contract.RefundInput{
 		RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason,
 	})
 	if err != nil && !isAlreadyStarted(err) {

@@ -14,10 +14,10 @@ import (
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/baidu"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 	"github.com/shopflow/orderpay/internal/wechatv2"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // notifyProtocol is one provider's notify: how to verify it and how to
@@ -91,18 +91,18 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p notifyProtocol, parse func() (*pa
 // paid anyway — the late-payment workflow records and refunds it, so the
 // money is never dropped. Any error means "tell the provider to retry".
 func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error {
-	err := s.Temporal.SignalWorkflow(ctx, paid.OrderNo, "", workflows.SignalPaymentSucceeded, paid)
+	err := s.Temporal.SignalWorkflow(ctx, paid.OrderNo, "", contract.SignalPaymentSucceeded, paid)
 	var gone *serviceerror.NotFound
 	if !errors.As(err, &gone) {
 		return err
 	}
 	s.Logger.Warn("payment for a finished order: refunding it", "order_no", paid.OrderNo, "out_trade_no", paid.OutTradeNo)
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.LatePaymentWorkflowID(paid.OutTradeNo),
+		ID:                       contract.LatePaymentWorkflowID(paid.OutTradeNo),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.LatePaymentWorkflow, *paid)
+	}, contract.LatePaymentWorkflowType, *paid)
 	if isAlreadyStarted(err) {
 		return nil
 	}
@@ -131,7 +131,7 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p notifyProtocol, parse func() (*pay
 		return p.fail(c, fiber.StatusServiceUnavailable, "temporarily unavailable")
 	}
 	res.RefundNo = r.RefundNo
-	err = s.Temporal.SignalWorkflow(ctx, workflows.RefundWorkflowID(r.RefundNo), "", workflows.SignalRefundResult, res)
+	err = s.Temporal.SignalWorkflow(ctx, contract.RefundWorkflowID(r.RefundNo), "", contract.SignalRefundResult, res)
 	var gone *serviceerror.NotFound
 	if err != nil && !errors.As(err, &gone) { // finished: it settled the refund by querying
 		s.Logger.Error("deliver refund result", "refund_no", r.RefundNo, "error", err)

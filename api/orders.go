@@ -19,12 +19,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/shopflow/orderpay/activities"
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/users"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // Request limits.
@@ -71,7 +70,7 @@ func (r *CreateOrderRequest) Validate(supported func(string) bool) error {
 // expires and the channel's parameters flattened in.
 type PayResponse map[string]any
 
-func payResponse(r *payments.PrepayResult) PayResponse {
+func payResponse(r *contract.PrepayResult) PayResponse {
 	out := PayResponse{"channel": r.Channel, "expire_at": r.ExpireAt}
 	if r.Paid {
 		out["paid"] = true // wallet and free orders settle at once: nothing for the client to do
@@ -160,8 +159,8 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 }
 
 // orderInput is the order workflow's input for a request.
-func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRequest, orderNo string) workflows.OrderInput {
-	return workflows.OrderInput{
+func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRequest, orderNo string) contract.OrderInput {
+	return contract.OrderInput{
 		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
 		Address: req.Address, Lines: req.Items, ClientIP: c.IP(), PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
 	}
@@ -201,7 +200,7 @@ func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) st
 
 // startAndAnswer starts the order's workflow (or attaches to the running
 // one) and answers with its pay parameters.
-func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in workflows.OrderInput) error {
+func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.OrderInput) error {
 	orderNo := in.OrderNo
 	pay, err := s.startOrder(ctx, in)
 	if isAlreadyStarted(err) {
@@ -245,30 +244,30 @@ func (s *Server) orderSummary(ctx context.Context, orderNo string) (string, int6
 
 // startOrder runs Update-with-Start: start the workflow (or attach to the
 // running one with this order number) and wait for its prepay answer.
-func (s *Server) startOrder(ctx context.Context, in workflows.OrderInput) (*payments.PrepayResult, error) {
+func (s *Server) startOrder(ctx context.Context, in contract.OrderInput) (*contract.PrepayResult, error) {
 	op := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       in.OrderNo,
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrOrderNo.ValueSet(in.OrderNo),
-			workflows.AttrUserID.ValueSet(int64(in.UserID)),
-			workflows.AttrPayChannel.ValueSet(in.PayChannel),
-			workflows.AttrOrderStatus.ValueSet(orders.StatusPending),
+			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(in.OrderNo),
+			temporal.NewSearchAttributeKeyInt64(contract.AttrUserID).ValueSet(int64(in.UserID)),
+			temporal.NewSearchAttributeKeyKeyword(contract.AttrPayChannel).ValueSet(in.PayChannel),
+			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderStatus).ValueSet(contract.StatusPending),
 		),
-	}, workflows.OrderWorkflow, in)
+	}, contract.OrderWorkflowType, in)
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   workflows.UpdatePrepay,
+			UpdateName:   contract.UpdatePrepay,
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	var res payments.PrepayResult
+	var res contract.PrepayResult
 	if err := h.Get(ctx, &res); err != nil {
 		return nil, err
 	}
@@ -283,9 +282,9 @@ func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo 
 		// No order was written: the workflow refused it at its own check
 		// (the stock went while the first attempt waited). Answer the retry
 		// with that refusal, as the first attempt would have been answered.
-		var res workflows.OrderResult
-		if werr := s.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res); werr == nil && res.Status == workflows.StatusRejected {
-			return refusedOrder(c, res.Reason)
+		var res contract.OrderResult
+		if werr := s.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res); werr == nil && res.Status == contract.StatusRejected {
+			return refusedOrder(c, res)
 		}
 	}
 	if err != nil {
@@ -295,41 +294,43 @@ func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo 
 }
 
 // refusedOrder answers a retry of an order its workflow refused, from the
-// refusal recorded in the workflow's result (the business error's message).
-func refusedOrder(c *fiber.Ctx, reason string) error {
-	switch {
-	case strings.HasPrefix(reason, catalog.ErrOutOfStock.Error()):
-		return fail(c, fiber.StatusConflict, CodeOutOfStock, reason)
-	case strings.HasPrefix(reason, catalog.ErrUnknownProduct.Error()):
-		return fail(c, fiber.StatusBadRequest, CodeUnknownProduct, reason)
+// refusal recorded in the workflow's result (its error kind and message).
+func refusedOrder(c *fiber.Ctx, res contract.OrderResult) error {
+	switch res.Kind {
+	case contract.ErrOutOfStock:
+		return fail(c, fiber.StatusConflict, CodeOutOfStock, res.Reason)
+	case contract.ErrUnknownProduct:
+		return fail(c, fiber.StatusBadRequest, CodeUnknownProduct, res.Reason)
 	}
-	return fail(c, fiber.StatusConflict, CodeOrderState, "the order was refused: "+reason)
+	return fail(c, fiber.StatusConflict, CodeOrderState, "the order was refused: "+res.Reason)
 }
 
-// orderError maps a failure of the order path to an HTTP answer.
+// orderError maps a failure of the order path to an HTTP answer, by the
+// error's kind: a domain error's own, or the type of the application error
+// an activity or update answered with.
 func (s *Server) orderError(c *fiber.Ctx, err error) error {
+	kind := contract.KindOf(err)
 	var appErr *temporal.ApplicationError
-	kind := ""
-	if errors.As(err, &appErr) {
-		kind = appErr.Type()
+	if kind == "" && errors.As(err, &appErr) {
+		kind = contract.ErrorKind(appErr.Type())
 	}
-	switch {
-	case errors.Is(err, catalog.ErrUnknownProduct) || kind == activities.ErrTypeUnknownProduct:
+	switch kind {
+	case contract.ErrUnknownProduct:
 		return fail(c, fiber.StatusBadRequest, CodeUnknownProduct, message(err))
-	case errors.Is(err, catalog.ErrOutOfStock) || kind == activities.ErrTypeOutOfStock:
+	case contract.ErrOutOfStock:
 		return fail(c, fiber.StatusConflict, CodeOutOfStock, message(err))
-	case kind == activities.ErrTypeInsufficientFunds:
+	case contract.ErrInsufficientFunds:
 		return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, message(err))
-	case kind == workflows.ErrTypeNotPayable || kind == workflows.ErrTypeNotCancellable:
+	case contract.ErrNotPayable, contract.ErrNotCancellable:
 		return fail(c, fiber.StatusConflict, CodeOrderState, message(err))
-	case kind == activities.ErrTypeNotRefundable || kind == activities.ErrTypeRefundTooLarge || kind == activities.ErrTypeRefundNoReused ||
-		errors.Is(err, payments.ErrNotRefundable) || errors.Is(err, payments.ErrRefundTooLarge) || errors.Is(err, payments.ErrRefundNoReused):
+	case contract.ErrNotRefundable, contract.ErrRefundTooLarge, contract.ErrRefundNoReused:
 		return fail(c, fiber.StatusConflict, CodeRefundRefused, message(err))
-	case kind == activities.ErrTypeProviderRejected || kind == activities.ErrTypeUnknownChannel:
+	case contract.ErrProviderRejected, contract.ErrUnknownChannel:
 		return fail(c, fiber.StatusBadGateway, CodeProvider, message(err))
-	case errors.Is(err, orders.ErrNotFound) || errors.Is(err, payments.ErrNotFound):
+	case contract.ErrNotFound:
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
-	case isTimeout(err):
+	}
+	if isTimeout(err) {
 		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the order is taking longer than expected; poll GET /api/v1/orders or retry with the same Idempotency-Key")
 	}
 	s.Logger.Error("order request failed", "error", err)

@@ -8,9 +8,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // RepayRequestBody is the body of POST /api/v1/orders/{order_no}/pay.
@@ -52,14 +51,14 @@ func (s *Server) repayOrder(c *fiber.Ctx) error {
 	}
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   o.OrderNo,
-		UpdateName:   workflows.UpdateRepay,
-		Args:         []any{workflows.RepayRequest{PayChannel: req.PayChannel, ClientIP: c.IP()}},
+		UpdateName:   contract.UpdateRepay,
+		Args:         []any{contract.RepayRequest{PayChannel: req.PayChannel, ClientIP: c.IP()}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return s.updateError(c, o, err)
 	}
-	var res payments.PrepayResult
+	var res contract.PrepayResult
 	if err := h.Get(ctx, &res); err != nil {
 		return s.updateError(c, o, err)
 	}
@@ -77,13 +76,13 @@ func (s *Server) cancelOrder(c *fiber.Ctx) error {
 	}
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   o.OrderNo,
-		UpdateName:   workflows.UpdateCancel,
+		UpdateName:   contract.UpdateCancel,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return s.updateError(c, o, err)
 	}
-	var res workflows.CancelResult
+	var res contract.CancelResult
 	if err := h.Get(ctx, &res); err != nil {
 		return s.updateError(c, o, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shopflow/orderpay/activities"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/workflows"
 )
 
@@ -24,17 +25,17 @@ func TestLatePaymentThatIsTheOrdersOwnRefundsNothing(t *testing.T) {
 
 	p := paid("tx-own", amountCents)
 	p.OutTradeNo = orderNo
-	env.OnActivity(activities.RecordLatePaymentName, mock.Anything, p).
-		Return(temporal.NewNonRetryableApplicationError("taken by its order", activities.ErrTypeNotLate, nil)).Once()
+	env.OnActivity(acts.RecordLatePayment, mock.Anything, p).
+		Return(temporal.NewNonRetryableApplicationError("taken by its order", string(contract.ErrNotLate), nil)).Once()
 	// No refund workflow may start: RefundWorkflow has no mock, so a start
 	// would run it against unmocked activities and fail the test.
 	env.ExecuteWorkflow(workflows.LatePaymentWorkflow, p)
 
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var out workflows.RefundOutcome
+	var out contract.RefundOutcome
 	require.NoError(t, env.GetWorkflowResult(&out))
-	require.Equal(t, workflows.RefundNotLate, out.Status)
+	require.Equal(t, contract.RefundNotLate, out.Status)
 	require.Equal(t, orderNo, out.OrderNo)
 	require.Zero(t, out.AmountCents)
 	env.AssertExpectations(t)

@@ -4,20 +4,17 @@ import (
 	"errors"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/shopflow/orderpay/activities"
+	"github.com/shopflow/orderpay/internal/contract"
 )
 
-// businessErrors are never retried: the same input gives the same answer.
-var businessErrors = []string{
-	activities.ErrTypeOutOfStock, activities.ErrTypeUnknownProduct, activities.ErrTypeProviderRejected,
-	activities.ErrTypeAlreadyPaid, activities.ErrTypeConflictingPayment, activities.ErrTypeUnknownChannel,
-	activities.ErrTypeNotRefundable, activities.ErrTypeRefundTooLarge, activities.ErrTypeRefundNoReused,
-	activities.ErrTypeRechargeSpent, activities.ErrTypeInsufficientFunds, activities.ErrTypeNotFound,
-	activities.ErrTypeNotLate,
-}
+// acts references the activities by method for ExecuteActivity and
+// ExecuteLocalActivity; the worker registers the real ones under the same names.
+var acts *activities.Activities
 
 // localCtx is for short database steps. They run as local activities
 // (no task-queue round trip) and retry for up to an hour, so an outage of
@@ -30,7 +27,7 @@ func localCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        15 * time.Second,
-			NonRetryableErrorTypes: businessErrors,
+			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
 		},
 	})
 }
@@ -45,7 +42,7 @@ func prepayCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval:        500 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: businessErrors,
+			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
 		},
 	})
 }
@@ -60,14 +57,55 @@ func providerCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: businessErrors,
+			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
 		},
 	})
 }
 
-func isType(err error, kind string) bool {
+// reconcileQueryCtx is for the reconciliation's provider queries: a few
+// tries within a minute each, because the next pass asks again (the SDK's
+// default policy would retry a dead provider forever).
+func reconcileQueryCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumAttempts:        3,
+			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
+		},
+	})
+}
+
+// abandonedChild is for a child workflow that must outlive its parent (a
+// refund, a late payment's refund): one execution per workflow id, ever.
+func abandonedChild(ctx workflow.Context, workflowID string) workflow.Context {
+	return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            workflowID,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	})
+}
+
+// kindOf is the error kind of an activity's or child's business failure, or "".
+func kindOf(err error) contract.ErrorKind {
 	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && appErr.Type() == kind
+	if errors.As(err, &appErr) {
+		return contract.ErrorKind(appErr.Type())
+	}
+	return ""
+}
+
+// isBusiness reports whether err is a business refusal (never retried).
+func isBusiness(err error) bool {
+	kind := kindOf(err)
+	for _, k := range contract.BusinessErrors {
+		if kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 // message is an error's own message, without the wrapping Temporal adds.

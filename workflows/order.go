@@ -5,25 +5,24 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shopflow/orderpay/activities"
-	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/contract"
 )
 
-// OrderWorkflow runs one order from snapshot to completion:
-// create → prepay → wait for payment (or cancel, or time out → query →
-// close) → take stock → fulfil → complete; a paid order that cannot be
-// fulfilled is refunded automatically.
-func OrderWorkflow(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
+// OrderWorkflow runs one order as the design card says: check stock and
+// snapshot the order → prepay with the chosen channel → await payment (a
+// verified notify, a cancel, or the timeout, which queries the provider
+// before closing) → check and deduct stock → grant membership and points.
+// A paid order that cannot be fulfilled is refunded automatically.
+func OrderWorkflow(ctx workflow.Context, in contract.OrderInput) (*contract.OrderResult, error) {
 	if in.PaymentTimeout <= 0 {
-		in.PaymentTimeout = DefaultPaymentTimeout
+		in.PaymentTimeout = contract.DefaultPaymentTimeout
 	}
-	o := &orderFlow{in: in, channel: in.PayChannel, state: OrderState{
-		OrderNo: in.OrderNo, Status: orders.StatusPending, Step: "create", PayChannel: in.PayChannel,
+	o := &orderFlow{in: in, channel: in.PayChannel, state: contract.OrderState{
+		OrderNo: in.OrderNo, Status: contract.StatusPending, Step: contract.StepCheckStock, PayChannel: in.PayChannel,
 	}}
 	if err := o.setup(ctx); err != nil {
 		return nil, err
@@ -39,75 +38,87 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) (*OrderResult, error) {
 	return res, err
 }
 
-// handOverUnrecordedPayment catches a payment signalled while the order was
-// already being closed or cancelled (after its last look at the payment):
-// the late-payment workflow records and refunds it, so it is never dropped.
-func (o *orderFlow) handOverUnrecordedPayment(ctx workflow.Context) error {
-	if o.paid == nil || o.paymentRecorded {
-		return nil
-	}
-	o.logger.Info("payment arrived while the order was closing: refunding it", "order_no", o.in.OrderNo, "transaction_id", o.paid.TransactionID)
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            LatePaymentWorkflowID(o.paid.OutTradeNo),
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	})
-	return workflow.ExecuteChildWorkflow(cctx, LatePaymentWorkflow, *o.paid).GetChildWorkflowExecution().Get(ctx, nil)
-}
+// phase is where the order's main flow is; the updates decide by it.
+type phase int
 
+const (
+	phaseCheckStock   phase = iota // checking stock and writing the snapshot
+	phasePrepay                    // the first prepay is under way
+	phaseAwaitPayment              // payable: notifies, re-pays and cancels are accepted
+	phaseSettle                    // the payment window is over: fulfil, close, cancel or refund
+	phaseDone                      // the order reached its final status
+)
+
+// orderFlow is one order's state: its phase, the step shown by the state
+// query (the card's words), and what the steps learnt.
 type orderFlow struct {
-	in     OrderInput
-	state  OrderState
-	logger interface{ Info(string, ...interface{}) }
+	in     contract.OrderInput
+	phase  phase
+	state  contract.OrderState
+	logger log.Logger // bound to the order number
 
-	created  *activities.CreateOrderResult
+	created  *contract.CreateOrderResult
 	expireAt time.Time // end of the payment window, fixed at the first prepay
-	attempt  int       // payment attempt; out_trade_no = payments.TradeNo(order, attempt)
+	attempt  int       // payment attempt; out_trade_no = contract.TradeNo(order, attempt)
 	channel  string
+
+	// prepay is the first prepay's outcome, which the prepay update answers;
+	// nil until it is known.
+	prepay *prepayOutcome
+	// paid is the first confirmed payment; recorded once it is written to
+	// the payment and order records.
+	paid     *contract.Paid
+	recorded bool
+
 	// attemptClosed: the current attempt's provider order was closed by a
 	// repay whose new prepay failed; the next repay opens a new attempt.
 	attemptClosed bool
-
-	prepayDone bool
-	prepay     *payments.PrepayResult
-	prepayErr  error
-	paid       *payments.Paid
-	// paymentRecorded: o.paid was written to the payment and order records.
-	paymentRecorded bool
-
-	busy            bool // a repay or cancel is talking to the provider
+	// talking: a repay or the timeout is talking to the provider; others wait.
+	talking bool
+	// cancelRequested: the buyer asked to cancel; the main flow acts on it.
 	cancelRequested bool
-	finished        bool // the main flow has left the payment phase
+}
+
+// prepayOutcome is the answer to the first prepay (the Update-with-Start).
+type prepayOutcome struct {
+	res *contract.PrepayResult
+	err error
+}
+
+// payable reports whether the order is in its payment window, unpaid and
+// not being cancelled: it may still be re-paid or cancelled.
+func (o *orderFlow) payable() bool {
+	return o.phase == phaseAwaitPayment && o.paid == nil && !o.cancelRequested
 }
 
 func (o *orderFlow) setup(ctx workflow.Context) error {
-	o.logger = workflow.GetLogger(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (OrderState, error) { return o.state, nil }); err != nil {
+	o.logger = log.With(workflow.GetLogger(ctx), "order_no", o.in.OrderNo)
+	if err := workflow.SetQueryHandler(ctx, contract.QueryState, func() (contract.OrderState, error) { return o.state, nil }); err != nil {
 		return fmt.Errorf("register query: %w", err)
 	}
-	err := workflow.SetUpdateHandler(ctx, UpdatePrepay, func(ctx workflow.Context) (*payments.PrepayResult, error) {
-		if err := workflow.Await(ctx, func() bool { return o.prepayDone }); err != nil {
+	err := workflow.SetUpdateHandler(ctx, contract.UpdatePrepay, func(ctx workflow.Context) (*contract.PrepayResult, error) {
+		if err := workflow.Await(ctx, func() bool { return o.prepay != nil }); err != nil {
 			return nil, err
 		}
-		return o.prepay, o.prepayErr
+		return o.prepay.res, o.prepay.err
 	})
 	if err != nil {
 		return fmt.Errorf("register prepay update: %w", err)
 	}
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateRepay, o.repay,
+	err = workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateRepay, o.repay,
 		workflow.UpdateHandlerOptions{Validator: o.validateRepay})
 	if err != nil {
 		return fmt.Errorf("register repay update: %w", err)
 	}
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, o.cancel,
+	err = workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateCancel, o.cancel,
 		workflow.UpdateHandlerOptions{Validator: o.validateCancel})
 	if err != nil {
 		return fmt.Errorf("register cancel update: %w", err)
 	}
-	signals := workflow.GetSignalChannel(ctx, SignalPaymentSucceeded)
+	signals := workflow.GetSignalChannel(ctx, contract.SignalPaymentSucceeded)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var p payments.Paid
+			var p contract.Paid
 			signals.Receive(ctx, &p)
 			o.onPaid(p)
 		}
@@ -117,9 +128,9 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 
 // onPaid records the first confirmed payment; providers resend notifies,
 // so repeats of the same transaction are counted and ignored.
-func (o *orderFlow) onPaid(p payments.Paid) {
+func (o *orderFlow) onPaid(p contract.Paid) {
 	if p.OutTradeNo == "" {
-		p.OutTradeNo = payments.TradeNo(o.in.OrderNo, o.attempt)
+		p.OutTradeNo = contract.TradeNo(o.in.OrderNo, o.attempt)
 	}
 	if o.paid == nil {
 		o.paid = &p
@@ -128,29 +139,32 @@ func (o *orderFlow) onPaid(p payments.Paid) {
 	}
 	o.state.DuplicatePays++
 	if p.TransactionID != o.paid.TransactionID {
-		o.logger.Info("second transaction for a paid order", "order_no", o.in.OrderNo,
-			"first", o.paid.TransactionID, "second", p.TransactionID)
+		o.logger.Error("second transaction for a paid order: money at risk",
+			"first", o.paid.TransactionID, "second", p.TransactionID, "out_trade_no", p.OutTradeNo)
 	}
 }
 
-func (o *orderFlow) run(ctx workflow.Context) (*OrderResult, error) {
-	if err := o.create(ctx); err != nil {
+func (o *orderFlow) run(ctx workflow.Context) (*contract.OrderResult, error) {
+	if err := o.checkStock(ctx); err != nil {
 		return o.reject(ctx, err)
 	}
+	o.phase = phasePrepay
 	o.expireAt = workflow.Now(ctx).Add(o.in.PaymentTimeout).Truncate(time.Second)
 	o.attempt = 1
 	res, err := o.prepayAttempt(ctx, o.channel, o.in.ClientIP)
-	o.prepay, o.prepayErr, o.prepayDone = res, err, true
+	o.prepay = &prepayOutcome{res: res, err: err}
 	if err != nil {
+		o.phase = phaseSettle
 		return o.close(ctx, "prepay_failed: "+message(err))
 	}
-	if err := o.setStatus(ctx, orders.StatusAwaitingPayment, ""); err != nil {
+	o.phase = phaseAwaitPayment
+	if err := o.setStatus(ctx, contract.StatusAwaitingPayment, ""); err != nil {
 		return nil, err
 	}
 	if err := o.awaitPayment(ctx); err != nil {
 		return nil, err
 	}
-	o.finished = true
+	o.phase = phaseSettle
 	switch {
 	case o.cancelRequested:
 		return o.finishCancel(ctx)
@@ -160,9 +174,10 @@ func (o *orderFlow) run(ctx workflow.Context) (*OrderResult, error) {
 	return o.fulfil(ctx)
 }
 
-func (o *orderFlow) create(ctx workflow.Context) error {
-	var res activities.CreateOrderResult
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), activities.CreateOrderName, activities.CreateOrderInput{
+// checkStock checks stock for every line and writes the order snapshot.
+func (o *orderFlow) checkStock(ctx workflow.Context) error {
+	var res contract.CreateOrderResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.CreateOrder, contract.CreateOrderInput{
 		OrderNo: o.in.OrderNo, UserID: o.in.UserID, PayChannel: o.in.PayChannel, Address: o.in.Address, Lines: o.in.Lines,
 	}).Get(ctx, &res)
 	if err != nil {
@@ -174,31 +189,42 @@ func (o *orderFlow) create(ctx workflow.Context) error {
 }
 
 // reject ends an order refused at the first check. A business refusal is
-// an outcome (the update tells the buyer why); anything else is a failure.
-func (o *orderFlow) reject(ctx workflow.Context, err error) (*OrderResult, error) {
-	o.prepayErr, o.prepayDone = err, true
+// an outcome (the update tells the buyer why, by kind); anything else is a
+// failure.
+func (o *orderFlow) reject(ctx workflow.Context, err error) (*contract.OrderResult, error) {
+	o.prepay = &prepayOutcome{err: err}
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
 		return nil, err
 	}
-	o.state.Status, o.state.Step, o.state.Reason = StatusRejected, "done", message(err)
+	o.state.Status, o.state.Reason = contract.StatusRejected, message(err)
+	o.done()
 	o.upsertStatus(ctx)
+	res := o.result()
+	res.Kind = kindOf(err)
+	return res, nil
+}
+
+// close ends an unpaid order.
+func (o *orderFlow) close(ctx workflow.Context, reason string) (*contract.OrderResult, error) {
+	if err := o.setStatus(ctx, contract.StatusClosed, reason); err != nil {
+		return nil, err
+	}
+	o.done()
 	return o.result(), nil
 }
 
-func (o *orderFlow) close(ctx workflow.Context, reason string) (*OrderResult, error) {
-	if err := o.setStatus(ctx, orders.StatusClosed, reason); err != nil {
-		return nil, err
-	}
-	o.state.Step = "done"
-	return o.result(), nil
-}
+// step moves the order to a step of the flow.
+func (o *orderFlow) step(s contract.Step) { o.state.Step = s }
+
+// done marks the order final: a waiting cancel answers now.
+func (o *orderFlow) done() { o.phase, o.state.Step = phaseDone, contract.StepDone }
 
 // setStatus writes a status to the order record, then to the workflow's
 // state and search attributes.
 func (o *orderFlow) setStatus(ctx workflow.Context, status, reason string) error {
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), activities.SetOrderStatusName,
-		orders.Transition{OrderNo: o.in.OrderNo, Status: status, Reason: reason}).Get(ctx, nil)
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.SetOrderStatus,
+		contract.Transition{OrderNo: o.in.OrderNo, Status: status, Reason: reason}).Get(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -211,10 +237,22 @@ func (o *orderFlow) upsertStatus(ctx workflow.Context) {
 	err := workflow.UpsertTypedSearchAttributes(ctx,
 		AttrOrderStatus.ValueSet(o.state.Status), AttrPayChannel.ValueSet(o.channel))
 	if err != nil {
-		o.logger.Info("upsert search attributes failed", "order_no", o.in.OrderNo, "error", err)
+		o.logger.Warn("upsert search attributes failed", "error", err)
 	}
 }
 
-func (o *orderFlow) result() *OrderResult {
-	return &OrderResult{OrderNo: o.in.OrderNo, Status: o.state.Status, Reason: o.state.Reason}
+func (o *orderFlow) result() *contract.OrderResult {
+	return &contract.OrderResult{OrderNo: o.in.OrderNo, Status: o.state.Status, Reason: o.state.Reason}
+}
+
+// handOverUnrecordedPayment catches a payment signalled while the order was
+// already being closed or cancelled (after its last look at the payment):
+// the late-payment workflow records and refunds it, so it is never dropped.
+func (o *orderFlow) handOverUnrecordedPayment(ctx workflow.Context) error {
+	if o.paid == nil || o.recorded {
+		return nil
+	}
+	o.logger.Warn("payment arrived while the order was closing: refunding it", "transaction_id", o.paid.TransactionID)
+	cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(o.paid.OutTradeNo))
+	return workflow.ExecuteChildWorkflow(cctx, LatePaymentWorkflow, *o.paid).GetChildWorkflowExecution().Get(ctx, nil)
 }

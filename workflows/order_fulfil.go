@@ -3,17 +3,15 @@ package workflows
 import (
 	"fmt"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shopflow/orderpay/activities"
-	"github.com/shopflow/orderpay/internal/fulfilment"
-	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/contract"
 )
 
-// fulfil runs everything after the money arrived: record it, take stock,
-// deliver, complete. A paid order that cannot be fulfilled is refunded.
-func (o *orderFlow) fulfil(ctx workflow.Context) (*OrderResult, error) {
+// fulfil runs everything after the money arrived: record it, check and
+// deduct stock, grant membership and points, complete. A paid order that
+// cannot be fulfilled is refunded.
+func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) {
 	if err := o.recordPayment(ctx); err != nil {
 		return nil, err
 	}
@@ -21,56 +19,58 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*OrderResult, error) {
 		return o.refundPaid(ctx, fmt.Sprintf("amount_mismatch: paid %d, due %d", o.paid.AmountCents, o.created.AmountCents))
 	}
 
-	o.state.Step = "deduct_stock"
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), activities.DeductStockName,
-		activities.DeductStockInput{OrderNo: o.in.OrderNo, Lines: o.in.Lines}).Get(ctx, nil)
-	if isType(err, activities.ErrTypeOutOfStock) {
+	o.step(contract.StepDeductStock)
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.DeductStock,
+		contract.DeductStockInput{OrderNo: o.in.OrderNo, Lines: o.in.Lines}).Get(ctx, nil)
+	if kindOf(err) == contract.ErrOutOfStock {
 		return o.refundPaid(ctx, "out_of_stock: "+message(err))
 	}
 	if err != nil {
 		return nil, err
 	}
 
-	o.state.Step = "fulfil"
-	var delivered fulfilment.Delivered
-	err = workflow.ExecuteLocalActivity(localCtx(ctx), activities.FulfilName,
-		activities.FulfilInput{OrderNo: o.in.OrderNo, PointsPerYuan: o.in.PointsPerYuan}).Get(ctx, &delivered)
+	o.step(contract.StepGrant)
+	var granted contract.Delivered
+	err = workflow.ExecuteLocalActivity(localCtx(ctx), acts.Fulfil,
+		contract.FulfilInput{OrderNo: o.in.OrderNo, PointsPerYuan: o.in.PointsPerYuan}).Get(ctx, &granted)
 	if err != nil {
 		return nil, err
 	}
 
-	o.state.Step = "complete"
-	err = workflow.ExecuteLocalActivity(localCtx(ctx), activities.SetOrderStatusName, orders.Transition{
-		OrderNo: o.in.OrderNo, Status: orders.StatusCompleted, Points: delivered.Points,
+	o.step(contract.StepComplete)
+	err = workflow.ExecuteLocalActivity(localCtx(ctx), acts.SetOrderStatus, contract.Transition{
+		OrderNo: o.in.OrderNo, Status: contract.StatusCompleted, Points: granted.Points,
 	}).Get(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	o.state.Status, o.state.Step = orders.StatusCompleted, "done"
+	o.state.Status = contract.StatusCompleted
+	o.done()
 	o.upsertStatus(ctx)
 	res := o.result()
-	res.Points = delivered.Points
+	res.Points = granted.Points
 	return res, nil
 }
 
+// recordPayment writes the confirmed payment to the payment and order records.
 func (o *orderFlow) recordPayment(ctx workflow.Context) error {
-	o.state.Step = "record_payment"
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), activities.RecordPaymentName, *o.paid).Get(ctx, nil); err != nil {
+	o.step(contract.StepRecordPayment)
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.RecordPayment, *o.paid).Get(ctx, nil); err != nil {
 		return err
 	}
-	o.paymentRecorded = true
-	o.state.Status = orders.StatusPaid
+	o.recorded = true
+	o.state.Status = contract.StatusPaid
 	o.upsertStatus(ctx)
 	return nil
 }
 
 // finishCancel closes the provider order of a cancelled order. A payment
 // that raced the cancel is recorded and refunded, never lost.
-func (o *orderFlow) finishCancel(ctx workflow.Context) (*OrderResult, error) {
-	o.state.Step = "cancel"
+func (o *orderFlow) finishCancel(ctx workflow.Context) (*contract.OrderResult, error) {
+	o.step(contract.StepCancel)
 	if o.paid == nil {
 		if _, err := o.closeAttempt(ctx); err != nil && o.paid == nil {
-			o.logger.Info("closing provider order on cancel failed", "order_no", o.in.OrderNo, "error", err)
+			o.logger.Warn("closing provider order on cancel failed", "error", err)
 		}
 	}
 	if o.paid != nil {
@@ -79,40 +79,36 @@ func (o *orderFlow) finishCancel(ctx workflow.Context) (*OrderResult, error) {
 		}
 		return o.refundPaid(ctx, "cancelled_after_payment")
 	}
-	if err := o.setStatus(ctx, orders.StatusCancelled, "cancelled_by_buyer"); err != nil {
+	if err := o.setStatus(ctx, contract.StatusCancelled, "cancelled_by_buyer"); err != nil {
 		return nil, err
 	}
-	o.state.Step = "done"
+	o.done()
 	return o.result(), nil
 }
 
 // refundPaid marks a paid order unfulfillable and refunds all of it through
 // a refund workflow (the same one operators start), which survives this
 // workflow's cancellation or termination.
-func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*OrderResult, error) {
+func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*contract.OrderResult, error) {
 	ctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	if err := o.setStatus(ctx, orders.StatusPaidUnfulfilled, reason); err != nil {
+	if err := o.setStatus(ctx, contract.StatusPaidUnfulfilled, reason); err != nil {
 		return nil, err
 	}
-	o.state.Step = "refund"
-	refundNo := AutoRefundNo(o.in.OrderNo)
+	o.step(contract.StepRefund)
+	refundNo := contract.AutoRefundNo(o.in.OrderNo)
 	o.state.RefundNo = refundNo
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            RefundWorkflowID(refundNo),
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	})
-	var out RefundOutcome
-	err := workflow.ExecuteChildWorkflow(cctx, RefundWorkflow, RefundInput{
+	var out contract.RefundOutcome
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo)), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: o.in.OrderNo, Reason: reason,
 	}).Get(ctx, &out)
 	if err != nil {
-		o.logger.Info("automatic refund failed; order stays paid_unfulfilled", "order_no", o.in.OrderNo, "error", err)
-		o.state.Step = "done"
+		o.logger.Error("automatic refund failed: order stays paid_unfulfilled, money at risk", "refund_no", refundNo, "error", err)
+		o.done()
 		return o.result(), nil
 	}
-	o.state.Status, o.state.Step = out.OrderStatus, "done"
+	o.state.Status = out.OrderStatus
+	o.done()
 	o.upsertStatus(ctx)
 	return o.result(), nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/contract"
+
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/activity"
@@ -18,9 +20,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shopflow/orderpay/activities"
-	"github.com/shopflow/orderpay/internal/catalog"
-	"github.com/shopflow/orderpay/internal/fulfilment"
-	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/workflows"
 )
@@ -43,8 +42,8 @@ type OrderWorkflowSuite struct {
 	acts *activities.Activities
 
 	mu          sync.Mutex
-	transitions []orders.Transition // SetOrderStatus calls, in order
-	attrStatus  []string            // OrderStatus search attribute upserts, in order
+	transitions []contract.Transition // SetOrderStatus calls, in order
+	attrStatus  []string              // OrderStatus search attribute upserts, in order
 }
 
 func TestOrderWorkflow(t *testing.T) { suite.Run(t, new(OrderWorkflowSuite)) }
@@ -69,20 +68,20 @@ func (s *OrderWorkflowSuite) AfterTest(_, _ string) {
 	s.env.AssertExpectations(s.T())
 }
 
-func input() workflows.OrderInput {
-	return workflows.OrderInput{
+func input() contract.OrderInput {
+	return contract.OrderInput{
 		OrderNo:       orderNo,
 		UserID:        userID,
 		OpenID:        "openid-7",
 		PayChannel:    payments.ChannelWeChatJSAPI,
 		Address:       json.RawMessage(`{"city":"Kunming"}`),
-		Lines:         []catalog.Line{{ProductID: 1, Quantity: 2}},
+		Lines:         []contract.Line{{ProductID: 1, Quantity: 2}},
 		PointsPerYuan: 1,
 	}
 }
 
-func prepayResult(expire time.Time) *payments.PrepayResult {
-	return &payments.PrepayResult{
+func prepayResult(expire time.Time) *contract.PrepayResult {
+	return &contract.PrepayResult{
 		Channel:  payments.ChannelWeChatJSAPI,
 		PrepayID: "wx-prepay-1",
 		Params:   map[string]string{"package": "prepay_id=wx-prepay-1", "paySign": "sig"},
@@ -90,8 +89,8 @@ func prepayResult(expire time.Time) *payments.PrepayResult {
 	}
 }
 
-func paid(tx string, amount int64) payments.Paid {
-	return payments.Paid{OrderNo: orderNo, TransactionID: tx, AmountCents: amount, PaidAt: start.Add(10 * time.Minute), Source: "notify"}
+func paid(tx string, amount int64) contract.Paid {
+	return contract.Paid{OrderNo: orderNo, TransactionID: tx, AmountCents: amount, PaidAt: start.Add(10 * time.Minute), Source: "notify"}
 }
 
 func businessErr(kind, msg string) error {
@@ -101,16 +100,16 @@ func businessErr(kind, msg string) error {
 // --- mocks ---------------------------------------------------------------
 
 func (s *OrderWorkflowSuite) mockCreate() {
-	s.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.MatchedBy(func(in activities.CreateOrderInput) bool {
+	s.env.OnActivity(acts.CreateOrder, mock.Anything, mock.MatchedBy(func(in contract.CreateOrderInput) bool {
 		return in.OrderNo == orderNo && in.UserID == userID && len(in.Lines) == 1
-	})).Return(&activities.CreateOrderResult{AmountCents: amountCents, Description: "Coffee Beans"}, nil).Once()
+	})).Return(&contract.CreateOrderResult{AmountCents: amountCents, Description: "Coffee Beans"}, nil).Once()
 }
 
 // mockPrepay expects one prepay for the order's amount whose provider order
 // expires exactly one payment timeout after the start.
 func (s *OrderWorkflowSuite) mockPrepay(timeout time.Duration) {
 	expire := start.Add(timeout)
-	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in contract.PrepayInput) bool {
 		r := in.Request
 		return in.UserID == userID && r.OrderNo == orderNo && r.TradeNo() == orderNo && r.AmountCents == amountCents &&
 			r.Channel == payments.ChannelWeChatJSAPI && r.OpenID == "openid-7" &&
@@ -120,8 +119,8 @@ func (s *OrderWorkflowSuite) mockPrepay(timeout time.Duration) {
 
 // mockSetStatus records every status write and succeeds.
 func (s *OrderWorkflowSuite) mockSetStatus() {
-	s.env.OnActivity(activities.SetOrderStatusName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, t orders.Transition) error {
+	s.env.OnActivity(acts.SetOrderStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, t contract.Transition) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.transitions = append(s.transitions, t)
@@ -130,33 +129,33 @@ func (s *OrderWorkflowSuite) mockSetStatus() {
 }
 
 func (s *OrderWorkflowSuite) mockRecordPayment(tx string) {
-	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.OrderNo == orderNo && p.TransactionID == tx
 	})).Return(nil).Once()
 }
 
 func (s *OrderWorkflowSuite) mockDeduct(err error) {
-	s.env.OnActivity(activities.DeductStockName, mock.Anything, activities.DeductStockInput{
-		OrderNo: orderNo, Lines: []catalog.Line{{ProductID: 1, Quantity: 2}},
+	s.env.OnActivity(acts.DeductStock, mock.Anything, contract.DeductStockInput{
+		OrderNo: orderNo, Lines: []contract.Line{{ProductID: 1, Quantity: 2}},
 	}).Return(err).Once()
 }
 
 func (s *OrderWorkflowSuite) mockFulfil() {
-	s.env.OnActivity(activities.FulfilName, mock.Anything, activities.FulfilInput{OrderNo: orderNo, PointsPerYuan: 1}).
-		Return(&fulfilment.Delivered{Points: 136}, nil).Once()
+	s.env.OnActivity(acts.Fulfil, mock.Anything, contract.FulfilInput{OrderNo: orderNo, PointsPerYuan: 1}).
+		Return(&contract.Delivered{Points: 136}, nil).Once()
 }
 
 // mockRefund expects the automatic full refund of a paid order that cannot
 // be fulfilled, run as a child workflow; it ends with orderStatus, or fails.
 func (s *OrderWorkflowSuite) mockRefund(reasonPrefix, orderStatus string, err error) {
 	s.env.RegisterWorkflow(workflows.RefundWorkflow)
-	var out *workflows.RefundOutcome
+	var out *contract.RefundOutcome
 	if err == nil {
-		out = &workflows.RefundOutcome{RefundNo: workflows.AutoRefundNo(orderNo), OrderNo: orderNo,
-			Status: payments.RefundSucceeded, AmountCents: amountCents, OrderStatus: orderStatus}
+		out = &contract.RefundOutcome{RefundNo: contract.AutoRefundNo(orderNo), OrderNo: orderNo,
+			Status: contract.RefundSucceeded, AmountCents: amountCents, OrderStatus: orderStatus}
 	}
-	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in workflows.RefundInput) bool {
-		return in.RefundNo == workflows.AutoRefundNo(orderNo) && in.OrderNo == orderNo &&
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in contract.RefundInput) bool {
+		return in.RefundNo == contract.AutoRefundNo(orderNo) && in.OrderNo == orderNo &&
 			in.AmountCents == 0 && strings.HasPrefix(in.Reason, reasonPrefix)
 	})).Return(out, err).Once()
 }
@@ -169,29 +168,29 @@ func (s *OrderWorkflowSuite) forbidRest() {
 	unexpected := func(name string) error {
 		return temporal.NewNonRetryableApplicationError("unexpected call of "+name, "Unexpected", nil)
 	}
-	s.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).
-		Return((*activities.CreateOrderResult)(nil), unexpected("CreateOrder")).Maybe()
+	s.env.OnActivity(acts.CreateOrder, mock.Anything, mock.Anything).
+		Return((*contract.CreateOrderResult)(nil), unexpected("CreateOrder")).Maybe()
 	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.Anything).
-		Return((*payments.PrepayResult)(nil), unexpected("Prepay")).Maybe()
-	s.env.OnActivity(activities.SetOrderStatusName, mock.Anything, mock.Anything).
+		Return((*contract.PrepayResult)(nil), unexpected("Prepay")).Maybe()
+	s.env.OnActivity(acts.SetOrderStatus, mock.Anything, mock.Anything).
 		Return(unexpected("SetOrderStatus")).Maybe()
-	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.Anything).
+	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.Anything).
 		Return(unexpected("RecordPayment")).Maybe()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, mock.Anything).
-		Return((*payments.Trade)(nil), unexpected("QueryPayment")).Maybe()
+		Return((*contract.Trade)(nil), unexpected("QueryPayment")).Maybe()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, mock.Anything).
 		Return(unexpected("ClosePayment")).Maybe()
-	s.env.OnActivity(activities.DeductStockName, mock.Anything, mock.Anything).
+	s.env.OnActivity(acts.DeductStock, mock.Anything, mock.Anything).
 		Return(unexpected("DeductStock")).Maybe()
-	s.env.OnActivity(activities.FulfilName, mock.Anything, mock.Anything).
-		Return((*fulfilment.Delivered)(nil), unexpected("Fulfil")).Maybe()
+	s.env.OnActivity(acts.Fulfil, mock.Anything, mock.Anything).
+		Return((*contract.Delivered)(nil), unexpected("Fulfil")).Maybe()
 }
 
 // --- driving the workflow --------------------------------------------------
 
 type updateOutcome struct {
 	accepted, rejected, completed bool
-	result                        *payments.PrepayResult
+	result                        *contract.PrepayResult
 	raw                           any
 	err                           error
 }
@@ -205,7 +204,7 @@ func (s *OrderWorkflowSuite) sendUpdate(d time.Duration, name, id string, args .
 			OnReject: func(err error) { out.rejected, out.err = true, err },
 			OnComplete: func(r any, err error) {
 				out.completed, out.raw, out.err = true, r, err
-				if p, ok := r.(*payments.PrepayResult); ok {
+				if p, ok := r.(*contract.PrepayResult); ok {
 					out.result = p
 				}
 			},
@@ -221,7 +220,7 @@ func (s *OrderWorkflowSuite) sendPrepay() *updateOutcome { return s.sendPrepayAt
 func (s *OrderWorkflowSuite) sendPrepayAt(d time.Duration, id string) *updateOutcome {
 	out := &updateOutcome{}
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(workflows.UpdatePrepay, id, &testsuite.TestUpdateCallback{
+		s.env.UpdateWorkflow(contract.UpdatePrepay, id, &testsuite.TestUpdateCallback{
 			OnAccept: func() { out.accepted = true },
 			OnReject: func(err error) { out.rejected, out.err = true, err },
 			OnComplete: func(r any, err error) {
@@ -235,49 +234,49 @@ func (s *OrderWorkflowSuite) sendPrepayAt(d time.Duration, id string) *updateOut
 	return out
 }
 
-func (s *OrderWorkflowSuite) decodePrepay(r any) *payments.PrepayResult {
-	if p, ok := r.(*payments.PrepayResult); ok {
+func (s *OrderWorkflowSuite) decodePrepay(r any) *contract.PrepayResult {
+	if p, ok := r.(*contract.PrepayResult); ok {
 		return p
 	}
 	b, err := json.Marshal(r)
 	s.Require().NoError(err)
-	var p payments.PrepayResult
+	var p contract.PrepayResult
 	s.Require().NoError(json.Unmarshal(b, &p))
 	return &p
 }
 
-func (s *OrderWorkflowSuite) signalAt(d time.Duration, ps ...payments.Paid) {
+func (s *OrderWorkflowSuite) signalAt(d time.Duration, ps ...contract.Paid) {
 	s.env.RegisterDelayedCallback(func() {
 		for _, p := range ps {
-			s.env.SignalWorkflow(workflows.SignalPaymentSucceeded, p)
+			s.env.SignalWorkflow(contract.SignalPaymentSucceeded, p)
 		}
 	}, d)
 }
 
 // stateAt queries the workflow state at d after the start.
-func (s *OrderWorkflowSuite) stateAt(d time.Duration) *workflows.OrderState {
-	st := &workflows.OrderState{}
+func (s *OrderWorkflowSuite) stateAt(d time.Duration) *contract.OrderState {
+	st := &contract.OrderState{}
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(workflows.QueryState)
+		v, err := s.env.QueryWorkflow(contract.QueryState)
 		s.Require().NoError(err)
 		s.Require().NoError(v.Get(st))
 	}, d)
 	return st
 }
 
-func (s *OrderWorkflowSuite) run(in workflows.OrderInput) workflows.OrderResult {
+func (s *OrderWorkflowSuite) run(in contract.OrderInput) contract.OrderResult {
 	s.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res workflows.OrderResult
+	var res contract.OrderResult
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	return res
 }
 
-func (s *OrderWorkflowSuite) finalState() workflows.OrderState {
-	v, err := s.env.QueryWorkflow(workflows.QueryState)
+func (s *OrderWorkflowSuite) finalState() contract.OrderState {
+	v, err := s.env.QueryWorkflow(contract.QueryState)
 	s.Require().NoError(err)
-	var st workflows.OrderState
+	var st contract.OrderState
 	s.Require().NoError(v.Get(&st))
 	return st
 }
@@ -292,7 +291,7 @@ func (s *OrderWorkflowSuite) statuses() []string {
 	return out
 }
 
-func (s *OrderWorkflowSuite) lastTransition() orders.Transition {
+func (s *OrderWorkflowSuite) lastTransition() contract.Transition {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Require().NotEmpty(s.transitions)
@@ -309,7 +308,7 @@ func (s *OrderWorkflowSuite) assertNotCalled(names ...string) {
 
 func (s *OrderWorkflowSuite) TestHappyPath() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
@@ -322,28 +321,28 @@ func (s *OrderWorkflowSuite) TestHappyPath() {
 
 	res := s.run(input())
 
-	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCompleted, Points: 136}, res)
+	s.Equal(contract.OrderResult{OrderNo: orderNo, Status: contract.StatusCompleted, Points: 136}, res)
 	s.Equal(10*time.Minute, s.env.Now().Sub(start), "completes when the notify arrives, not at the timeout")
 
 	s.True(upd.accepted)
 	s.True(upd.completed)
 	s.NoError(upd.err)
 
-	s.Equal(orders.StatusAwaitingPayment, waiting.Status)
-	s.Equal("await_payment", waiting.Step)
+	s.Equal(contract.StatusAwaitingPayment, waiting.Status)
+	s.Equal(contract.StepAwaitPayment, waiting.Step)
 	s.Equal(amountCents, waiting.AmountCents)
 	s.Require().NotNil(waiting.Pay)
 	s.Equal("wx-prepay-1", waiting.Pay.PrepayID)
 
 	st := s.finalState()
-	s.Equal(orders.StatusCompleted, st.Status)
-	s.Equal("done", st.Step)
+	s.Equal(contract.StatusCompleted, st.Status)
+	s.Equal(contract.StepDone, st.Step)
 	s.Equal("tx-1", st.TransactionID)
 	s.Zero(st.DuplicatePays)
 
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusCompleted}, s.statuses())
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusCompleted}, s.statuses())
 	s.Equal(int64(136), s.lastTransition().Points, "points are recorded on the order")
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusCompleted}, s.attrStatus)
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusPaid, contract.StatusCompleted}, s.attrStatus)
 	s.assertNotCalled("QueryPayment", "ClosePayment")
 	for _, n := range []string{"CreateOrder", "Prepay", "RecordPayment", "DeductStock", "Fulfil"} {
 		s.env.AssertActivityNumberOfCalls(s.T(), n, 1)
@@ -352,7 +351,7 @@ func (s *OrderWorkflowSuite) TestHappyPath() {
 
 func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
@@ -366,7 +365,7 @@ func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
 	s.Require().True(upd.completed)
 	s.Require().NoError(upd.err)
 	s.Require().NotNil(upd.result)
-	want := prepayResult(start.Add(workflows.DefaultPaymentTimeout))
+	want := prepayResult(start.Add(contract.DefaultPaymentTimeout))
 	s.Equal(want.Channel, upd.result.Channel)
 	s.Equal(want.PrepayID, upd.result.PrepayID)
 	s.Equal(want.Params, upd.result.Params)
@@ -376,7 +375,7 @@ func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
 
 func (s *OrderWorkflowSuite) TestRepeatedSubmitGetsStoredParams() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
@@ -399,10 +398,10 @@ func (s *OrderWorkflowSuite) TestRepeatedSubmitGetsStoredParams() {
 
 func (s *OrderWorkflowSuite) TestTimeoutQueryNotPaidCloses() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
-		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+		Return(&contract.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
 	s.forbidRest()
 
@@ -410,18 +409,18 @@ func (s *OrderWorkflowSuite) TestTimeoutQueryNotPaidCloses() {
 	waiting := s.stateAt(time.Hour)
 	res := s.run(input())
 
-	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusClosed, Reason: "payment_timeout"}, res)
+	s.Equal(contract.OrderResult{OrderNo: orderNo, Status: contract.StatusClosed, Reason: "payment_timeout"}, res)
 	s.GreaterOrEqual(s.env.Now().Sub(start), 2*time.Hour, "waited the whole payment timeout")
-	s.Equal("await_payment", waiting.Step)
+	s.Equal(contract.StepAwaitPayment, waiting.Step)
 
 	st := s.finalState()
-	s.Equal(orders.StatusClosed, st.Status)
+	s.Equal(contract.StatusClosed, st.Status)
 	s.Equal("payment_timeout", st.Reason)
-	s.Equal("done", st.Step)
+	s.Equal(contract.StepDone, st.Step)
 
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusClosed}, s.statuses())
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusClosed}, s.statuses())
 	s.Equal("payment_timeout", s.lastTransition().Reason)
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusClosed}, s.attrStatus)
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusClosed}, s.attrStatus)
 	s.assertNotCalled("RecordPayment", "DeductStock", "Fulfil")
 	s.env.AssertActivityNumberOfCalls(s.T(), "QueryPayment", 1)
 	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
@@ -429,13 +428,13 @@ func (s *OrderWorkflowSuite) TestTimeoutQueryNotPaidCloses() {
 
 func (s *OrderWorkflowSuite) TestTimeoutButProviderSaysPaid() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&payments.Trade{
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&contract.Trade{
 		OutTradeNo: orderNo, TransactionID: "tx-q", Paid: true, State: "SUCCESS",
 		AmountCents: amountCents, PaidAt: start.Add(time.Hour),
 	}, nil).Once()
-	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.TransactionID == "tx-q" && p.Source == "query" && p.AmountCents == amountCents
 	})).Return(nil).Once()
 	s.mockDeduct(nil)
@@ -445,22 +444,22 @@ func (s *OrderWorkflowSuite) TestTimeoutButProviderSaysPaid() {
 	s.sendPrepay()
 	res := s.run(input())
 
-	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCompleted, Points: 136}, res)
+	s.Equal(contract.OrderResult{OrderNo: orderNo, Status: contract.StatusCompleted, Points: 136}, res)
 	s.GreaterOrEqual(s.env.Now().Sub(start), 2*time.Hour)
 	s.Equal("tx-q", s.finalState().TransactionID)
 	s.assertNotCalled("ClosePayment")
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusCompleted}, s.statuses())
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusCompleted}, s.statuses())
 }
 
 func (s *OrderWorkflowSuite) TestCloseSaysAlreadyPaidRequeries() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
-		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+		Return(&contract.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).
-		Return(businessErr(activities.ErrTypeAlreadyPaid, "provider order already paid")).Once()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&payments.Trade{
+		Return(businessErr(string(contract.ErrAlreadyPaid), "provider order already paid")).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&contract.Trade{
 		OutTradeNo: orderNo, TransactionID: "tx-late", Paid: true, State: "SUCCESS",
 		AmountCents: amountCents, PaidAt: start.Add(2 * time.Hour),
 	}, nil).Once()
@@ -472,22 +471,22 @@ func (s *OrderWorkflowSuite) TestCloseSaysAlreadyPaidRequeries() {
 	s.sendPrepay()
 	res := s.run(input())
 
-	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCompleted, Points: 136}, res)
+	s.Equal(contract.OrderResult{OrderNo: orderNo, Status: contract.StatusCompleted, Points: 136}, res)
 	s.env.AssertActivityNumberOfCalls(s.T(), "QueryPayment", 2)
 	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
-	s.NotContains(s.statuses(), orders.StatusClosed)
+	s.NotContains(s.statuses(), contract.StatusClosed)
 	s.Equal("tx-late", s.finalState().TransactionID)
 }
 
 func (s *OrderWorkflowSuite) TestOutOfStockAtFirstCheckRejects() {
-	s.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).
-		Return((*activities.CreateOrderResult)(nil), businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 has 1, 2 wanted")).Once()
+	s.env.OnActivity(acts.CreateOrder, mock.Anything, mock.Anything).
+		Return((*contract.CreateOrderResult)(nil), businessErr(string(contract.ErrOutOfStock), "out of stock: product 1 has 1, 2 wanted")).Once()
 	s.forbidRest()
 
 	upd := s.sendPrepay()
 	res := s.run(input())
 
-	s.Equal(workflows.StatusRejected, res.Status)
+	s.Equal(contract.StatusRejected, res.Status)
 	s.Equal(orderNo, res.OrderNo)
 	s.Contains(res.Reason, "out of stock")
 
@@ -495,23 +494,23 @@ func (s *OrderWorkflowSuite) TestOutOfStockAtFirstCheckRejects() {
 	s.Require().True(upd.completed, "the buyer gets an answer")
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(upd.err, &appErr), "update error %v", upd.err)
-	s.Equal(activities.ErrTypeOutOfStock, appErr.Type())
+	s.Equal(string(contract.ErrOutOfStock), appErr.Type())
 	s.Nil(upd.result)
 
 	st := s.finalState()
-	s.Equal(workflows.StatusRejected, st.Status)
-	s.Equal("done", st.Step)
-	s.Equal([]string{workflows.StatusRejected}, s.attrStatus)
+	s.Equal(contract.StatusRejected, st.Status)
+	s.Equal(contract.StepDone, st.Step)
+	s.Equal([]string{contract.StatusRejected}, s.attrStatus)
 	s.assertNotCalled("Prepay", "SetOrderStatus", "RecordPayment", "DeductStock", "Fulfil", "QueryPayment", "ClosePayment")
 }
 
 func (s *OrderWorkflowSuite) TestOutOfStockAtDeductIsPaidUnfulfilled() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
-	s.mockDeduct(businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 for order "+orderNo))
-	s.mockRefund("out_of_stock: ", orders.StatusRefunded, nil)
+	s.mockDeduct(businessErr(string(contract.ErrOutOfStock), "out of stock: product 1 for order "+orderNo))
+	s.mockRefund("out_of_stock: ", contract.StatusRefunded, nil)
 	s.forbidRest()
 
 	s.sendPrepay()
@@ -519,25 +518,25 @@ func (s *OrderWorkflowSuite) TestOutOfStockAtDeductIsPaidUnfulfilled() {
 	res := s.run(input())
 
 	// Marked paid_unfulfilled (with the reason), then refunded in full.
-	s.Equal(orders.StatusRefunded, res.Status)
+	s.Equal(contract.StatusRefunded, res.Status)
 	s.True(strings.HasPrefix(res.Reason, "out_of_stock: "), res.Reason)
 	s.Zero(res.Points)
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaidUnfulfilled}, s.statuses())
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusPaidUnfulfilled}, s.statuses())
 	s.True(strings.HasPrefix(s.lastTransition().Reason, "out_of_stock: "))
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaid, orders.StatusPaidUnfulfilled, orders.StatusRefunded}, s.attrStatus)
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusPaid, contract.StatusPaidUnfulfilled, contract.StatusRefunded}, s.attrStatus)
 	st := s.finalState()
-	s.Equal(orders.StatusRefunded, st.Status)
-	s.Equal(workflows.AutoRefundNo(orderNo), st.RefundNo)
+	s.Equal(contract.StatusRefunded, st.Status)
+	s.Equal(contract.AutoRefundNo(orderNo), st.RefundNo)
 	s.assertNotCalled("Fulfil", "QueryPayment", "ClosePayment")
 	s.env.AssertActivityNumberOfCalls(s.T(), "DeductStock", 1)
 }
 
 func (s *OrderWorkflowSuite) TestFailedAutoRefundLeavesPaidUnfulfilled() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
-	s.mockDeduct(businessErr(activities.ErrTypeOutOfStock, "out of stock: product 1 for order "+orderNo))
+	s.mockDeduct(businessErr(string(contract.ErrOutOfStock), "out of stock: product 1 for order "+orderNo))
 	s.mockRefund("out_of_stock: ", "", businessErr("RefundFailed", "refund did not succeed at the provider"))
 	s.forbidRest()
 
@@ -545,15 +544,15 @@ func (s *OrderWorkflowSuite) TestFailedAutoRefundLeavesPaidUnfulfilled() {
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
 	res := s.run(input())
 
-	s.Equal(orders.StatusPaidUnfulfilled, res.Status, "visible for an operator")
+	s.Equal(contract.StatusPaidUnfulfilled, res.Status, "visible for an operator")
 	s.True(strings.HasPrefix(res.Reason, "out_of_stock: "), res.Reason)
-	s.Equal(orders.StatusPaidUnfulfilled, s.finalState().Status)
+	s.Equal(contract.StatusPaidUnfulfilled, s.finalState().Status)
 	s.assertNotCalled("Fulfil")
 }
 
 func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
@@ -565,7 +564,7 @@ func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
 	s.signalAt(10*time.Minute, p, p, p)
 	res := s.run(input())
 
-	s.Equal(orders.StatusCompleted, res.Status)
+	s.Equal(contract.StatusCompleted, res.Status)
 	for _, n := range []string{"RecordPayment", "DeductStock", "Fulfil"} {
 		s.env.AssertActivityNumberOfCalls(s.T(), n, 1)
 	}
@@ -576,19 +575,19 @@ func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {
 
 func (s *OrderWorkflowSuite) TestPaidAmountMismatchIsPaidUnfulfilled() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
-	s.mockRefund("amount_mismatch", orders.StatusRefunded, nil)
+	s.mockRefund("amount_mismatch", contract.StatusRefunded, nil)
 	s.forbidRest()
 
 	s.sendPrepay()
 	s.signalAt(10*time.Minute, paid("tx-1", 1))
 	res := s.run(input())
 
-	s.Equal(orders.StatusRefunded, res.Status)
+	s.Equal(contract.StatusRefunded, res.Status)
 	s.True(strings.HasPrefix(res.Reason, "amount_mismatch"), res.Reason)
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusPaidUnfulfilled}, s.statuses())
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusPaidUnfulfilled}, s.statuses())
 	s.Equal(res.Reason, s.lastTransition().Reason)
 	s.env.AssertActivityNumberOfCalls(s.T(), "RecordPayment", 1)
 	s.assertNotCalled("DeductStock", "Fulfil")
@@ -596,15 +595,15 @@ func (s *OrderWorkflowSuite) TestPaidAmountMismatchIsPaidUnfulfilled() {
 
 func (s *OrderWorkflowSuite) TestPrepayRejectedCloses() {
 	s.mockCreate()
-	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.Anything).Return((*payments.PrepayResult)(nil),
-		businessErr(activities.ErrTypeProviderRejected, "provider rejected the request: INVALID_REQUEST")).Once()
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.Anything).Return((*contract.PrepayResult)(nil),
+		businessErr(string(contract.ErrProviderRejected), "provider rejected the request: INVALID_REQUEST")).Once()
 	s.mockSetStatus()
 	s.forbidRest()
 
 	upd := s.sendPrepay()
 	res := s.run(input())
 
-	s.Equal(orders.StatusClosed, res.Status)
+	s.Equal(contract.StatusClosed, res.Status)
 	s.True(strings.HasPrefix(res.Reason, "prepay_failed"), res.Reason)
 	s.Contains(res.Reason, "INVALID_REQUEST")
 	s.Less(s.env.Now().Sub(start), time.Hour, "does not wait for a payment that cannot come")
@@ -612,10 +611,10 @@ func (s *OrderWorkflowSuite) TestPrepayRejectedCloses() {
 	s.Require().True(upd.completed)
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(upd.err, &appErr), "update error %v", upd.err)
-	s.Equal(activities.ErrTypeProviderRejected, appErr.Type())
+	s.Equal(string(contract.ErrProviderRejected), appErr.Type())
 
-	s.Equal([]string{orders.StatusClosed}, s.statuses())
-	s.Equal([]string{orders.StatusClosed}, s.attrStatus)
+	s.Equal([]string{contract.StatusClosed}, s.statuses())
+	s.Equal([]string{contract.StatusClosed}, s.attrStatus)
 	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
 	s.assertNotCalled("QueryPayment", "ClosePayment", "RecordPayment", "DeductStock", "Fulfil")
 }
@@ -626,7 +625,7 @@ func (s *OrderWorkflowSuite) TestConfigurablePaymentTimeout() {
 	s.mockPrepay(timeout) // the provider order expires with the workflow's timeout
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
-		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+		Return(&contract.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
 	s.forbidRest()
 
@@ -642,59 +641,59 @@ func (s *OrderWorkflowSuite) TestConfigurablePaymentTimeout() {
 	in.PaymentTimeout = timeout
 	res := s.run(in)
 
-	s.Equal(orders.StatusClosed, res.Status)
+	s.Equal(contract.StatusClosed, res.Status)
 	s.Equal("payment_timeout", res.Reason)
 	s.Require().False(queriedAt.IsZero(), "provider was queried")
 	s.Equal(timeout, queriedAt.Sub(start), "asks the provider when the configured timeout fires")
-	s.Less(s.env.Now().Sub(start), workflows.DefaultPaymentTimeout)
+	s.Less(s.env.Now().Sub(start), contract.DefaultPaymentTimeout)
 }
 
 func (s *OrderWorkflowSuite) TestCancelBeforePayment() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
 	s.forbidRest()
 
 	s.sendPrepay()
-	cancel := s.sendUpdate(5*time.Minute, workflows.UpdateCancel, "cancel-1")
+	cancel := s.sendUpdate(5*time.Minute, contract.UpdateCancel, "cancel-1")
 	res := s.run(input())
 
-	s.Equal(workflows.OrderResult{OrderNo: orderNo, Status: orders.StatusCancelled, Reason: "cancelled_by_buyer"}, res)
+	s.Equal(contract.OrderResult{OrderNo: orderNo, Status: contract.StatusCancelled, Reason: "cancelled_by_buyer"}, res)
 	s.Equal(5*time.Minute, s.env.Now().Sub(start), "does not wait for the timeout")
 	s.Require().True(cancel.completed)
 	s.Require().NoError(cancel.err)
-	s.Equal(&workflows.CancelResult{Status: orders.StatusCancelled, Reason: "cancelled_by_buyer"}, cancel.raw)
-	s.Equal([]string{orders.StatusAwaitingPayment, orders.StatusCancelled}, s.statuses())
+	s.Equal(&contract.CancelResult{Status: contract.StatusCancelled, Reason: "cancelled_by_buyer"}, cancel.raw)
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusCancelled}, s.statuses())
 	s.assertNotCalled("QueryPayment", "RecordPayment", "DeductStock", "Fulfil")
 }
 
 func (s *OrderWorkflowSuite) TestCancelRacingPaymentIsRefunded() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).
-		Return(businessErr(activities.ErrTypeAlreadyPaid, "provider order already paid")).Once()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&payments.Trade{
+		Return(businessErr(string(contract.ErrAlreadyPaid), "provider order already paid")).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).Return(&contract.Trade{
 		OutTradeNo: orderNo, TransactionID: "tx-1", Paid: true, State: "SUCCESS", AmountCents: amountCents,
 	}, nil).Once()
 	s.mockRecordPayment("tx-1")
-	s.mockRefund("cancelled_after_payment", orders.StatusRefunded, nil)
+	s.mockRefund("cancelled_after_payment", contract.StatusRefunded, nil)
 	s.forbidRest()
 
 	s.sendPrepay()
-	cancel := s.sendUpdate(5*time.Minute, workflows.UpdateCancel, "cancel-1")
+	cancel := s.sendUpdate(5*time.Minute, contract.UpdateCancel, "cancel-1")
 	res := s.run(input())
 
-	s.Equal(orders.StatusRefunded, res.Status, "the money is never kept for a cancelled order")
+	s.Equal(contract.StatusRefunded, res.Status, "the money is never kept for a cancelled order")
 	s.Require().True(cancel.completed)
-	s.Equal(&workflows.CancelResult{Status: orders.StatusRefunded, Reason: "cancelled_after_payment"}, cancel.raw)
+	s.Equal(&contract.CancelResult{Status: contract.StatusRefunded, Reason: "cancelled_after_payment"}, cancel.raw)
 	s.assertNotCalled("DeductStock", "Fulfil")
 }
 
 func (s *OrderWorkflowSuite) TestRepaySameChannelReturnsCurrentParams() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
@@ -702,7 +701,7 @@ func (s *OrderWorkflowSuite) TestRepaySameChannelReturnsCurrentParams() {
 	s.forbidRest()
 
 	s.sendPrepay()
-	repay := s.sendUpdate(5*time.Minute, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatJSAPI})
+	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatJSAPI})
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
 	s.run(input())
 
@@ -717,16 +716,16 @@ func (s *OrderWorkflowSuite) TestRepaySameChannelReturnsCurrentParams() {
 func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
 	const second = orderNo + "_2"
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
-	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in contract.PrepayInput) bool {
 		r := in.Request
 		return r.TradeNo() == second && r.Channel == payments.ChannelWeChatNative &&
-			r.AmountCents == amountCents && r.ExpireAt.Equal(start.Add(workflows.DefaultPaymentTimeout))
-	})).Return(&payments.PrepayResult{Channel: payments.ChannelWeChatNative, OutTradeNo: second,
-		Params: map[string]string{"code_url": "weixin://pay/2"}, ExpireAt: start.Add(workflows.DefaultPaymentTimeout)}, nil).Once()
-	s.env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+			r.AmountCents == amountCents && r.ExpireAt.Equal(start.Add(contract.DefaultPaymentTimeout))
+	})).Return(&contract.PrepayResult{Channel: payments.ChannelWeChatNative, OutTradeNo: second,
+		Params: map[string]string{"code_url": "weixin://pay/2"}, ExpireAt: start.Add(contract.DefaultPaymentTimeout)}, nil).Once()
+	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.TransactionID == "tx-2" && p.OutTradeNo == second
 	})).Return(nil).Once()
 	s.mockDeduct(nil)
@@ -734,14 +733,14 @@ func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
 	s.forbidRest()
 
 	s.sendPrepay()
-	repay := s.sendUpdate(5*time.Minute, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatNative})
 	state := s.stateAt(6 * time.Minute)
 	p := paid("tx-2", amountCents)
 	p.OutTradeNo = second
 	s.signalAt(10*time.Minute, p)
 	res := s.run(input())
 
-	s.Equal(orders.StatusCompleted, res.Status)
+	s.Equal(contract.StatusCompleted, res.Status)
 	s.Require().True(repay.completed)
 	s.Require().NoError(repay.err)
 	s.Require().NotNil(repay.result)
@@ -754,26 +753,26 @@ func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
 
 func (s *OrderWorkflowSuite) TestRepayRefusedAfterPayment() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(nil)
 	// Fulfilment takes a while, so the order is still running when the
 	// buyer tries to pay again.
-	s.env.OnActivity(activities.FulfilName, mock.Anything, mock.Anything).After(time.Minute).
-		Return(&fulfilment.Delivered{Points: 136}, nil).Once()
+	s.env.OnActivity(acts.Fulfil, mock.Anything, mock.Anything).After(time.Minute).
+		Return(&contract.Delivered{Points: 136}, nil).Once()
 	s.forbidRest()
 
 	s.sendPrepay()
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
-	repay := s.sendUpdate(10*time.Minute+time.Second, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	repay := s.sendUpdate(10*time.Minute+time.Second, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatNative})
 	res := s.run(input())
 
-	s.Equal(orders.StatusCompleted, res.Status)
+	s.Equal(contract.StatusCompleted, res.Status)
 	s.True(repay.rejected, "rejected by the validator")
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(repay.err, &appErr), "%v", repay.err)
-	s.Equal(workflows.ErrTypeNotPayable, appErr.Type())
+	s.Equal(string(contract.ErrNotPayable), appErr.Type())
 	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
 	s.assertNotCalled("ClosePayment")
 }
@@ -784,29 +783,29 @@ func (s *OrderWorkflowSuite) TestRepayWhosePrepayFailsThenTimesOut() {
 	// that never existed.
 	const second = orderNo + "_2"
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
+	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
-	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in activities.PrepayInput) bool {
+	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in contract.PrepayInput) bool {
 		return in.Request.TradeNo() == second
-	})).Return((*payments.PrepayResult)(nil), businessErr(activities.ErrTypeProviderRejected, "provider rejected the request")).Once()
+	})).Return((*contract.PrepayResult)(nil), businessErr(string(contract.ErrProviderRejected), "provider rejected the request")).Once()
 	// What the real activities answer: the first attempt is closed at the
 	// provider; the second was never recorded, so the payment service does
 	// not know it (payments.ErrNotFound, which is retryable).
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
-		Return(&payments.Trade{OutTradeNo: orderNo, State: "CLOSED"}, nil).Maybe()
+		Return(&contract.Trade{OutTradeNo: orderNo, State: "CLOSED"}, nil).Maybe()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, second).
-		Return((*payments.Trade)(nil), fmt.Errorf("%w: %s", payments.ErrNotFound, second)).Maybe()
+		Return((*contract.Trade)(nil), fmt.Errorf("%w: %s", payments.ErrNotFound, second)).Maybe()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Maybe()
 	s.forbidRest()
 
 	s.sendPrepay()
-	repay := s.sendUpdate(5*time.Minute, workflows.UpdateRepay, "repay-1", workflows.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatNative})
 	res := s.run(input())
 
 	s.Require().True(repay.completed)
 	s.Error(repay.err)
-	s.Equal(orders.StatusClosed, res.Status)
+	s.Equal(contract.StatusClosed, res.Status)
 	s.Equal("payment_timeout", res.Reason)
 	s.Less(s.env.Now().Sub(start), 3*time.Hour, "settled at the timeout, not after a day of retries")
 	s.assertNotCalledWith("QueryPayment", second)
@@ -820,24 +819,27 @@ func (s *OrderWorkflowSuite) assertNotCalledWith(name string, arg any) {
 // at the provider) is handed to the late-payment workflow, not dropped.
 func (s *OrderWorkflowSuite) TestPaymentDuringCloseIsHandedOver() {
 	s.mockCreate()
-	s.mockPrepay(workflows.DefaultPaymentTimeout)
-	s.env.OnActivity(activities.SetOrderStatusName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, t orders.Transition) error {
-			if t.Status == orders.StatusClosed {
-				s.env.SignalWorkflow(workflows.SignalPaymentSucceeded, paid("tx-late", amountCents))
+	s.mockPrepay(contract.DefaultPaymentTimeout)
+	s.env.OnActivity(acts.SetOrderStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, t contract.Transition) error {
+			if t.Status == contract.StatusClosed {
+				s.env.SignalWorkflow(contract.SignalPaymentSucceeded, paid("tx-late", amountCents))
 			}
 			return nil
 		})
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, orderNo).
-		Return(&payments.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
+		Return(&contract.Trade{OutTradeNo: orderNo, State: "NOTPAY"}, nil).Once()
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
 	s.env.RegisterWorkflow(workflows.LatePaymentWorkflow)
-	s.env.OnWorkflow(workflows.LatePaymentWorkflow, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+	s.env.OnWorkflow(workflows.LatePaymentWorkflow, mock.Anything, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.TransactionID == "tx-late" && p.OutTradeNo == orderNo
-	})).Return(&workflows.RefundOutcome{}, nil).Once()
+	})).Return(&contract.RefundOutcome{}, nil).Once()
 
 	s.sendPrepay()
 	res := s.run(input())
-	s.Equal(orders.StatusClosed, res.Status)
+	s.Equal(contract.StatusClosed, res.Status)
 	s.assertNotCalled("RecordPayment", "DeductStock", "Fulfil")
 }
+
+// acts references the activities by method, as the workflows do.
+var acts *activities.Activities

@@ -10,8 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shopflow/orderpay/activities"
-	"github.com/shopflow/orderpay/internal/fulfilment"
-	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/workflows"
 )
@@ -39,27 +38,27 @@ func (s *RefundWorkflowSuite) AfterTest(_, _ string) { s.env.AssertExpectations(
 
 const refundNo = "RF-1"
 
-func refundRow(amount int64) *payments.Refund {
-	return &payments.Refund{RefundNo: refundNo, OrderNo: orderNo, OutTradeNo: orderNo, Channel: payments.ChannelWeChatNative,
-		AmountCents: amount, TotalCents: amountCents, Status: payments.RefundStatusPending}
+func refundRow(amount int64) *contract.Refund {
+	return &contract.Refund{RefundNo: refundNo, OrderNo: orderNo, OutTradeNo: orderNo, Channel: contract.ChannelWeChatNative,
+		AmountCents: amount, TotalCents: amountCents, Status: "pending"}
 }
 
 func (s *RefundWorkflowSuite) mockOpen(amount int64) {
-	s.env.OnActivity(activities.OpenRefundName, mock.Anything, activities.OpenRefundInput{
+	s.env.OnActivity(acts.OpenRefund, mock.Anything, contract.OpenRefundInput{
 		RefundNo: refundNo, OrderNo: orderNo, AmountCents: amount, Reason: "damaged",
 	}).Return(refundRow(amount), nil).Once()
-	s.env.OnActivity(activities.ReclaimTopUpName, mock.Anything, mock.Anything).Return(int64(0), nil).Once()
+	s.env.OnActivity(acts.ReclaimTopUp, mock.Anything, mock.Anything).Return(int64(0), nil).Once()
 }
 
 func (s *RefundWorkflowSuite) mockSettle(status string) {
-	s.env.OnActivity(activities.SettleRefundName, mock.Anything, mock.MatchedBy(func(r payments.RefundResult) bool {
-		return r.RefundNo == refundNo && r.Status == payments.RefundSucceeded
-	})).Return(&activities.SettleRefundResult{OrderStatus: status, Reversed: &fulfilment.Reversed{}}, nil).Once()
+	s.env.OnActivity(acts.SettleRefund, mock.Anything, mock.MatchedBy(func(r contract.RefundResult) bool {
+		return r.RefundNo == refundNo && r.Status == contract.RefundSucceeded
+	})).Return(&contract.SettleRefundResult{OrderStatus: status, Reversed: &contract.Reversed{}}, nil).Once()
 }
 
-func (s *RefundWorkflowSuite) run() (*workflows.RefundOutcome, error) {
+func (s *RefundWorkflowSuite) run() (*contract.RefundOutcome, error) {
 	s.True(s.env.IsWorkflowCompleted())
-	var out workflows.RefundOutcome
+	var out contract.RefundOutcome
 	err := s.env.GetWorkflowResult(&out)
 	return &out, err
 }
@@ -67,13 +66,13 @@ func (s *RefundWorkflowSuite) run() (*workflows.RefundOutcome, error) {
 func (s *RefundWorkflowSuite) TestProviderSettlesAtOnce() {
 	s.mockOpen(amountCents)
 	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
-		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundSucceeded, RefundCents: amountCents}, nil).Once()
-	s.mockSettle(orders.StatusRefunded)
-	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
+		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundSucceeded, RefundCents: amountCents}, nil).Once()
+	s.mockSettle(contract.StatusRefunded)
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
 	out, err := s.run()
 	s.NoError(err)
-	s.Equal(payments.RefundSucceeded, out.Status)
-	s.Equal(orders.StatusRefunded, out.OrderStatus)
+	s.Equal(contract.RefundSucceeded, out.Status)
+	s.Equal(contract.StatusRefunded, out.OrderStatus)
 	s.env.AssertNotCalled(s.T(), "QueryRefund", mock.Anything, mock.Anything)
 }
 
@@ -82,16 +81,16 @@ func (s *RefundWorkflowSuite) TestProviderSettlesAtOnce() {
 func (s *RefundWorkflowSuite) TestProcessingThenNotify() {
 	s.mockOpen(3400)
 	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
-		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundProcessing}, nil).Once()
-	s.mockSettle(orders.StatusPartiallyRefunded)
+		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundProcessing}, nil).Once()
+	s.mockSettle(contract.StatusPartiallyRefunded)
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(workflows.SignalRefundResult, payments.RefundResult{RefundNo: "someone-else", Status: payments.RefundSucceeded})
-		s.env.SignalWorkflow(workflows.SignalRefundResult, payments.RefundResult{RefundNo: refundNo, Status: payments.RefundSucceeded, RefundCents: 3400})
+		s.env.SignalWorkflow(contract.SignalRefundResult, contract.RefundResult{RefundNo: "someone-else", Status: contract.RefundSucceeded})
+		s.env.SignalWorkflow(contract.SignalRefundResult, contract.RefundResult{RefundNo: refundNo, Status: contract.RefundSucceeded, RefundCents: 3400})
 	}, 20*time.Second)
-	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: 3400, Reason: "damaged"})
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: 3400, Reason: "damaged"})
 	out, err := s.run()
 	s.NoError(err)
-	s.Equal(orders.StatusPartiallyRefunded, out.OrderStatus)
+	s.Equal(contract.StatusPartiallyRefunded, out.OrderStatus)
 	s.env.AssertNotCalled(s.T(), "QueryRefund", mock.Anything, mock.Anything)
 }
 
@@ -99,13 +98,13 @@ func (s *RefundWorkflowSuite) TestProcessingThenNotify() {
 func (s *RefundWorkflowSuite) TestProcessingThenPolled() {
 	s.mockOpen(amountCents)
 	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
-		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundProcessing}, nil).Once()
+		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundProcessing}, nil).Once()
 	s.env.OnActivity(s.acts.QueryRefund, mock.Anything, refundNo).
-		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundProcessing}, nil).Twice()
+		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundProcessing}, nil).Twice()
 	s.env.OnActivity(s.acts.QueryRefund, mock.Anything, refundNo).
-		Return(&payments.RefundResult{RefundNo: refundNo, Status: payments.RefundSucceeded}, nil).Once()
-	s.mockSettle(orders.StatusRefunded)
-	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
+		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundSucceeded}, nil).Once()
+	s.mockSettle(contract.StatusRefunded)
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
 	_, err := s.run()
 	s.NoError(err)
 	s.GreaterOrEqual(s.env.Now().Sub(start), 3*workflows.DefaultRefundPoll)
@@ -115,21 +114,21 @@ func (s *RefundWorkflowSuite) TestProcessingThenPolled() {
 func (s *RefundWorkflowSuite) TestProviderRefuses() {
 	s.mockOpen(amountCents)
 	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
-		Return(nil, businessErr(activities.ErrTypeProviderRejected, "NOT_ENOUGH")).Once()
-	s.env.OnActivity(activities.FailRefundName, mock.Anything, refundNo).Return(nil).Once()
-	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
+		Return(nil, businessErr(string(contract.ErrProviderRejected), "NOT_ENOUGH")).Once()
+	s.env.OnActivity(acts.FailRefund, mock.Anything, refundNo).Return(nil).Once()
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
 	_, err := s.run()
 	s.Error(err)
-	s.env.AssertNotCalled(s.T(), activities.SettleRefundName, mock.Anything, mock.Anything)
+	s.env.AssertNotCalled(s.T(), "SettleRefund", mock.Anything, mock.Anything)
 }
 
 // A spent top-up is not refunded: the provider is never asked.
 func (s *RefundWorkflowSuite) TestSpentTopUpIsRefused() {
-	s.env.OnActivity(activities.OpenRefundName, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
-	s.env.OnActivity(activities.ReclaimTopUpName, mock.Anything, mock.Anything).
-		Return(int64(0), businessErr(activities.ErrTypeRechargeSpent, "the top-up has been spent")).Once()
-	s.env.OnActivity(activities.FailRefundName, mock.Anything, refundNo).Return(nil).Once()
-	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, Reason: "damaged"})
+	s.env.OnActivity(acts.OpenRefund, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
+	s.env.OnActivity(acts.ReclaimTopUp, mock.Anything, mock.Anything).
+		Return(int64(0), businessErr(string(contract.ErrRechargeSpent), "the top-up has been spent")).Once()
+	s.env.OnActivity(acts.FailRefund, mock.Anything, refundNo).Return(nil).Once()
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, Reason: "damaged"})
 	_, err := s.run()
 	s.Error(err)
 	s.env.AssertNotCalled(s.T(), "ExecuteRefund", mock.Anything, mock.Anything)
@@ -137,54 +136,54 @@ func (s *RefundWorkflowSuite) TestSpentTopUpIsRefused() {
 
 // Too large a refund is refused before anything else runs.
 func (s *RefundWorkflowSuite) TestTooLargeIsRefusedUpFront() {
-	s.env.OnActivity(activities.OpenRefundName, mock.Anything, mock.Anything).
-		Return(nil, businessErr(activities.ErrTypeRefundTooLarge, "refund exceeds the amount paid")).Once()
-	s.env.ExecuteWorkflow(workflows.RefundWorkflow, workflows.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: 99999, Reason: "damaged"})
+	s.env.OnActivity(acts.OpenRefund, mock.Anything, mock.Anything).
+		Return(nil, businessErr(string(contract.ErrRefundTooLarge), "refund exceeds the amount paid")).Once()
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: 99999, Reason: "damaged"})
 	_, err := s.run()
 	s.Error(err)
-	s.env.AssertNotCalled(s.T(), activities.ReclaimTopUpName, mock.Anything, mock.Anything)
+	s.env.AssertNotCalled(s.T(), "ReclaimTopUp", mock.Anything, mock.Anything)
 }
 
 // A late payment is recorded, then refunded in full by a refund child.
 func (s *RefundWorkflowSuite) TestLatePaymentIsRecordedAndRefunded() {
 	p := paid("tx-late", amountCents)
 	p.OutTradeNo = orderNo
-	s.env.OnActivity(activities.RecordLatePaymentName, mock.Anything, p).Return(nil).Once()
-	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in workflows.RefundInput) bool {
+	s.env.OnActivity(acts.RecordLatePayment, mock.Anything, p).Return(nil).Once()
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in contract.RefundInput) bool {
 		return in.OrderNo == orderNo && in.AmountCents == 0 && in.Reason == "paid_after_close" && in.RefundNo == orderNo+"_LR"
-	})).Return(&workflows.RefundOutcome{RefundNo: orderNo + "_LR", Status: payments.RefundSucceeded, OrderStatus: orders.StatusRefunded}, nil).Once()
+	})).Return(&contract.RefundOutcome{RefundNo: orderNo + "_LR", Status: contract.RefundSucceeded, OrderStatus: contract.StatusRefunded}, nil).Once()
 	s.env.ExecuteWorkflow(workflows.LatePaymentWorkflow, p)
 	out, err := s.run()
 	s.NoError(err)
-	s.Equal(orders.StatusRefunded, out.OrderStatus)
+	s.Equal(contract.StatusRefunded, out.OrderStatus)
 }
 
 // Reconciliation signals payments whose notify was lost and refunds those
 // whose order already finished; unpaid ones are left alone.
 func (s *RefundWorkflowSuite) TestReconcile() {
 	s.env.RegisterWorkflow(workflows.LatePaymentWorkflow)
-	stale := []payments.Stale{
+	stale := []contract.Stale{
 		{OrderNo: "A", OutTradeNo: "A", Channel: payments.ChannelAlipayQR},
 		{OrderNo: "B", OutTradeNo: "B_2", Channel: payments.ChannelWeChatNative},
 		{OrderNo: "C", OutTradeNo: "C", Channel: payments.ChannelBaidu},
 		{OrderNo: "D", OutTradeNo: "D", Channel: payments.ChannelBaidu},
 	}
-	s.env.OnActivity(activities.ListStalePaymentsName, mock.Anything, mock.Anything).Return(stale, nil).Once()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "A").Return(&payments.Trade{OutTradeNo: "A", Paid: true, TransactionID: "t-a", AmountCents: 100}, nil).Once()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "B_2").Return(&payments.Trade{OutTradeNo: "B_2", State: "NOTPAY"}, nil).Once()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "C").Return(&payments.Trade{OutTradeNo: "C", Paid: true, TransactionID: "t-c", AmountCents: 100}, nil).Once()
+	s.env.OnActivity(acts.ListStalePayments, mock.Anything, mock.Anything).Return(stale, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "A").Return(&contract.Trade{OutTradeNo: "A", Paid: true, TransactionID: "t-a", AmountCents: 100}, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "B_2").Return(&contract.Trade{OutTradeNo: "B_2", State: "NOTPAY"}, nil).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "C").Return(&contract.Trade{OutTradeNo: "C", Paid: true, TransactionID: "t-c", AmountCents: 100}, nil).Once()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "D").Return(nil, errors.New("provider down")).Once()
-	s.env.OnSignalExternalWorkflow(mock.Anything, "A", "", workflows.SignalPaymentSucceeded, mock.MatchedBy(func(p payments.Paid) bool {
+	s.env.OnSignalExternalWorkflow(mock.Anything, "A", "", contract.SignalPaymentSucceeded, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.TransactionID == "t-a" && p.Source == "reconcile"
 	})).Return(nil).Once()
-	s.env.OnSignalExternalWorkflow(mock.Anything, "C", "", workflows.SignalPaymentSucceeded, mock.Anything).
+	s.env.OnSignalExternalWorkflow(mock.Anything, "C", "", contract.SignalPaymentSucceeded, mock.Anything).
 		Return(errors.New("workflow execution already completed")).Once()
-	s.env.OnWorkflow(workflows.LatePaymentWorkflow, mock.Anything, mock.MatchedBy(func(p payments.Paid) bool {
+	s.env.OnWorkflow(workflows.LatePaymentWorkflow, mock.Anything, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.OrderNo == "C" && p.TransactionID == "t-c"
-	})).Return(&workflows.RefundOutcome{}, nil).Once()
-	s.env.ExecuteWorkflow(workflows.ReconcileWorkflow, workflows.ReconcileInput{})
+	})).Return(&contract.RefundOutcome{}, nil).Once()
+	s.env.ExecuteWorkflow(workflows.ReconcileWorkflow, contract.ReconcileInput{})
 	s.True(s.env.IsWorkflowCompleted())
-	var out workflows.ReconcileResult
+	var out contract.ReconcileResult
 	s.NoError(s.env.GetWorkflowResult(&out))
 	s.Equal(4, out.Checked)
 	s.Equal([]string{"A"}, out.FoundPaid)

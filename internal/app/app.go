@@ -22,6 +22,7 @@ import (
 	"github.com/shopflow/orderpay/internal/baidu"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/miniprogram"
 	"github.com/shopflow/orderpay/internal/orders"
@@ -188,14 +189,14 @@ func (a *App) Worker() sdkworker.Worker {
 // existing schedule is left as it is.
 func (a *App) EnsureReconcileSchedule(ctx context.Context) error {
 	_, err := a.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:      workflows.ReconcileScheduleID,
+		ID:      contract.ReconcileScheduleID,
 		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: a.Config.ReconcileEvery}}},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		Action: &client.ScheduleWorkflowAction{
 			ID:        "reconcile",
 			Workflow:  workflows.ReconcileWorkflow,
 			TaskQueue: a.Config.TaskQueue,
-			Args:      []any{workflows.ReconcileInput{OlderThan: a.Config.ReconcileAfter}},
+			Args:      []any{contract.ReconcileInput{OlderThan: a.Config.ReconcileAfter}},
 		},
 	})
 	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {

@@ -5,11 +5,11 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -23,9 +23,9 @@ const (
 
 var (
 	// ErrUnknownProduct means a line names a product that does not exist or is not for sale.
-	ErrUnknownProduct = errors.New("unknown product")
+	ErrUnknownProduct = contract.Kinded(contract.ErrUnknownProduct, "unknown product")
 	// ErrOutOfStock means a line asks for more than is in stock.
-	ErrOutOfStock = errors.New("out of stock")
+	ErrOutOfStock = contract.Kinded(contract.ErrOutOfStock, "out of stock")
 	// ErrInvalidLine means an order has no lines or a product's quantity is
 	// not positive. It wraps ErrUnknownProduct so callers that refuse unknown
 	// products refuse it too.
@@ -61,10 +61,7 @@ type StockReturn struct {
 }
 
 // Line is one requested product and quantity.
-type Line struct {
-	ProductID uint  `json:"product_id"`
-	Quantity  int64 `json:"quantity"`
-}
+type Line = contract.Line
 
 // Service reads the catalogue and moves stock.
 type Service struct{ db *gorm.DB }

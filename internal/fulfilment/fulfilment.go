@@ -14,9 +14,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/wallet"
@@ -24,7 +24,7 @@ import (
 
 // ErrRechargeSpent means a top-up cannot be refunded because the buyer has
 // already spent the balance it added.
-var ErrRechargeSpent = errors.New("the top-up has been spent")
+var ErrRechargeSpent = contract.Kinded(contract.ErrRechargeSpent, "the top-up has been spent")
 
 // Service fulfils orders and reverses refunds.
 type Service struct {
@@ -35,11 +35,7 @@ type Service struct {
 }
 
 // Delivered is what a completed order gave the buyer.
-type Delivered struct {
-	Points         int64      `json:"points"`
-	MemberUntil    *time.Time `json:"member_until,omitempty"`
-	RechargedCents int64      `json:"recharged,omitempty"`
-}
+type Delivered = contract.Delivered
 
 // Summary is what an order's items ask for, by kind.
 type Summary struct {
@@ -119,10 +115,7 @@ func (s *Service) ReclaimTopUp(ctx context.Context, orderNo, refundNo string, re
 }
 
 // Reversed is what a refund took back.
-type Reversed struct {
-	rewards.Reversed
-	Restocked bool `json:"restocked"`
-}
+type Reversed = contract.Reversed
 
 // Reverse takes back points and membership in proportion to a refund and,
 // when the whole order is refunded, returns the goods' stock.
@@ -140,7 +133,7 @@ func (s *Service) Reverse(ctx context.Context, orderNo, refundNo string, refunde
 	if err != nil {
 		return nil, err
 	}
-	out := &Reversed{Reversed: *r}
+	out := &Reversed{Points: r.Points, MembershipDays: r.MembershipDays}
 	if full && len(sum.GoodsLines) > 0 {
 		if err := s.Catalog.Restock(ctx, orderNo, sum.GoodsLines); err != nil {
 			return nil, err

@@ -14,23 +14,24 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/contract"
 )
 
 // Order statuses, in the order the workflow moves through them.
 const (
-	StatusPending           = "pending"            // written, prepay not done yet
-	StatusAwaitingPayment   = "awaiting_payment"   // prepay done, waiting for the buyer
-	StatusPaid              = "paid"               // money received, fulfilment running
-	StatusCompleted         = "completed"          // stock taken, points and membership granted
-	StatusClosed            = "closed"             // unpaid and closed (timeout or prepay failure)
-	StatusPaidUnfulfilled   = "paid_unfulfilled"   // paid, but cannot be fulfilled; the refund is under way
-	StatusRefunded          = "refunded"           // all money returned
-	StatusPartiallyRefunded = "partially_refunded" // some money returned
-	StatusCancelled         = "cancelled"          // the buyer cancelled before paying
+	StatusPending           = contract.StatusPending
+	StatusAwaitingPayment   = contract.StatusAwaitingPayment
+	StatusPaid              = contract.StatusPaid
+	StatusCompleted         = contract.StatusCompleted
+	StatusClosed            = contract.StatusClosed
+	StatusPaidUnfulfilled   = contract.StatusPaidUnfulfilled
+	StatusRefunded          = contract.StatusRefunded
+	StatusPartiallyRefunded = contract.StatusPartiallyRefunded
+	StatusCancelled         = contract.StatusCancelled
 )
 
 // ErrNotFound means no order has that number.
-var ErrNotFound = errors.New("order not found")
+var ErrNotFound = contract.Kinded(contract.ErrNotFound, "order not found")
 
 // Order is one placed order. Amounts are integer cents.
 type Order struct {
@@ -177,13 +178,7 @@ func (s *Service) Get(ctx context.Context, orderNo string) (*Order, error) {
 }
 
 // Transition is a status change requested by the workflow.
-type Transition struct {
-	OrderNo string
-	Status  string
-	Reason  string
-	At      time.Time
-	Points  int64 // points awarded, recorded on completion
-}
+type Transition = contract.Transition
 
 // maxReasonLen is the size of orders.status_reason.
 const maxReasonLen = 200

@@ -14,36 +14,37 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
-// Pay channels.
+// Pay channels (see contract).
 const (
-	ChannelWeChatJSAPI  = "wechat_jsapi"
-	ChannelWeChatNative = "wechat_native"
+	ChannelWeChatJSAPI  = contract.ChannelWeChatJSAPI
+	ChannelWeChatNative = contract.ChannelWeChatNative
 )
 
 // Payment statuses.
 const (
-	StatusUnpaid = "unpaid"
-	StatusPaid   = "paid"
-	StatusClosed = "closed"
+	StatusUnpaid = contract.PaymentUnpaid
+	StatusPaid   = contract.PaymentPaid
+	StatusClosed = contract.PaymentClosed
 )
 
 var (
 	// ErrNotFound means the order has no payment row.
-	ErrNotFound = errors.New("payment not found")
+	ErrNotFound = contract.Kinded(contract.ErrNotFound, "payment not found")
 	// ErrUnknownChannel means no gateway serves the channel.
-	ErrUnknownChannel = errors.New("unknown pay channel")
+	ErrUnknownChannel = contract.Kinded(contract.ErrUnknownChannel, "unknown pay channel")
 	// ErrProviderRejected means the provider refused the request for a
 	// business reason; retrying the same request will not help.
-	ErrProviderRejected = errors.New("provider rejected the request")
+	ErrProviderRejected = contract.Kinded(contract.ErrProviderRejected, "provider rejected the request")
 	// ErrAlreadyPaid means the provider order was paid, so it cannot be closed.
-	ErrAlreadyPaid = errors.New("provider order already paid")
+	ErrAlreadyPaid = contract.Kinded(contract.ErrAlreadyPaid, "provider order already paid")
 	// ErrConflictingPayment means a second, different transaction claims to
 	// have paid an order that is already paid.
-	ErrConflictingPayment = errors.New("order already paid by another transaction")
+	ErrConflictingPayment = contract.Kinded(contract.ErrConflictingPayment, "order already paid by another transaction")
 )
 
 // Payment is one attempt to pay an order at a provider. The first attempt's
@@ -77,84 +78,25 @@ func (p *Payment) Params() map[string]string {
 }
 
 // TradeNo is the provider order number of an order's attempt-th payment.
-func TradeNo(orderNo string, attempt int) string {
-	if attempt <= 1 {
-		return orderNo
-	}
-	return fmt.Sprintf("%s_%d", orderNo, attempt)
-}
+func TradeNo(orderNo string, attempt int) string { return contract.TradeNo(orderNo, attempt) }
 
-// PrepayRequest asks a provider for a payable order.
-type PrepayRequest struct {
-	OrderNo     string // the order; also the provider's out_trade_no unless OutTradeNo is set
-	OutTradeNo  string // the provider order number of this attempt (see TradeNo)
-	UserID      uint   // the buyer (wallet payments)
-	Channel     string
-	Description string
-	AmountCents int64
-	OpenID      string // payer, for WeChat JSAPI
-	ClientIP    string // buyer's IP, for WeChat H5 and Alipay
-	ReturnURL   string // where a browser returns after paying (Alipay wap/page)
-	ExpireAt    time.Time
-}
-
-// TradeNo is the provider order number to use: OutTradeNo, or the order
-// number for a first attempt.
-func (r PrepayRequest) TradeNo() string {
-	if r.OutTradeNo != "" {
-		return r.OutTradeNo
-	}
-	return r.OrderNo
-}
-
-// PrepayResult is what the client needs to pay. Channels that settle at
-// once (wallet balance, free orders) return Paid with the transaction id.
-type PrepayResult struct {
-	Channel       string            `json:"channel"`
-	OutTradeNo    string            `json:"out_trade_no"`
-	PrepayID      string            `json:"prepay_id,omitempty"`
-	Params        map[string]string `json:"params"`
-	ExpireAt      time.Time         `json:"expire_at"`
-	Paid          bool              `json:"paid,omitempty"`
-	TransactionID string            `json:"transaction_id,omitempty"`
-}
-
-// Trade is a provider's view of an order's payment.
-type Trade struct {
-	OutTradeNo    string
-	TransactionID string
-	Paid          bool
-	State         string // provider's own state word (SUCCESS, NOTPAY, TRADE_SUCCESS, …)
-	AmountCents   int64
-	PaidAt        time.Time
-	AppID, MchID  string // merchant identifiers the provider reports (seller/partner id for Alipay)
-}
-
-// RefundRequest asks a provider to return money for a paid order.
-type RefundRequest struct {
-	OrderNo       string // the provider out_trade_no of the paid attempt
-	RefundNo      string // out_refund_no: the idempotency key of this refund
-	TransactionID string
-	TotalCents    int64 // what the order paid
-	RefundCents   int64 // what to return now
-	Reason        string
-}
+// Payment value types, shared with the workflow (see contract).
+type (
+	PrepayRequest = contract.PrepayRequest
+	PrepayResult  = contract.PrepayResult
+	Trade         = contract.Trade
+	Paid          = contract.Paid
+	RefundRequest = contract.RefundRequest
+	RefundResult  = contract.RefundResult
+	Stale         = contract.Stale
+)
 
 // Refund states.
 const (
-	RefundProcessing = "processing"
-	RefundSucceeded  = "succeeded"
-	RefundFailed     = "failed"
+	RefundProcessing = contract.RefundProcessing
+	RefundSucceeded  = contract.RefundSucceeded
+	RefundFailed     = contract.RefundFailed
 )
-
-// RefundResult is a provider's answer to a refund or refund query.
-type RefundResult struct {
-	RefundNo         string
-	ProviderRefundID string
-	Status           string // RefundProcessing, RefundSucceeded or RefundFailed
-	RefundCents      int64
-	RefundedAt       time.Time
-}
 
 // Gateway is one provider's merchant API. Implementations must be safe for
 // concurrent use, classify business refusals with ErrProviderRejected (and
@@ -289,17 +231,6 @@ func (s *Service) take(q *gorm.DB, key string) (*Payment, error) {
 	return &p, nil
 }
 
-// Paid is a confirmed payment, from a verified notify, a provider query or
-// a channel that settles at once.
-type Paid struct {
-	OrderNo       string    `json:"order_no"`
-	OutTradeNo    string    `json:"out_trade_no"`
-	TransactionID string    `json:"transaction_id"`
-	AmountCents   int64     `json:"amount"`
-	PaidAt        time.Time `json:"paid_at"`
-	Source        string    `json:"source"` // notify | query | instant
-}
-
 // MarkPaid records a confirmed payment on its attempt. It is idempotent by
 // transaction id: recording the same transaction again changes nothing,
 // while a second, different transaction for the order is refused with
@@ -391,13 +322,6 @@ func (s *Service) Close(ctx context.Context, outTradeNo string) error {
 		return fmt.Errorf("mark %s closed: %w", orderNo, err)
 	}
 	return nil
-}
-
-// Stale is an unpaid payment attempt worth asking its provider about.
-type Stale struct {
-	OrderNo    string `json:"order_no"`
-	OutTradeNo string `json:"out_trade_no"`
-	Channel    string `json:"channel"`
 }
 
 // ListStale returns unpaid attempts created before createdBefore (their

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -17,11 +18,11 @@ const (
 
 var (
 	// ErrNotRefundable means the order has no paid payment to refund.
-	ErrNotRefundable = errors.New("order has no paid payment to refund")
+	ErrNotRefundable = contract.Kinded(contract.ErrNotRefundable, "order has no paid payment to refund")
 	// ErrRefundTooLarge means the refunds would exceed what was paid.
-	ErrRefundTooLarge = errors.New("refund exceeds the amount paid")
+	ErrRefundTooLarge = contract.Kinded(contract.ErrRefundTooLarge, "refund exceeds the amount paid")
 	// ErrRefundNoReused means a refund number already names another refund.
-	ErrRefundNoReused = errors.New("refund number already used for another refund")
+	ErrRefundNoReused = contract.Kinded(contract.ErrRefundNoReused, "refund number already used for another refund")
 )
 
 // Refund is one refund of an order, keyed by its refund number
@@ -39,6 +40,14 @@ type Refund struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	UpdatedAt        time.Time  `json:"updated_at"`
 	RefundedAt       *time.Time `json:"refunded_at,omitempty"`
+}
+
+// Contract is the refund as the refund workflow sees it.
+func (r *Refund) Contract() *contract.Refund {
+	return &contract.Refund{
+		RefundNo: r.RefundNo, OrderNo: r.OrderNo, OutTradeNo: r.OutTradeNo, Channel: r.Channel,
+		AmountCents: r.AmountCents, TotalCents: r.TotalCents, Reason: r.Reason, Status: r.Status,
+	}
 }
 
 // RefundQuerier is implemented by gateways whose refunds finish later.

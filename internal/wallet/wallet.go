@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -24,7 +25,7 @@ const (
 
 var (
 	// ErrInsufficientFunds means the balance is smaller than the debit.
-	ErrInsufficientFunds = errors.New("insufficient wallet balance")
+	ErrInsufficientFunds = contract.Kinded(contract.ErrInsufficientFunds, "insufficient wallet balance")
 	// ErrInvalidAmount means a non-positive amount.
 	ErrInvalidAmount = errors.New("wallet amount must be positive")
 )

@@ -17,10 +17,10 @@ import (
 
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -154,7 +154,7 @@ func startSystem(t *testing.T) (apiURL, sandboxURL string) {
 	cli := testenv.TemporalCLI(t)
 	dev, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
 		ExistingPath: cli, LogLevel: "error",
-		ExtraArgs: append([]string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}, workflows.SearchAttributeFlags...),
+		ExtraArgs: append([]string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}, contract.SearchAttributeFlags...),
 	})
 	if err != nil {
 		t.Fatalf("dev server: %v", err)

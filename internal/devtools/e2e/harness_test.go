@@ -18,10 +18,10 @@ import (
 
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) }
@@ -240,9 +240,9 @@ func (s *system) count(table, where string, args ...any) int64 {
 	return n
 }
 
-func (s *system) workflowResult(orderNo string) workflows.OrderResult {
+func (s *system) workflowResult(orderNo string) contract.OrderResult {
 	s.t.Helper()
-	var res workflows.OrderResult
+	var res contract.OrderResult
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	require.NoError(s.t, s.app.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res))

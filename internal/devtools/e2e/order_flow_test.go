@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/workflows"
@@ -262,11 +263,11 @@ func TestForgedAndMismatchedNotifies(t *testing.T) {
 	view := s.order(token, orderNo)
 	assert.Equal(t, orders.StatusAwaitingPayment, view["status"], "forged notifies change nothing")
 	assert.Equal(t, payments.StatusUnpaid, view["payment"].(map[string]any)["status"])
-	var state workflows.OrderState
-	q, err := s.app.Temporal.QueryWorkflow(context.Background(), orderNo, "", workflows.QueryState)
+	var state contract.OrderState
+	q, err := s.app.Temporal.QueryWorkflow(context.Background(), orderNo, "", contract.QueryState)
 	require.NoError(t, err)
 	require.NoError(t, q.Get(&state))
-	assert.Equal(t, "await_payment", state.Step)
+	assert.Equal(t, contract.StepAwaitPayment, state.Step)
 	assert.Empty(t, state.TransactionID)
 }
 
@@ -297,7 +298,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflow(workflows.OrderWorkflow)
 	replayer.RegisterWorkflow(workflows.RefundWorkflow)
-	for _, id := range []string{completed, repaid, cancelled, workflows.RefundWorkflowID("RF-REPLAY")} {
+	for _, id := range []string{completed, repaid, cancelled, contract.RefundWorkflowID("RF-REPLAY")} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		require.NoError(t, s.app.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil), id)
 		hist := s.app.Temporal.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

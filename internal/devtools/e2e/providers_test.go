@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shopflow/orderpay/internal/baidu"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
@@ -124,9 +125,9 @@ func TestReconciliationFindsLostNotify(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	run, err := s.app.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: s.app.Config.TaskQueue},
-		workflows.ReconcileWorkflow, workflows.ReconcileInput{OlderThan: time.Nanosecond})
+		workflows.ReconcileWorkflow, contract.ReconcileInput{OlderThan: time.Nanosecond})
 	require.NoError(t, err)
-	var out workflows.ReconcileResult
+	var out contract.ReconcileResult
 	require.NoError(t, run.Get(ctx, &out))
 	assert.Equal(t, []string{orderNo}, out.FoundPaid)
 	done := s.awaitStatus(token, orderNo, orders.StatusCompleted)

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // The compensations of the order workflow, each against the real system.
@@ -110,7 +110,7 @@ func TestCompensationSurvivesWorkflowCancellation(t *testing.T) {
 	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error)
 	s.mustPay(orderNo)
 
-	refundNo := workflows.AutoRefundNo(orderNo)
+	refundNo := contract.AutoRefundNo(orderNo)
 	s.eventually("the automatic refund waiting at the provider", time.Minute, func() bool {
 		v, err := s.sandbox.Refund(refundNo)
 		return err == nil && v.Status == "PROCESSING"
@@ -136,5 +136,5 @@ func TestCompensationSurvivesWorkflowCancellation(t *testing.T) {
 		return status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	})
 	t.Logf("figures: compensation cancelled-workflow: order workflow %s, refund %s completed, provider refunded=%d",
-		status, workflows.RefundWorkflowID(refundNo), v.Refunded)
+		status, contract.RefundWorkflowID(refundNo), v.Refunded)
 }

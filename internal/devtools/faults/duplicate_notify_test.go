@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // Fault 1: the provider sends the same signed payment notify 100 times at
@@ -50,7 +50,7 @@ func TestDuplicateNotifies(t *testing.T) {
 	straggler, err := s.startLatePayment(payments.Paid{OrderNo: orderNo, OutTradeNo: orderNo, TransactionID: txID,
 		AmountCents: 13600, PaidAt: time.Now(), Source: "notify"})
 	require.NoError(t, err, "late-payment workflow for the order's own payment")
-	assert.Equal(t, workflows.RefundNotLate, straggler.Status, "the straggler is recognised as the order's own payment")
+	assert.Equal(t, contract.RefundNotLate, straggler.Status, "the straggler is recognised as the order's own payment")
 	assert.Zero(t, straggler.AmountCents, "nothing refunded for the straggler")
 
 	// A second flood after completion: all answered from the payment row.

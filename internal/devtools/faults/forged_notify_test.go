@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // Fault 2: forged, altered, mismatched and replayed notifies in every
@@ -168,14 +168,14 @@ func TestForgedNotifies(t *testing.T) {
 		signals += s.signalsReceived(no)
 		st, err := s.workflowState(no)
 		if assert.NoError(t, err) {
-			assert.Equal(t, "await_payment", st.Step, no)
+			assert.Equal(t, contract.StepAwaitPayment, st.Step, no)
 			assert.Empty(t, st.TransactionID, no)
 		}
 	}
 	assert.Zero(t, signals, "no forged notify reached a workflow")
 	lateRefunds := 0
 	for _, no := range paid {
-		if s.workflowExists(workflows.LatePaymentWorkflowID(no)) {
+		if s.workflowExists(contract.LatePaymentWorkflowID(no)) {
 			lateRefunds++
 		}
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
@@ -456,11 +457,11 @@ func (s *system) snapshot() map[string]string {
 }
 
 // workflowState queries an order's workflow.
-func (s *system) workflowState(orderNo string) (workflows.OrderState, error) {
-	var st workflows.OrderState
+func (s *system) workflowState(orderNo string) (contract.OrderState, error) {
+	var st contract.OrderState
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	q, err := s.app.Temporal.QueryWorkflow(ctx, orderNo, "", workflows.QueryState)
+	q, err := s.app.Temporal.QueryWorkflow(ctx, orderNo, "", contract.QueryState)
 	if err != nil {
 		return st, err
 	}
@@ -468,8 +469,8 @@ func (s *system) workflowState(orderNo string) (workflows.OrderState, error) {
 }
 
 // workflowResult waits for an order's workflow to close and returns its result.
-func (s *system) workflowResult(orderNo string) (workflows.OrderResult, error) {
-	var res workflows.OrderResult
+func (s *system) workflowResult(orderNo string) (contract.OrderResult, error) {
+	var res contract.OrderResult
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := s.app.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res)
@@ -478,11 +479,11 @@ func (s *system) workflowResult(orderNo string) (workflows.OrderResult, error) {
 
 // startLatePayment does what the API does with a verified payment whose
 // order workflow has finished: run the late-payment workflow, and wait for it.
-func (s *system) startLatePayment(p payments.Paid) (*workflows.RefundOutcome, error) {
+func (s *system) startLatePayment(p payments.Paid) (*contract.RefundOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	run, err := s.app.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.LatePaymentWorkflowID(p.OutTradeNo),
+		ID:                       contract.LatePaymentWorkflowID(p.OutTradeNo),
 		TaskQueue:                s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -490,7 +491,7 @@ func (s *system) startLatePayment(p payments.Paid) (*workflows.RefundOutcome, er
 	if err != nil {
 		return nil, err
 	}
-	var out workflows.RefundOutcome
+	var out contract.RefundOutcome
 	if err := run.Get(ctx, &out); err != nil {
 		return nil, err
 	}

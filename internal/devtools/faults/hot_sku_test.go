@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/wallet"
@@ -262,12 +263,12 @@ func TestIdempotentRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run, err := s.app.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: refusedNo, TaskQueue: s.taskQueue},
-		workflows.OrderWorkflow, workflows.OrderInput{OrderNo: refusedNo, UserID: userID, PayChannel: payments.ChannelWeChatNative,
+		workflows.OrderWorkflow, contract.OrderInput{OrderNo: refusedNo, UserID: userID, PayChannel: payments.ChannelWeChatNative,
 			Lines: []catalog.Line{{ProductID: mugID, Quantity: 1}}, PaymentTimeout: time.Hour, PointsPerYuan: 1})
 	require.NoError(t, err)
-	var res workflows.OrderResult
+	var res contract.OrderResult
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, workflows.StatusRejected, res.Status, "the workflow refused the order: %+v", res)
+	require.Equal(t, contract.StatusRejected, res.Status, "the workflow refused the order: %+v", res)
 	must(t, s.db.Exec("UPDATE products SET stock = 5 WHERE id = ?", mugID).Error)
 	refused := s.api("POST", "/api/v1/orders", token, body, "Idempotency-Key", "refused-mug")
 	assert.Equal(t, http.StatusConflict, refused.Status, "retry of a refused order: %s", refused.Body)

@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/wallet"
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // Fault 4: the worker process (cmd/worker, built and run as a child
@@ -171,7 +171,7 @@ func TestWorkerKilled(t *testing.T) {
 	assert.EqualValues(t, nativeOrders*price, providerPaid)
 	late := 0
 	for _, no := range all {
-		if s.workflowExists(workflows.LatePaymentWorkflowID(no)) {
+		if s.workflowExists(contract.LatePaymentWorkflowID(no)) {
 			late++
 		}
 	}

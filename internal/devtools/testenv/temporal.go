@@ -8,9 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"go.temporal.io/sdk/testsuite"
-
-	"github.com/shopflow/orderpay/workflows"
 )
 
 // TemporalCLI finds the Temporal CLI: $TEMPORAL_CLI, then $GOPATH/bin,
@@ -57,7 +56,7 @@ func TemporalDevServer(t testing.TB) string {
 			ExistingPath: cli,
 			LogLevel:     "error",
 			ExtraArgs: append([]string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
-				workflows.SearchAttributeFlags...),
+				contract.SearchAttributeFlags...),
 		})
 	})
 	if devServerErr != nil {

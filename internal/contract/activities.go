@@ -1,0 +1,83 @@
+package contract
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// CreateOrderInput is a buyer's order as submitted: check stock and write
+// its snapshot.
+type CreateOrderInput struct {
+	OrderNo    string          `json:"order_no"`
+	UserID     uint            `json:"user_id"`
+	PayChannel string          `json:"pay_channel"`
+	Address    json.RawMessage `json:"address"`
+	Lines      []Line          `json:"lines"`
+}
+
+// CreateOrderResult summarises the snapshot that was written.
+type CreateOrderResult struct {
+	AmountCents int64  `json:"amount"`
+	Description string `json:"description"`
+}
+
+// PrepayInput asks the order's provider for payment parameters.
+type PrepayInput struct {
+	UserID  uint          `json:"user_id"`
+	Request PrepayRequest `json:"request"`
+}
+
+// Transition moves an order record to a new status.
+type Transition struct {
+	OrderNo string
+	Status  string
+	Reason  string
+	At      time.Time
+	Points  int64 // points awarded, recorded on completion
+}
+
+// DeductStockInput names the order and the lines to take.
+type DeductStockInput struct {
+	OrderNo string `json:"order_no"`
+	Lines   []Line `json:"lines"`
+}
+
+// FulfilInput names the order whose membership, points and top-up to grant.
+type FulfilInput struct {
+	OrderNo       string `json:"order_no"`
+	PointsPerYuan int64  `json:"points_per_yuan"`
+}
+
+// Delivered is what a paid order granted.
+type Delivered struct {
+	Points         int64      `json:"points"`
+	MemberUntil    *time.Time `json:"member_until,omitempty"`
+	RechargedCents int64      `json:"recharged,omitempty"`
+}
+
+// OpenRefundInput asks for a refund of an order.
+type OpenRefundInput struct {
+	RefundNo    string `json:"refund_no"`
+	OrderNo     string `json:"order_no"`
+	AmountCents int64  `json:"amount"` // 0 refunds everything not yet refunded
+	Reason      string `json:"reason"`
+}
+
+// Reversed is what a refund took back.
+type Reversed struct {
+	Points         int64 `json:"points"`
+	MembershipDays int   `json:"membership_days"`
+	Restocked      bool  `json:"restocked"`
+}
+
+// SettleRefundResult is what a finished refund changed.
+type SettleRefundResult struct {
+	OrderStatus string    `json:"order_status"`
+	Reversed    *Reversed `json:"reversed"`
+}
+
+// ListStaleInput selects unpaid attempts whose notify is overdue.
+type ListStaleInput struct {
+	OlderThan time.Duration `json:"older_than"`
+	Limit     int           `json:"limit"`
+}
