@@ -22,7 +22,6 @@ import (
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/users"
 )
 
@@ -121,10 +120,10 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	}
 	switch {
 	case amount == 0:
-		req.PayChannel = payments.ChannelFree // nothing to pay: no provider involved
-	case req.PayChannel == payments.ChannelFree:
+		req.PayChannel = contract.ChannelFree // nothing to pay: no provider involved
+	case req.PayChannel == contract.ChannelFree:
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, fmt.Sprintf("pay_channel free is only for zero-amount orders; this one is %d cents", amount))
-	case req.PayChannel == payments.ChannelBalance:
+	case req.PayChannel == contract.ChannelBalance:
 		if bal, err := s.Wallet.Balance(ctx, p.UserID); err != nil {
 			return s.orderError(c, err)
 		} else if bal < amount {

@@ -16,6 +16,7 @@ import (
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/providers"
 	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/internal/wallet"
 )
@@ -30,10 +31,7 @@ type Deps struct {
 	Orders         *orders.Service
 	Payments       *payments.Service
 	Wallet         *wallet.Service
-	WeChat         *payments.WeChatGateway
-	WeChatV2       *payments.WeChatV2Gateway // nil when not configured
-	Baidu          *payments.BaiduGateway    // nil when not configured
-	Alipay         *payments.AlipayGateway   // nil when not configured
+	Providers      *providers.Registry // every configured provider; their notify URLs are served
 	PaymentTimeout time.Duration
 	PointsPerYuan  int64
 	RequestTimeout time.Duration // bound on a request's Temporal and database calls
@@ -67,19 +65,7 @@ func New(d Deps) *fiber.App {
 	v1 := app.Group("/api/v1")
 	v1.Post("/auth/wechat/login", s.login)
 	v1.Get("/products", s.listProducts)
-	v1.Post("/notify/wechatpay", s.wechatPayNotify)
-	v1.Post("/notify/wechatpay/refund", s.wechatRefundNotify)
-	if d.WeChatV2 != nil {
-		v1.Post("/notify/wechatpay/v2", s.wechatV2Notify)
-		v1.Post("/notify/wechatpay/v2/refund", s.wechatV2RefundNotify)
-	}
-	if d.Alipay != nil {
-		v1.Post("/notify/alipay", s.alipayNotify)
-	}
-	if d.Baidu != nil {
-		v1.Post("/notify/baidu", s.baiduNotify)
-		v1.Post("/notify/baidu/refund", s.baiduRefundNotify)
-	}
+	s.mountNotifies(v1)
 
 	authed := v1.Group("", s.authenticate)
 	authed.Post("/orders", s.createOrder)

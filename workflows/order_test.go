@@ -73,7 +73,7 @@ func input() contract.OrderInput {
 		OrderNo:       orderNo,
 		UserID:        userID,
 		OpenID:        "openid-7",
-		PayChannel:    payments.ChannelWeChatJSAPI,
+		PayChannel:    contract.ChannelWeChatJSAPI,
 		Address:       json.RawMessage(`{"city":"Kunming"}`),
 		Lines:         []contract.Line{{ProductID: 1, Quantity: 2}},
 		PointsPerYuan: 1,
@@ -82,7 +82,7 @@ func input() contract.OrderInput {
 
 func prepayResult(expire time.Time) *contract.PrepayResult {
 	return &contract.PrepayResult{
-		Channel:  payments.ChannelWeChatJSAPI,
+		Channel:  contract.ChannelWeChatJSAPI,
 		PrepayID: "wx-prepay-1",
 		Params:   map[string]string{"package": "prepay_id=wx-prepay-1", "paySign": "sig"},
 		ExpireAt: expire,
@@ -112,7 +112,7 @@ func (s *OrderWorkflowSuite) mockPrepay(timeout time.Duration) {
 	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in contract.PrepayInput) bool {
 		r := in.Request
 		return in.UserID == userID && r.OrderNo == orderNo && r.TradeNo() == orderNo && r.AmountCents == amountCents &&
-			r.Channel == payments.ChannelWeChatJSAPI && r.OpenID == "openid-7" &&
+			r.Channel == contract.ChannelWeChatJSAPI && r.OpenID == "openid-7" &&
 			r.Description == "Coffee Beans" && r.ExpireAt.Equal(expire)
 	})).Return(prepayResult(expire), nil).Once()
 }
@@ -701,7 +701,7 @@ func (s *OrderWorkflowSuite) TestRepaySameChannelReturnsCurrentParams() {
 	s.forbidRest()
 
 	s.sendPrepay()
-	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatJSAPI})
+	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: contract.ChannelWeChatJSAPI})
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
 	s.run(input())
 
@@ -721,9 +721,9 @@ func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
 	s.env.OnActivity(s.acts.ClosePayment, mock.Anything, orderNo).Return(nil).Once()
 	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in contract.PrepayInput) bool {
 		r := in.Request
-		return r.TradeNo() == second && r.Channel == payments.ChannelWeChatNative &&
+		return r.TradeNo() == second && r.Channel == contract.ChannelWeChatNative &&
 			r.AmountCents == amountCents && r.ExpireAt.Equal(start.Add(contract.DefaultPaymentTimeout))
-	})).Return(&contract.PrepayResult{Channel: payments.ChannelWeChatNative, OutTradeNo: second,
+	})).Return(&contract.PrepayResult{Channel: contract.ChannelWeChatNative, OutTradeNo: second,
 		Params: map[string]string{"code_url": "weixin://pay/2"}, ExpireAt: start.Add(contract.DefaultPaymentTimeout)}, nil).Once()
 	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.TransactionID == "tx-2" && p.OutTradeNo == second
@@ -733,7 +733,7 @@ func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
 	s.forbidRest()
 
 	s.sendPrepay()
-	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: contract.ChannelWeChatNative})
 	state := s.stateAt(6 * time.Minute)
 	p := paid("tx-2", amountCents)
 	p.OutTradeNo = second
@@ -746,7 +746,7 @@ func (s *OrderWorkflowSuite) TestRepayOtherChannelOpensNewAttempt() {
 	s.Require().NotNil(repay.result)
 	s.Equal("weixin://pay/2", repay.result.Params["code_url"])
 	s.Equal(2, state.Attempt)
-	s.Equal(payments.ChannelWeChatNative, state.PayChannel)
+	s.Equal(contract.ChannelWeChatNative, state.PayChannel)
 	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 2)
 	s.env.AssertActivityNumberOfCalls(s.T(), "ClosePayment", 1)
 }
@@ -765,7 +765,7 @@ func (s *OrderWorkflowSuite) TestRepayRefusedAfterPayment() {
 
 	s.sendPrepay()
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
-	repay := s.sendUpdate(10*time.Minute+time.Second, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	repay := s.sendUpdate(10*time.Minute+time.Second, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: contract.ChannelWeChatNative})
 	res := s.run(input())
 
 	s.Equal(contract.StatusCompleted, res.Status)
@@ -800,7 +800,7 @@ func (s *OrderWorkflowSuite) TestRepayWhosePrepayFailsThenTimesOut() {
 	s.forbidRest()
 
 	s.sendPrepay()
-	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: payments.ChannelWeChatNative})
+	repay := s.sendUpdate(5*time.Minute, contract.UpdateRepay, "repay-1", contract.RepayRequest{PayChannel: contract.ChannelWeChatNative})
 	res := s.run(input())
 
 	s.Require().True(repay.completed)

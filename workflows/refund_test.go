@@ -11,7 +11,6 @@ import (
 
 	"github.com/shopflow/orderpay/activities"
 	"github.com/shopflow/orderpay/internal/contract"
-	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/workflows"
 )
 
@@ -163,10 +162,10 @@ func (s *RefundWorkflowSuite) TestLatePaymentIsRecordedAndRefunded() {
 func (s *RefundWorkflowSuite) TestReconcile() {
 	s.env.RegisterWorkflow(workflows.LatePaymentWorkflow)
 	stale := []contract.Stale{
-		{OrderNo: "A", OutTradeNo: "A", Channel: payments.ChannelAlipayQR},
-		{OrderNo: "B", OutTradeNo: "B_2", Channel: payments.ChannelWeChatNative},
-		{OrderNo: "C", OutTradeNo: "C", Channel: payments.ChannelBaidu},
-		{OrderNo: "D", OutTradeNo: "D", Channel: payments.ChannelBaidu},
+		{OrderNo: "A", OutTradeNo: "A", Channel: contract.ChannelAlipayQR},
+		{OrderNo: "B", OutTradeNo: "B_2", Channel: contract.ChannelWeChatNative},
+		{OrderNo: "C", OutTradeNo: "C", Channel: contract.ChannelBaidu},
+		{OrderNo: "D", OutTradeNo: "D", Channel: contract.ChannelBaidu},
 	}
 	s.env.OnActivity(acts.ListStalePayments, mock.Anything, mock.Anything).Return(stale, nil).Once()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "A").Return(&contract.Trade{OutTradeNo: "A", Paid: true, TransactionID: "t-a", AmountCents: 100}, nil).Once()

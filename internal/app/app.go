@@ -27,6 +27,7 @@ import (
 	"github.com/shopflow/orderpay/internal/miniprogram"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/providers"
 	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/internal/users"
@@ -50,10 +51,7 @@ type App struct {
 	Rewards    *rewards.Service
 	Wallet     *wallet.Service
 	Fulfilment *fulfilment.Service
-	WeChat     *payments.WeChatGateway
-	WeChatV2   *payments.WeChatV2Gateway // nil when not configured
-	Baidu      *payments.BaiduGateway    // nil when not configured
-	Alipay     *payments.AlipayGateway   // nil when not configured
+	Providers  *providers.Registry
 }
 
 // New opens the database, builds the provider clients and a lazy Temporal
@@ -79,7 +77,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
 	mp := miniprogram.New(cfg.WeChatLogin.BaseURL, cfg.WeChatLogin.AppID, cfg.WeChatLogin.AppSecret, nil)
-	wechat := payments.NewWeChatGateway(wc)
 	a := &App{
 		Config:   cfg,
 		Logger:   logger,
@@ -90,54 +87,46 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 		Orders:   orders.NewService(db),
 		Rewards:  rewards.NewService(db),
 		Wallet:   wallet.NewService(db),
-		WeChat:   wechat,
 	}
 	a.Fulfilment = &fulfilment.Service{Orders: a.Orders, Catalog: a.Catalog, Rewards: a.Rewards, Wallet: a.Wallet}
-	gateways := map[string]payments.Gateway{
-		payments.ChannelWeChatJSAPI:  wechat,
-		payments.ChannelWeChatNative: wechat,
-		payments.ChannelWeChatH5:     wechat,
-		payments.ChannelBalance:      payments.NewBalanceGateway(a.Wallet),
-		payments.ChannelFree:         payments.FreeGateway{},
+	all := []providers.Provider{wechatpay.NewProvider(wc), wallet.NewProvider(a.Wallet), providers.Free{}}
+	optional, err := optionalProviders(cfg.Providers)
+	if err == nil {
+		a.Providers, err = providers.NewRegistry(append(all, optional...)...)
 	}
-	if err := a.addProviders(cfg.Providers, gateways); err != nil {
+	if err != nil {
 		store.Close(db)
 		return nil, err
 	}
-	a.Payments = payments.NewService(db, gateways)
+	a.Payments = payments.NewService(db, a.Providers)
 	return a, nil
 }
 
-// addProviders builds the gateways of every configured optional provider.
-func (a *App) addProviders(p config.Providers, gateways map[string]payments.Gateway) error {
+// optionalProviders builds every configured optional provider.
+func optionalProviders(p config.Providers) ([]providers.Provider, error) {
+	var out []providers.Provider
 	if p.WeChatV2 != nil {
 		c, err := wechatv2.New(*p.WeChatV2)
 		if err != nil {
-			return fmt.Errorf("wechat pay v2 client: %w", err)
+			return nil, fmt.Errorf("wechat pay v2 client: %w", err)
 		}
-		a.WeChatV2 = payments.NewWeChatV2Gateway(c)
-		gateways[payments.ChannelWeChatV2JSAPI] = a.WeChatV2
-		gateways[payments.ChannelWeChatV2Native] = a.WeChatV2
+		out = append(out, wechatv2.NewProvider(c))
 	}
 	if p.Alipay != nil {
 		c, err := alipay.New(*p.Alipay)
 		if err != nil {
-			return fmt.Errorf("alipay client: %w", err)
+			return nil, fmt.Errorf("alipay client: %w", err)
 		}
-		a.Alipay = payments.NewAlipayGateway(c)
-		for _, ch := range []string{payments.ChannelAlipayQR, payments.ChannelAlipayWap, payments.ChannelAlipayPage} {
-			gateways[ch] = a.Alipay
-		}
+		out = append(out, alipay.NewProvider(c))
 	}
 	if p.Baidu != nil {
 		c, err := baidu.New(*p.Baidu)
 		if err != nil {
-			return fmt.Errorf("baidu pay client: %w", err)
+			return nil, fmt.Errorf("baidu pay client: %w", err)
 		}
-		a.Baidu = payments.NewBaiduGateway(c)
-		gateways[payments.ChannelBaidu] = a.Baidu
+		out = append(out, baidu.NewProvider(c))
 	}
-	return nil
+	return out, nil
 }
 
 // Prepare migrates the schema, seeds the demo catalogue when asked and
@@ -167,8 +156,7 @@ func (a *App) Prepare(ctx context.Context) error {
 func (a *App) API() *fiber.App {
 	return api.New(api.Deps{
 		DB: a.DB, Temporal: a.Temporal, TaskQueue: a.Config.TaskQueue,
-		Users: a.Users, Catalog: a.Catalog, Orders: a.Orders, Payments: a.Payments, Wallet: a.Wallet, WeChat: a.WeChat,
-		WeChatV2: a.WeChatV2, Baidu: a.Baidu, Alipay: a.Alipay,
+		Users: a.Users, Catalog: a.Catalog, Orders: a.Orders, Payments: a.Payments, Wallet: a.Wallet, Providers: a.Providers,
 		PaymentTimeout: a.Config.PaymentTimeout, PointsPerYuan: a.Config.PointsPerYuan,
 		RequestTimeout: a.Config.RequestTimeout, Logger: a.Logger,
 	})

@@ -18,9 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/alipay"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/providers"
 )
 
 var (
@@ -34,7 +36,7 @@ var (
 type alipayEnv struct {
 	sb       *alipaysb.Server
 	srv      *httptest.Server
-	gw       *payments.AlipayGateway
+	gw       classified
 	notifies chan url.Values
 }
 
@@ -70,7 +72,7 @@ func newAlipayEnv(t *testing.T) *alipayEnv {
 	t.Cleanup(sb.Close)
 	c, err := alipay.New(sb.Credentials().ClientConfig(e.srv.URL+"/gateway.do", receiver.URL+"/notify"))
 	require.NoError(t, err)
-	e.gw = payments.NewAlipayGateway(c)
+	e.gw = classified{alipay.NewProvider(c)}
 	return e
 }
 
@@ -85,10 +87,10 @@ func (e *alipayEnv) nextNotify(t *testing.T) url.Values {
 	}
 }
 
-func (e *alipayEnv) prepayQR(t *testing.T, no string, cents int64) *payments.PrepayResult {
+func (e *alipayEnv) prepayQR(t *testing.T, no string, cents int64) *contract.PrepayResult {
 	t.Helper()
-	res, err := e.gw.Prepay(t.Context(), payments.PrepayRequest{
-		OrderNo: no, Channel: payments.ChannelAlipayQR, Description: "Goods", AmountCents: cents,
+	res, err := e.gw.Prepay(t.Context(), contract.PrepayRequest{
+		OrderNo: no, Channel: contract.ChannelAlipayQR, Description: "Goods", AmountCents: cents,
 		ExpireAt: time.Now().Add(time.Hour),
 	})
 	require.NoError(t, err)
@@ -99,7 +101,7 @@ func TestAlipayGatewayQRPayNotify(t *testing.T) {
 	e := newAlipayEnv(t)
 	ctx := t.Context()
 	res := e.prepayQR(t, "AP0001", 2680)
-	assert.Equal(t, payments.ChannelAlipayQR, res.Channel)
+	assert.Equal(t, contract.ChannelAlipayQR, res.Channel)
 	assert.Equal(t, "AP0001", res.OutTradeNo)
 	assert.True(t, strings.HasPrefix(res.Params["qr_code"], "https://qr.alipay.com/"))
 	assert.Len(t, res.Params, 1)
@@ -138,9 +140,9 @@ func TestAlipayGatewayQRPayNotify(t *testing.T) {
 
 func TestAlipayGatewayWapAndPageURLs(t *testing.T) {
 	e := newAlipayEnv(t)
-	for i, ch := range []string{payments.ChannelAlipayWap, payments.ChannelAlipayPage} {
+	for i, ch := range []string{contract.ChannelAlipayWap, contract.ChannelAlipayPage} {
 		no := []string{"AP0101", "AP0102"}[i]
-		res, err := e.gw.Prepay(t.Context(), payments.PrepayRequest{
+		res, err := e.gw.Prepay(t.Context(), contract.PrepayRequest{
 			OrderNo: no, Channel: ch, Description: "Membership", AmountCents: 9900,
 			ReturnURL: "https://shop.example/done", ExpireAt: time.Now().Add(time.Hour),
 		})
@@ -164,7 +166,7 @@ func TestAlipayGatewayQueryAndCloseUnknownOrUnpaid(t *testing.T) {
 	tr, err := e.gw.Query(t.Context(), "AP0201")
 	require.NoError(t, err)
 	assert.False(t, tr.Paid)
-	assert.Equal(t, payments.AlipayStateNotExist, tr.State)
+	assert.Equal(t, alipay.StateNotExist, tr.State)
 	require.NoError(t, e.gw.Close(t.Context(), "AP0201"))
 
 	e.prepayQR(t, "AP0202", 100)
@@ -181,11 +183,11 @@ func TestAlipayGatewayRefund(t *testing.T) {
 	e.prepayQR(t, "AP0301", 1000)
 	_, err := e.sb.Pay("AP0301", alipaysb.PayModeSilent)
 	require.NoError(t, err)
-	req := payments.RefundRequest{OrderNo: "AP0301", RefundNo: "RF1", TotalCents: 1000, RefundCents: 400, Reason: "return"}
+	req := contract.RefundRequest{OrderNo: "AP0301", RefundNo: "RF1", TotalCents: 1000, RefundCents: 400, Reason: "return"}
 
 	r, err := e.gw.Refund(ctx, req)
 	require.NoError(t, err)
-	assert.Equal(t, payments.RefundSucceeded, r.Status)
+	assert.Equal(t, contract.RefundSucceeded, r.Status)
 	assert.Equal(t, "RF1", r.RefundNo)
 	assert.Equal(t, int64(400), r.RefundCents)
 	assert.NotEmpty(t, r.ProviderRefundID)
@@ -193,22 +195,22 @@ func TestAlipayGatewayRefund(t *testing.T) {
 
 	again, err := e.gw.Refund(ctx, req)
 	require.NoError(t, err, "a retried refund is answered, not repeated")
-	assert.Equal(t, payments.RefundSucceeded, again.Status)
+	assert.Equal(t, contract.RefundSucceeded, again.Status)
 	assert.Equal(t, r.RefundedAt, again.RefundedAt)
 
 	rn, err := e.gw.ParseRefundNotify(e.nextNotify(t))
 	require.NoError(t, err)
 	assert.Equal(t, "RF1", rn.RefundNo)
-	assert.Equal(t, payments.RefundSucceeded, rn.Status)
+	assert.Equal(t, contract.RefundSucceeded, rn.Status)
 
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: "AP0301", RefundNo: "RF2", TotalCents: 1000, RefundCents: 601})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: "AP0301", RefundNo: "RF2", TotalCents: 1000, RefundCents: 601})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "over-refund")
 	require.ErrorIs(t, err, alipay.ErrRefundExceeded)
 
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: "AP0301", RefundNo: "RF1", TotalCents: 1000, RefundCents: 500})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: "AP0301", RefundNo: "RF1", TotalCents: 1000, RefundCents: 500})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "refund number reused with another amount")
 
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: "AP0399", RefundNo: "RF1", TotalCents: 1, RefundCents: 1})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: "AP0399", RefundNo: "RF1", TotalCents: 1, RefundCents: 1})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "unknown trade")
 }
 
@@ -229,10 +231,10 @@ func TestAlipayGatewayNotifyRefusals(t *testing.T) {
 
 func TestAlipayGatewayClassifiesErrors(t *testing.T) {
 	e := newAlipayEnv(t)
-	_, err := e.gw.Prepay(t.Context(), payments.PrepayRequest{OrderNo: "AP0501", Channel: payments.ChannelAlipayQR, Description: "x"})
+	_, err := e.gw.Prepay(t.Context(), contract.PrepayRequest{OrderNo: "AP0501", Channel: contract.ChannelAlipayQR, Description: "x"})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "a zero amount is a business refusal")
 
-	_, err = e.gw.Prepay(t.Context(), payments.PrepayRequest{OrderNo: "AP0501", Channel: payments.ChannelWeChatNative, AmountCents: 1})
+	_, err = e.gw.Prepay(t.Context(), contract.PrepayRequest{OrderNo: "AP0501", Channel: contract.ChannelWeChatNative, AmountCents: 1})
 	require.ErrorIs(t, err, payments.ErrUnknownChannel)
 
 	e.srv.Close() // the provider is unreachable: retryable, so not rejected
@@ -248,15 +250,15 @@ func TestAlipayGatewayWithService(t *testing.T) {
 	e := newAlipayEnv(t)
 	ctx := t.Context()
 	_, db := testenv.SQLite(t)
-	svc := payments.NewService(db, map[string]payments.Gateway{payments.ChannelAlipayQR: e.gw})
+	svc := payments.NewService(db, providers.MustRegistry(e.gw.Provider))
 
-	res, err := svc.Prepay(ctx, 7, payments.PrepayRequest{
-		OrderNo: "AP0601", Channel: payments.ChannelAlipayQR, Description: "Goods", AmountCents: 1500,
+	res, err := svc.Prepay(ctx, 7, contract.PrepayRequest{
+		OrderNo: "AP0601", Channel: contract.ChannelAlipayQR, Description: "Goods", AmountCents: 1500,
 		ExpireAt: time.Now().Add(time.Hour),
 	})
 	require.NoError(t, err)
-	again, err := svc.Prepay(ctx, 7, payments.PrepayRequest{
-		OrderNo: "AP0601", Channel: payments.ChannelAlipayQR, Description: "Goods", AmountCents: 1500,
+	again, err := svc.Prepay(ctx, 7, contract.PrepayRequest{
+		OrderNo: "AP0601", Channel: contract.ChannelAlipayQR, Description: "Goods", AmountCents: 1500,
 		ExpireAt: time.Now().Add(time.Hour),
 	})
 	require.NoError(t, err)
@@ -266,11 +268,11 @@ func TestAlipayGatewayWithService(t *testing.T) {
 	require.NoError(t, err)
 	tr, err := e.gw.ParseNotify(e.nextNotify(t))
 	require.NoError(t, err)
-	paid, err := svc.CheckNotify(ctx, tr, e.gw.AppID(), e.gw.MchID())
+	paid, err := svc.CheckNotify(ctx, tr, e.gw.Merchant())
 	require.NoError(t, err)
 	assert.Equal(t, int64(1500), paid.AmountCents)
 	require.NoError(t, svc.MarkPaid(ctx, *paid))
-	_, err = svc.CheckNotify(ctx, tr, e.gw.AppID(), e.gw.MchID())
+	_, err = svc.CheckNotify(ctx, tr, e.gw.Merchant())
 	require.ErrorIs(t, err, payments.ErrAlreadyRecorded)
 	require.ErrorIs(t, svc.Close(ctx, "AP0601"), payments.ErrAlreadyPaid)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/baidu"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
 	"github.com/shopflow/orderpay/internal/payments"
@@ -24,14 +25,12 @@ import (
 // merchant's notify endpoints, which hand the verified results over.
 type baiduEnv struct {
 	sb      *baidusb.Server
-	gw      *payments.BaiduGateway
+	gw      classified
 	mu      sync.Mutex
-	trades  []*payments.Trade
-	refunds []*payments.RefundResult
+	trades  []*contract.Trade
+	refunds []*contract.RefundResult
 	errs    []error
 }
-
-var _ payments.Gateway = (*payments.BaiduGateway)(nil)
 
 func newBaiduEnv(t *testing.T, mutate ...func(*baidu.Config)) *baiduEnv {
 	t.Helper()
@@ -69,11 +68,11 @@ func newBaiduEnv(t *testing.T, mutate ...func(*baidu.Config)) *baiduEnv {
 	}
 	c, err := baidu.New(cfg)
 	require.NoError(t, err)
-	e.gw = payments.NewBaiduGateway(c)
+	e.gw = classified{baidu.NewProvider(c)}
 	return e
 }
 
-func (e *baiduEnv) record(tr *payments.Trade, res *payments.RefundResult, err error) {
+func (e *baiduEnv) record(tr *contract.Trade, res *contract.RefundResult, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
@@ -86,20 +85,20 @@ func (e *baiduEnv) record(tr *payments.Trade, res *payments.RefundResult, err er
 	}
 }
 
-func (e *baiduEnv) seen() (trades []*payments.Trade, refunds []*payments.RefundResult, errs []error) {
+func (e *baiduEnv) seen() (trades []*contract.Trade, refunds []*contract.RefundResult, errs []error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append(trades, e.trades...), append(refunds, e.refunds...), append(errs, e.errs...)
 }
 
-func baiduPrepay(t *testing.T, e *baiduEnv, no string, cents int64) *payments.PrepayResult {
+func baiduPrepay(t *testing.T, e *baiduEnv, no string, cents int64) *contract.PrepayResult {
 	t.Helper()
 	expire := time.Now().Add(2 * time.Hour).Truncate(time.Second)
-	res, err := e.gw.Prepay(context.Background(), payments.PrepayRequest{
-		OrderNo: no, Channel: payments.ChannelBaidu, Description: "Coffee", AmountCents: cents, ExpireAt: expire,
+	res, err := e.gw.Prepay(context.Background(), contract.PrepayRequest{
+		OrderNo: no, Channel: contract.ChannelBaidu, Description: "Coffee", AmountCents: cents, ExpireAt: expire,
 	})
 	require.NoError(t, err)
-	assert.Equal(t, payments.ChannelBaidu, res.Channel)
+	assert.Equal(t, contract.ChannelBaidu, res.Channel)
 	assert.Equal(t, expire, res.ExpireAt)
 	return res
 }
@@ -124,13 +123,13 @@ func TestBaiduGatewayPrepayQueryClose(t *testing.T) {
 
 	unknown, err := e.gw.Query(ctx, "BAIDU-NEVER")
 	require.NoError(t, err)
-	assert.Equal(t, &payments.Trade{OutTradeNo: "BAIDU-NEVER", State: payments.BaiduStateNotExist}, unknown)
+	assert.Equal(t, &contract.Trade{OutTradeNo: "BAIDU-NEVER", State: baidu.StateNotExist}, unknown)
 	require.NoError(t, e.gw.Close(ctx, "BAIDU-NEVER"), "nothing to close")
 
 	tr, err := e.gw.Query(ctx, "BAIDU0001")
 	require.NoError(t, err)
 	assert.False(t, tr.Paid)
-	assert.Equal(t, payments.BaiduStateUnpaid, tr.State)
+	assert.Equal(t, baidu.StateUnpaid, tr.State)
 	require.NoError(t, e.gw.Close(ctx, "BAIDU0001"), "unpaid: Baidu lets it expire")
 
 	_, err = e.sb.Pay("BAIDU0001", sandbox.PayModeSilent)
@@ -139,8 +138,8 @@ func TestBaiduGatewayPrepayQueryClose(t *testing.T) {
 	require.NoError(t, err)
 	v, err := e.sb.Order("BAIDU0001")
 	require.NoError(t, err)
-	assert.Equal(t, &payments.Trade{
-		OutTradeNo: "BAIDU0001", TransactionID: v.OrderID, Paid: true, State: payments.BaiduStatePaid,
+	assert.Equal(t, &contract.Trade{
+		OutTradeNo: "BAIDU0001", TransactionID: v.OrderID, Paid: true, State: baidu.StatePaid,
 		AmountCents: 13600, AppID: creds.AppKey, MchID: creds.DealID,
 	}, tr)
 	assert.ErrorIs(t, e.gw.Close(ctx, "BAIDU0001"), payments.ErrAlreadyPaid)
@@ -149,14 +148,14 @@ func TestBaiduGatewayPrepayQueryClose(t *testing.T) {
 func TestBaiduGatewayPrepayErrors(t *testing.T) {
 	e := newBaiduEnv(t)
 	ctx := context.Background()
-	_, err := e.gw.Prepay(ctx, payments.PrepayRequest{OrderNo: "B1", Channel: payments.ChannelWeChatJSAPI, AmountCents: 1, Description: "x"})
+	_, err := e.gw.Prepay(ctx, contract.PrepayRequest{OrderNo: "B1", Channel: contract.ChannelWeChatJSAPI, AmountCents: 1, Description: "x"})
 	assert.ErrorIs(t, err, payments.ErrUnknownChannel)
-	_, err = e.gw.Prepay(ctx, payments.PrepayRequest{OrderNo: "B1", Channel: payments.ChannelBaidu, Description: "x"})
+	_, err = e.gw.Prepay(ctx, contract.PrepayRequest{OrderNo: "B1", Channel: contract.ChannelBaidu, Description: "x"})
 	assert.ErrorIs(t, err, payments.ErrProviderRejected, "a zero amount is a business refusal")
 
 	// The same order registered twice with another amount is refused by the sandbox.
 	baiduPrepay(t, e, "B2", 100)
-	_, err = e.gw.Prepay(ctx, payments.PrepayRequest{OrderNo: "B2", Channel: payments.ChannelBaidu, Description: "x", AmountCents: 200})
+	_, err = e.gw.Prepay(ctx, contract.PrepayRequest{OrderNo: "B2", Channel: contract.ChannelBaidu, Description: "x", AmountCents: 200})
 	assert.ErrorIs(t, err, payments.ErrProviderRejected)
 
 	// A bad access token is retried (a token source fetches a new one), not rejected.
@@ -200,10 +199,10 @@ func TestBaiduGatewayRefund(t *testing.T) {
 	e := newBaiduEnv(t)
 	ctx := context.Background()
 	baiduPrepay(t, e, "BAIDU0003", 1000)
-	req := payments.RefundRequest{OrderNo: "BAIDU0003", RefundNo: "RF-1", TotalCents: 1000, RefundCents: 400, Reason: "broken"}
+	req := contract.RefundRequest{OrderNo: "BAIDU0003", RefundNo: "RF-1", TotalCents: 1000, RefundCents: 400, Reason: "broken"}
 	_, err := e.gw.Refund(ctx, req)
 	assert.ErrorIs(t, err, payments.ErrProviderRejected, "unpaid")
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: "BAIDU-NEVER", RefundNo: "RF-0", RefundCents: 1})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: "BAIDU-NEVER", RefundNo: "RF-0", RefundCents: 1})
 	assert.ErrorIs(t, err, payments.ErrProviderRejected, "unknown order")
 
 	_, err = e.sb.Pay("BAIDU0003", sandbox.PayModeSilent)
@@ -214,7 +213,7 @@ func TestBaiduGatewayRefund(t *testing.T) {
 	res, err := e.gw.Refund(ctx, req)
 	require.NoError(t, err)
 	assert.Equal(t, "RF-1", res.RefundNo)
-	assert.Equal(t, payments.RefundProcessing, res.Status)
+	assert.Equal(t, contract.RefundProcessing, res.Status)
 	assert.Equal(t, int64(400), res.RefundCents)
 	require.NotEmpty(t, res.ProviderRefundID)
 
@@ -237,5 +236,5 @@ func TestBaiduGatewayRefund(t *testing.T) {
 	}, 10*time.Second, 2*time.Millisecond)
 	_, refunds, errs := e.seen()
 	require.Empty(t, errs)
-	assert.Equal(t, &payments.RefundResult{ProviderRefundID: res.ProviderRefundID, Status: payments.RefundSucceeded}, refunds[0])
+	assert.Equal(t, &contract.RefundResult{ProviderRefundID: res.ProviderRefundID, Status: contract.RefundSucceeded}, refunds[0])
 }

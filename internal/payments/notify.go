@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/shopflow/orderpay/internal/providers"
 )
 
 // ErrNotifyMismatch means a correctly signed notify does not match the
 // payment we recorded (wrong merchant, app, amount or order).
-var ErrNotifyMismatch = errors.New("notify does not match the payment")
+var ErrNotifyMismatch = providers.ErrNotifyMismatch
 
 // ErrAlreadyRecorded means the notify repeats a payment already recorded:
 // answer the provider with success and change nothing.
@@ -17,7 +19,7 @@ var ErrAlreadyRecorded = errors.New("payment already recorded")
 
 // CheckNotify compares a verified provider trade against the order's
 // payment row and returns the confirmed payment. Nothing is written.
-func (s *Service) CheckNotify(ctx context.Context, t *Trade, appID, mchID string) (*Paid, error) {
+func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchant) (*Paid, error) {
 	p, err := s.ByTradeNo(ctx, t.OutTradeNo)
 	if err != nil {
 		return nil, err
@@ -25,7 +27,7 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, appID, mchID string
 	switch {
 	case !t.Paid:
 		return nil, fmt.Errorf("%w: %s trade state %s", ErrNotifyMismatch, t.OutTradeNo, t.State)
-	case t.AppID != appID || t.MchID != mchID:
+	case t.AppID != m.AppID || t.MchID != m.MchID:
 		return nil, fmt.Errorf("%w: %s merchant %s/%s", ErrNotifyMismatch, t.OutTradeNo, t.MchID, t.AppID)
 	case t.AmountCents != p.AmountCents:
 		return nil, fmt.Errorf("%w: %s amount %d, expected %d", ErrNotifyMismatch, t.OutTradeNo, t.AmountCents, p.AmountCents)

@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/providers"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -35,13 +35,13 @@ const (
 var (
 	// ErrNotFound means the order has no payment row.
 	ErrNotFound = contract.Kinded(contract.ErrNotFound, "payment not found")
-	// ErrUnknownChannel means no gateway serves the channel.
-	ErrUnknownChannel = contract.Kinded(contract.ErrUnknownChannel, "unknown pay channel")
+	// ErrUnknownChannel means no provider serves the channel.
+	ErrUnknownChannel = providers.ErrUnknownChannel
 	// ErrProviderRejected means the provider refused the request for a
 	// business reason; retrying the same request will not help.
-	ErrProviderRejected = contract.Kinded(contract.ErrProviderRejected, "provider rejected the request")
+	ErrProviderRejected = providers.ErrProviderRejected
 	// ErrAlreadyPaid means the provider order was paid, so it cannot be closed.
-	ErrAlreadyPaid = contract.Kinded(contract.ErrAlreadyPaid, "provider order already paid")
+	ErrAlreadyPaid = providers.ErrAlreadyPaid
 	// ErrConflictingPayment means a second, different transaction claims to
 	// have paid an order that is already paid.
 	ErrConflictingPayment = contract.Kinded(contract.ErrConflictingPayment, "order already paid by another transaction")
@@ -98,48 +98,27 @@ const (
 	RefundFailed     = contract.RefundFailed
 )
 
-// Gateway is one provider's merchant API. Implementations must be safe for
-// concurrent use, classify business refusals with ErrProviderRejected (and
-// paid orders that cannot be closed with ErrAlreadyPaid), and leave network
-// and 5xx failures unwrapped so they are retried.
-type Gateway interface {
-	Prepay(ctx context.Context, req PrepayRequest) (*PrepayResult, error)
-	Query(ctx context.Context, outTradeNo string) (*Trade, error)
-	Close(ctx context.Context, outTradeNo string) error
-	Refund(ctx context.Context, req RefundRequest) (*RefundResult, error)
-}
-
 // Service records payments and routes provider calls by channel.
 type Service struct {
-	db       *gorm.DB
-	gateways map[string]Gateway
-	now      func() time.Time
+	db        *gorm.DB
+	providers *providers.Registry
+	now       func() time.Time
 }
 
-// NewService returns a payment service; gateways maps pay channel → gateway.
-func NewService(db *gorm.DB, gateways map[string]Gateway) *Service {
-	return &Service{db: db, gateways: gateways, now: time.Now}
+// NewService returns a payment service over the providers of every
+// configured channel.
+func NewService(db *gorm.DB, reg *providers.Registry) *Service {
+	return &Service{db: db, providers: reg, now: time.Now}
 }
 
-// Channels lists the pay channels with a gateway, sorted.
-func (s *Service) Channels() []string {
-	out := make([]string, 0, len(s.gateways))
-	for ch := range s.gateways {
-		out = append(out, ch)
-	}
-	sort.Strings(out)
-	return out
-}
+// Channels lists the pay channels with a provider, sorted.
+func (s *Service) Channels() []string { return s.providers.Channels() }
 
-// Supports reports whether a channel has a gateway.
-func (s *Service) Supports(channel string) bool { _, ok := s.gateways[channel]; return ok }
+// Supports reports whether a channel has a provider.
+func (s *Service) Supports(channel string) bool { return s.providers.Supports(channel) }
 
-func (s *Service) gateway(channel string) (Gateway, error) {
-	g, ok := s.gateways[channel]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownChannel, channel)
-	}
-	return g, nil
+func (s *Service) provider(channel string) (providers.Provider, error) {
+	return s.providers.ForChannel(channel)
 }
 
 // Prepay returns the client pay parameters for one payment attempt. Stored
@@ -163,14 +142,14 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	g, err := s.gateway(req.Channel)
+	g, err := s.provider(req.Channel)
 	if err != nil {
 		return nil, err
 	}
 	req.OutTradeNo = tradeNo
 	res, err := g.Prepay(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("prepay %s via %s: %w", tradeNo, req.Channel, err)
+		return nil, fmt.Errorf("prepay %s via %s: %w", tradeNo, req.Channel, providers.Classify(err))
 	}
 	res.OutTradeNo = tradeNo
 	params, err := json.Marshal(res.Params)
@@ -195,8 +174,8 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 
 // settlesAtOnce reports whether a channel's prepay is the payment itself.
 func (s *Service) settlesAtOnce(channel string) bool {
-	_, instant := s.gateways[channel].(instantGateway)
-	return instant
+	p, err := s.provider(channel)
+	return err == nil && p.SettlesAtOnce()
 }
 
 func attemptOf(orderNo, tradeNo string) int {
@@ -278,13 +257,13 @@ func (s *Service) Query(ctx context.Context, outTradeNo string) (*Trade, error) 
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.gateway(p.Channel)
+	g, err := s.provider(p.Channel)
 	if err != nil {
 		return nil, err
 	}
 	t, err := g.Query(ctx, outTradeNo)
 	if err != nil {
-		return nil, fmt.Errorf("query %s via %s: %w", outTradeNo, p.Channel, err)
+		return nil, fmt.Errorf("query %s via %s: %w", outTradeNo, p.Channel, providers.Classify(err))
 	}
 	t.OutTradeNo = outTradeNo
 	return t, nil
@@ -308,12 +287,12 @@ func (s *Service) Close(ctx context.Context, outTradeNo string) error {
 	if p.Status == StatusPaid {
 		return fmt.Errorf("%w: %s", ErrAlreadyPaid, orderNo)
 	}
-	g, err := s.gateway(p.Channel)
+	g, err := s.provider(p.Channel)
 	if err != nil {
 		return err
 	}
 	if err := g.Close(ctx, orderNo); err != nil {
-		return fmt.Errorf("close %s via %s: %w", orderNo, p.Channel, err)
+		return fmt.Errorf("close %s via %s: %w", orderNo, p.Channel, providers.Classify(err))
 	}
 	err = s.db.WithContext(ctx).Model(&Payment{}).
 		Where("out_trade_no = ? AND status = ?", orderNo, StatusUnpaid).

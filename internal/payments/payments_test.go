@@ -12,12 +12,16 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/providers"
 )
 
-// fakeGateway is a provider that counts its calls.
+// fakeGateway is a provider of one channel that counts its calls.
 type fakeGateway struct {
+	providers.InProcess               // no notifies
+	channel                           string
 	mu                                sync.Mutex
 	prepays, queries, closes, refunds int
 	prepayErr, closeErr               error
@@ -66,6 +70,10 @@ func (g *fakeGateway) Refund(_ context.Context, req payments.RefundRequest) (*pa
 	return &payments.RefundResult{RefundNo: req.RefundNo, Status: payments.RefundSucceeded, RefundCents: req.RefundCents}, nil
 }
 
+func (g *fakeGateway) Name() string        { return "fake-" + g.channel }
+func (g *fakeGateway) Channels() []string  { return []string{g.channel} }
+func (g *fakeGateway) SettlesAtOnce() bool { return false }
+
 func (g *fakeGateway) counts() (prepays, queries, closes int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -82,11 +90,8 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	_, db := testenv.Postgres(t)
-	f := &fixture{db: db, jsapi: &fakeGateway{}, native: &fakeGateway{}}
-	f.svc = payments.NewService(db, map[string]payments.Gateway{
-		payments.ChannelWeChatJSAPI:  f.jsapi,
-		payments.ChannelWeChatNative: f.native,
-	})
+	f := &fixture{db: db, jsapi: &fakeGateway{channel: contract.ChannelWeChatJSAPI}, native: &fakeGateway{channel: contract.ChannelWeChatNative}}
+	f.svc = payments.NewService(db, providers.MustRegistry(f.jsapi, f.native))
 	return f
 }
 
@@ -106,7 +111,7 @@ func request(channel string, expire time.Time) payments.PrepayRequest {
 
 func (f *fixture) prepay(t *testing.T) *payments.PrepayResult {
 	t.Helper()
-	res, err := f.svc.Prepay(context.Background(), 7, request(payments.ChannelWeChatJSAPI, time.Now().Add(2*time.Hour).Truncate(time.Second)))
+	res, err := f.svc.Prepay(context.Background(), 7, request(contract.ChannelWeChatJSAPI, time.Now().Add(2*time.Hour).Truncate(time.Second)))
 	require.NoError(t, err)
 	return res
 }
@@ -123,7 +128,7 @@ func TestPrepayStoresAndReusesParams(t *testing.T) {
 	ctx := context.Background()
 	expire := time.Now().Add(2 * time.Hour).Truncate(time.Second)
 
-	first, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatJSAPI, expire))
+	first, err := f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, expire))
 	require.NoError(t, err)
 	assert.Equal(t, "openid-7", f.jsapi.lastPrepay.OpenID)
 
@@ -137,7 +142,7 @@ func TestPrepayStoresAndReusesParams(t *testing.T) {
 
 	// A retried activity or a repeated submit gets the stored parameters.
 	for i := 0; i < 3; i++ {
-		again, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatJSAPI, expire.Add(time.Minute)))
+		again, err := f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, expire.Add(time.Minute)))
 		require.NoError(t, err)
 		assert.Equal(t, first.PrepayID, again.PrepayID)
 		assert.Equal(t, first.Params, again.Params)
@@ -151,10 +156,10 @@ func TestPrepayAgainWhenExpired(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 
-	_, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatJSAPI, time.Now().Add(-time.Minute)))
+	_, err := f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, time.Now().Add(-time.Minute)))
 	require.NoError(t, err)
 	fresh := time.Now().Add(time.Hour).Truncate(time.Second)
-	res, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatJSAPI, fresh))
+	res, err := f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, fresh))
 	require.NoError(t, err)
 
 	prepays, _, _ := f.jsapi.counts()
@@ -170,12 +175,12 @@ func TestPrepayNewAttemptOtherChannel(t *testing.T) {
 	first := f.prepay(t)
 	assert.Equal(t, orderNo, first.OutTradeNo, "the first attempt uses the order number")
 
-	req := request(payments.ChannelWeChatNative, time.Now().Add(time.Hour).Truncate(time.Second))
+	req := request(contract.ChannelWeChatNative, time.Now().Add(time.Hour).Truncate(time.Second))
 	req.OutTradeNo = payments.TradeNo(orderNo, 2)
 	res, err := f.svc.Prepay(ctx, 7, req)
 	require.NoError(t, err)
 	assert.Equal(t, "ORDER1_2", res.OutTradeNo)
-	assert.Equal(t, payments.ChannelWeChatNative, res.Channel)
+	assert.Equal(t, contract.ChannelWeChatNative, res.Channel)
 	assert.Equal(t, "ORDER1_2", f.native.lastPrepay.TradeNo())
 
 	jsapi, _, _ := f.jsapi.counts()
@@ -186,10 +191,10 @@ func TestPrepayNewAttemptOtherChannel(t *testing.T) {
 	latest := f.payment(t)
 	assert.Equal(t, "ORDER1_2", latest.OutTradeNo)
 	assert.Equal(t, 2, latest.Attempt)
-	assert.Equal(t, payments.ChannelWeChatNative, latest.Channel)
+	assert.Equal(t, contract.ChannelWeChatNative, latest.Channel)
 	firstRow, err := f.svc.ByTradeNo(ctx, orderNo)
 	require.NoError(t, err)
-	assert.Equal(t, payments.ChannelWeChatJSAPI, firstRow.Channel, "the first attempt is kept")
+	assert.Equal(t, contract.ChannelWeChatJSAPI, firstRow.Channel, "the first attempt is kept")
 	assert.Equal(t, 1, firstRow.Attempt)
 
 	// Each attempt is queried through its own channel.
@@ -209,7 +214,7 @@ func TestPrepayErrors(t *testing.T) {
 	assert.ErrorIs(t, err, payments.ErrUnknownChannel)
 
 	f.jsapi.prepayErr = payments.ErrProviderRejected
-	_, err = f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatJSAPI, time.Now().Add(time.Hour)))
+	_, err = f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, time.Now().Add(time.Hour)))
 	assert.ErrorIs(t, err, payments.ErrProviderRejected)
 	_, err = f.svc.Get(ctx, orderNo)
 	assert.ErrorIs(t, err, payments.ErrNotFound, "a failed prepay writes nothing")
@@ -221,9 +226,9 @@ func TestPrepayRefusedOncePaid(t *testing.T) {
 	f.prepay(t)
 	require.NoError(t, f.svc.MarkPaid(ctx, payments.Paid{OrderNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: time.Now()}))
 
-	_, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatNative, time.Now().Add(time.Hour)))
+	_, err := f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatNative, time.Now().Add(time.Hour)))
 	assert.ErrorIs(t, err, payments.ErrProviderRejected)
-	_, err = f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatJSAPI, time.Now().Add(time.Hour)))
+	_, err = f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, time.Now().Add(time.Hour)))
 	assert.ErrorIs(t, err, payments.ErrProviderRejected)
 	jsapi, _, _ := f.jsapi.counts()
 	native, _, _ := f.native.counts()
@@ -271,7 +276,7 @@ func TestMarkPaidSecondAttemptConflicts(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	f.prepay(t)
-	req := request(payments.ChannelWeChatNative, time.Now().Add(time.Hour))
+	req := request(contract.ChannelWeChatNative, time.Now().Add(time.Hour))
 	req.OutTradeNo = payments.TradeNo(orderNo, 2)
 	_, err := f.svc.Prepay(ctx, 7, req)
 	require.NoError(t, err)
@@ -335,7 +340,7 @@ func TestCloseProviderSaysPaid(t *testing.T) {
 func TestQueryRoutesByStoredChannel(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	_, err := f.svc.Prepay(ctx, 7, request(payments.ChannelWeChatNative, time.Now().Add(time.Hour)))
+	_, err := f.svc.Prepay(ctx, 7, request(contract.ChannelWeChatNative, time.Now().Add(time.Hour)))
 	require.NoError(t, err)
 	f.native.trade = &payments.Trade{OutTradeNo: orderNo, TransactionID: "tx-1", Paid: true, State: "SUCCESS", AmountCents: amount}
 
@@ -362,7 +367,7 @@ func TestCheckNotify(t *testing.T) {
 		AmountCents: amount, PaidAt: paidAt, AppID: appID, MchID: mchID,
 	}
 
-	p, err := f.svc.CheckNotify(ctx, &good, appID, mchID)
+	p, err := f.svc.CheckNotify(ctx, &good, providers.Merchant{AppID: appID, MchID: mchID})
 	require.NoError(t, err)
 	assert.Equal(t, payments.Paid{OrderNo: orderNo, OutTradeNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: paidAt, Source: "notify"}, *p)
 
@@ -375,13 +380,13 @@ func TestCheckNotify(t *testing.T) {
 	} {
 		tr := good
 		mutate(&tr)
-		_, err := f.svc.CheckNotify(ctx, &tr, appID, mchID)
+		_, err := f.svc.CheckNotify(ctx, &tr, providers.Merchant{AppID: appID, MchID: mchID})
 		assert.ErrorIs(t, err, payments.ErrNotifyMismatch, name)
 	}
 
 	unknown := good
 	unknown.OutTradeNo = "NOPE"
-	_, err = f.svc.CheckNotify(ctx, &unknown, appID, mchID)
+	_, err = f.svc.CheckNotify(ctx, &unknown, providers.Merchant{AppID: appID, MchID: mchID})
 	assert.ErrorIs(t, err, payments.ErrNotFound)
 
 	row := f.payment(t)
@@ -390,7 +395,7 @@ func TestCheckNotify(t *testing.T) {
 
 	// A notify repeating the recorded payment is recognised as such.
 	require.NoError(t, f.svc.MarkPaid(ctx, *p))
-	_, err = f.svc.CheckNotify(ctx, &good, appID, mchID)
+	_, err = f.svc.CheckNotify(ctx, &good, providers.Merchant{AppID: appID, MchID: mchID})
 	assert.ErrorIs(t, err, payments.ErrAlreadyRecorded)
 }
 

@@ -8,8 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/providers"
 	"github.com/shopflow/orderpay/internal/wallet"
 )
 
@@ -22,15 +24,12 @@ import (
 func TestPrepayRetryOfWalletPaymentReportsItPaid(t *testing.T) {
 	_, db := testenv.Postgres(t)
 	w := wallet.NewService(db)
-	svc := payments.NewService(db, map[string]payments.Gateway{
-		payments.ChannelBalance: payments.NewBalanceGateway(w),
-		payments.ChannelFree:    payments.FreeGateway{},
-	})
+	svc := payments.NewService(db, providers.MustRegistry(wallet.NewProvider(w), providers.Free{}))
 	ctx := context.Background()
 	_, err := w.Credit(ctx, 7, "seed", wallet.KindRecharge, 20000)
 	require.NoError(t, err)
 
-	req := request(payments.ChannelBalance, time.Now().Add(time.Hour).Truncate(time.Second))
+	req := request(contract.ChannelBalance, time.Now().Add(time.Hour).Truncate(time.Second))
 	req.UserID = 7
 	first, err := svc.Prepay(ctx, 7, req)
 	require.NoError(t, err)
@@ -44,7 +43,7 @@ func TestPrepayRetryOfWalletPaymentReportsItPaid(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(20000)-amount, bal, "debited once")
 
-	free := request(payments.ChannelFree, time.Now().Add(time.Hour))
+	free := request(contract.ChannelFree, time.Now().Add(time.Hour))
 	free.OrderNo, free.AmountCents, free.UserID = "ORDER2", 0, 7
 	_, err = svc.Prepay(ctx, 7, free)
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/providers"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -48,11 +49,6 @@ func (r *Refund) Contract() *contract.Refund {
 		RefundNo: r.RefundNo, OrderNo: r.OrderNo, OutTradeNo: r.OutTradeNo, Channel: r.Channel,
 		AmountCents: r.AmountCents, TotalCents: r.TotalCents, Reason: r.Reason, Status: r.Status,
 	}
-}
-
-// RefundQuerier is implemented by gateways whose refunds finish later.
-type RefundQuerier interface {
-	QueryRefund(ctx context.Context, refundNo string) (*RefundResult, error)
 }
 
 // OpenRefund records a refund of an order's paid payment: AmountCents, or
@@ -136,7 +132,7 @@ func (s *Service) ExecuteRefund(ctx context.Context, refundNo string) (*RefundRe
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.gateway(r.Channel)
+	g, err := s.provider(r.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +143,7 @@ func (s *Service) ExecuteRefund(ctx context.Context, refundNo string) (*RefundRe
 	res, err := g.Refund(ctx, RefundRequest{OrderNo: r.OutTradeNo, RefundNo: r.RefundNo, TransactionID: txID,
 		TotalCents: r.TotalCents, RefundCents: r.AmountCents, Reason: r.Reason})
 	if err != nil {
-		return nil, fmt.Errorf("refund %s via %s: %w", refundNo, r.Channel, err)
+		return nil, fmt.Errorf("refund %s via %s: %w", refundNo, r.Channel, providers.Classify(err))
 	}
 	if err := s.RecordRefundResult(ctx, *res); err != nil {
 		return nil, err
@@ -162,17 +158,21 @@ func (s *Service) QueryRefund(ctx context.Context, refundNo string) (*RefundResu
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.gateway(r.Channel)
+	stored := &RefundResult{RefundNo: r.RefundNo, ProviderRefundID: r.ProviderRefundID, Status: r.Status, RefundCents: r.AmountCents}
+	if r.Status == RefundSucceeded || r.Status == RefundFailed {
+		return stored, nil
+	}
+	g, err := s.provider(r.Channel)
 	if err != nil {
 		return nil, err
 	}
-	q, ok := g.(RefundQuerier)
-	if !ok || r.Status == RefundSucceeded || r.Status == RefundFailed {
-		return &RefundResult{RefundNo: r.RefundNo, ProviderRefundID: r.ProviderRefundID, Status: r.Status, RefundCents: r.AmountCents}, nil
+	res, err := g.QueryRefund(ctx, RefundRequest{OrderNo: r.OutTradeNo, RefundNo: r.RefundNo,
+		TotalCents: r.TotalCents, RefundCents: r.AmountCents, Reason: r.Reason})
+	if errors.Is(err, providers.ErrNotSupported) {
+		return stored, nil // the provider answers refunds at once (or by notify only)
 	}
-	res, err := q.QueryRefund(ctx, refundNo)
 	if err != nil {
-		return nil, fmt.Errorf("query refund %s: %w", refundNo, err)
+		return nil, fmt.Errorf("query refund %s: %w", refundNo, providers.Classify(err))
 	}
 	if err := s.RecordRefundResult(ctx, *res); err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/wechatpay"
@@ -28,7 +29,7 @@ type wechatEnv struct {
 	sb      *sandbox.Server
 	srv     *httptest.Server
 	client  *wechatpay.Client
-	gw      *payments.WeChatGateway
+	gw      classified
 	mu      sync.Mutex
 	headers []http.Header // refund notifies received
 	bodies  [][]byte
@@ -60,7 +61,7 @@ func newWeChatEnv(t *testing.T) *wechatEnv {
 	cfg.RefundNotifyURL = merchant.URL + "/refund/notify"
 	e.client, err = wechatpay.New(cfg)
 	require.NoError(t, err)
-	e.gw = payments.NewWeChatGateway(e.client)
+	e.gw = classified{wechatpay.NewProvider(e.client)}
 	return e
 }
 
@@ -84,8 +85,8 @@ var wxSeq atomic.Int64
 func (e *wechatEnv) paidOrder(t *testing.T, amount int64) string {
 	t.Helper()
 	no := fmt.Sprintf("PAY%d%04d", time.Now().UnixNano()%1e9, wxSeq.Add(1))
-	_, err := e.gw.Prepay(context.Background(), payments.PrepayRequest{
-		OrderNo: no, Channel: payments.ChannelWeChatNative, Description: "Coffee",
+	_, err := e.gw.Prepay(context.Background(), contract.PrepayRequest{
+		OrderNo: no, Channel: contract.ChannelWeChatNative, Description: "Coffee",
 		AmountCents: amount, ExpireAt: time.Now().Add(time.Hour),
 	})
 	require.NoError(t, err)
@@ -98,11 +99,11 @@ func TestWeChatGatewayRefund(t *testing.T) {
 	e := newWeChatEnv(t)
 	ctx := context.Background()
 	no := e.paidOrder(t, 1000)
-	req := payments.RefundRequest{OrderNo: no, RefundNo: "R1" + no, TotalCents: 1000, RefundCents: 300, Reason: "out of stock"}
+	req := contract.RefundRequest{OrderNo: no, RefundNo: "R1" + no, TotalCents: 1000, RefundCents: 300, Reason: "out of stock"}
 
 	res, err := e.gw.Refund(ctx, req)
 	require.NoError(t, err)
-	assert.Equal(t, payments.RefundProcessing, res.Status)
+	assert.Equal(t, contract.RefundProcessing, res.Status)
 	assert.Equal(t, req.RefundNo, res.RefundNo)
 	assert.NotEmpty(t, res.ProviderRefundID)
 	assert.Equal(t, int64(300), res.RefundCents)
@@ -112,11 +113,11 @@ func TestWeChatGatewayRefund(t *testing.T) {
 	require.NoError(t, err, "a retried refund is the same refund")
 	assert.Equal(t, res.ProviderRefundID, again.ProviderRefundID)
 
-	var settled *payments.RefundResult
+	var settled *contract.RefundResult
 	require.Eventually(t, func() bool {
 		q, err := e.gw.QueryRefund(ctx, req.RefundNo)
 		settled = q
-		return err == nil && q.Status == payments.RefundSucceeded
+		return err == nil && q.Status == contract.RefundSucceeded
 	}, 10*time.Second, 5*time.Millisecond)
 	assert.Equal(t, res.ProviderRefundID, settled.ProviderRefundID)
 	assert.WithinDuration(t, time.Now(), settled.RefundedAt, time.Minute)
@@ -125,7 +126,7 @@ func TestWeChatGatewayRefund(t *testing.T) {
 	h, body := e.refundNotify(t, 0)
 	n, err := e.gw.ParseRefundNotify(h, body)
 	require.NoError(t, err)
-	assert.Equal(t, payments.RefundSucceeded, n.Status)
+	assert.Equal(t, contract.RefundSucceeded, n.Status)
 	assert.Equal(t, req.RefundNo, n.RefundNo)
 	assert.Equal(t, res.ProviderRefundID, n.ProviderRefundID)
 	assert.Equal(t, int64(300), n.RefundCents)
@@ -137,10 +138,10 @@ func TestWeChatGatewayRefund(t *testing.T) {
 	require.ErrorIs(t, err, wechatpay.ErrInvalidSignature)
 
 	// The rest can be refunded, but no more.
-	rest, err := e.gw.Refund(ctx, payments.RefundRequest{OrderNo: no, RefundNo: "R2" + no, TotalCents: 1000, RefundCents: 700})
+	rest, err := e.gw.Refund(ctx, contract.RefundRequest{OrderNo: no, RefundNo: "R2" + no, TotalCents: 1000, RefundCents: 700})
 	require.NoError(t, err)
 	assert.Equal(t, int64(700), rest.RefundCents)
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: no, RefundNo: "R3" + no, TotalCents: 1000, RefundCents: 1})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: no, RefundNo: "R3" + no, TotalCents: 1000, RefundCents: 1})
 	require.ErrorIs(t, err, payments.ErrProviderRejected)
 	require.ErrorIs(t, err, wechatpay.ErrRefundNotEnough)
 }
@@ -150,20 +151,20 @@ func TestWeChatGatewayRefundRefusalsAndFailures(t *testing.T) {
 	ctx := context.Background()
 
 	unpaid := fmt.Sprintf("UNPAID%d", time.Now().UnixNano()%1e9)
-	_, err := e.gw.Prepay(ctx, payments.PrepayRequest{OrderNo: unpaid, Channel: payments.ChannelWeChatNative,
+	_, err := e.gw.Prepay(ctx, contract.PrepayRequest{OrderNo: unpaid, Channel: contract.ChannelWeChatNative,
 		Description: "Tea", AmountCents: 500, ExpireAt: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: unpaid, RefundNo: "R" + unpaid, TotalCents: 500, RefundCents: 500})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: unpaid, RefundNo: "R" + unpaid, TotalCents: 500, RefundCents: 500})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "an unpaid order cannot be refunded")
 	var pe *wechatpay.ProviderError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "INVALID_REQUEST", pe.Code)
 
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: "NOSUCHORDER", RefundNo: "RX", TotalCents: 500, RefundCents: 1})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: "NOSUCHORDER", RefundNo: "RX", TotalCents: 500, RefundCents: 1})
 	require.ErrorIs(t, err, payments.ErrProviderRejected)
 	require.ErrorIs(t, err, wechatpay.ErrOrderNotFound)
 
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: unpaid, RefundNo: "RY", TotalCents: 500, RefundCents: 0})
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: unpaid, RefundNo: "RY", TotalCents: 500, RefundCents: 0})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "an invalid request is not retried")
 	require.ErrorIs(t, err, wechatpay.ErrInvalidRequest)
 
@@ -178,8 +179,8 @@ func TestWeChatGatewayRefundRefusalsAndFailures(t *testing.T) {
 	cfg := wechatpay.FromCredentials(e.sb.Credentials(), downURL, "http://127.0.0.1/notify")
 	c, err := wechatpay.New(cfg)
 	require.NoError(t, err)
-	offline := payments.NewWeChatGateway(c)
-	_, err = offline.Refund(ctx, payments.RefundRequest{OrderNo: unpaid, RefundNo: "RZ", TotalCents: 500, RefundCents: 1})
+	offline := classified{wechatpay.NewProvider(c)}
+	_, err = offline.Refund(ctx, contract.RefundRequest{OrderNo: unpaid, RefundNo: "RZ", TotalCents: 500, RefundCents: 1})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, payments.ErrProviderRejected)
 	assert.True(t, wechatpay.IsRetryable(err))
@@ -192,9 +193,9 @@ func TestWeChatGatewayRefundNotifyStatuses(t *testing.T) {
 	e := newWeChatEnv(t)
 	cr := e.sb.Credentials()
 	for event, want := range map[string]string{
-		sandbox.EventRefundSuccess:  payments.RefundSucceeded,
-		sandbox.EventRefundAbnormal: payments.RefundFailed,
-		sandbox.EventRefundClosed:   payments.RefundFailed,
+		sandbox.EventRefundSuccess:  contract.RefundSucceeded,
+		sandbox.EventRefundAbnormal: contract.RefundFailed,
+		sandbox.EventRefundClosed:   contract.RefundFailed,
 	} {
 		t.Run(event, func(t *testing.T) {
 			status := map[string]string{sandbox.EventRefundSuccess: "SUCCESS", sandbox.EventRefundAbnormal: "ABNORMAL", sandbox.EventRefundClosed: "CLOSED"}[event]
@@ -222,12 +223,12 @@ func TestWeChatGatewayRefundNotifyStatuses(t *testing.T) {
 func TestWeChatGatewayPrepayH5(t *testing.T) {
 	e := newWeChatEnv(t)
 	ctx := context.Background()
-	req := payments.PrepayRequest{OrderNo: fmt.Sprintf("H5%d", time.Now().UnixNano()%1e9), Channel: payments.ChannelWeChatH5,
+	req := contract.PrepayRequest{OrderNo: fmt.Sprintf("H5%d", time.Now().UnixNano()%1e9), Channel: contract.ChannelWeChatH5,
 		Description: "Cake", AmountCents: 800, ClientIP: "198.51.100.4", ExpireAt: time.Now().Add(time.Hour)}
 
 	res, err := e.gw.Prepay(ctx, req)
 	require.NoError(t, err)
-	assert.Equal(t, payments.ChannelWeChatH5, res.Channel)
+	assert.Equal(t, contract.ChannelWeChatH5, res.Channel)
 	assert.Contains(t, res.Params["h5_url"], "prepay_id=wx")
 	v, err := e.sb.Order(req.OrderNo)
 	require.NoError(t, err)

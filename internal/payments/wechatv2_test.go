@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/wechatv2"
@@ -20,7 +21,7 @@ import (
 // v2gwEnv is the v2 sandbox, a merchant notify receiver and a gateway.
 type v2gwEnv struct {
 	sb       *wechatv2sb.Server
-	gw       *payments.WeChatV2Gateway
+	gw       classified
 	apiKey   string
 	notifies chan []byte
 	refunds  chan []byte
@@ -58,12 +59,12 @@ func newV2GatewayEnv(t *testing.T, signType string) *v2gwEnv {
 	client, err := wechatv2.New(wechatv2.Config{AppID: c.AppID, MchID: c.MchID, APIKey: c.APIKey,
 		SignType: signType, BaseURL: srv.URL, NotifyURL: mSrv.URL + "/pay", RefundNotifyURL: mSrv.URL + "/refund"})
 	require.NoError(t, err)
-	e.sb, e.gw, e.apiKey = sb, payments.NewWeChatV2Gateway(client), c.APIKey
+	e.sb, e.gw, e.apiKey = sb, classified{wechatv2.NewProvider(client)}, c.APIKey
 	return e
 }
 
-func v2gwRequest(no, channel string, amount int64) payments.PrepayRequest {
-	return payments.PrepayRequest{OrderNo: no, Channel: channel, Description: "Blue mug and 1 more",
+func v2gwRequest(no, channel string, amount int64) contract.PrepayRequest {
+	return contract.PrepayRequest{OrderNo: no, Channel: channel, Description: "Blue mug and 1 more",
 		AmountCents: amount, OpenID: "o-v2-buyer", ExpireAt: time.Now().Add(2 * time.Hour)}
 }
 
@@ -83,10 +84,10 @@ func TestV2GatewayPrepay(t *testing.T) {
 		t.Run(st, func(t *testing.T) {
 			e := newV2GatewayEnv(t, st)
 			ctx := context.Background()
-			req := v2gwRequest("V2GWJSAPI1", payments.ChannelWeChatV2JSAPI, 2680)
+			req := v2gwRequest("V2GWJSAPI1", contract.ChannelWeChatV2JSAPI, 2680)
 			res, err := e.gw.Prepay(ctx, req)
 			require.NoError(t, err)
-			assert.Equal(t, payments.ChannelWeChatV2JSAPI, res.Channel)
+			assert.Equal(t, contract.ChannelWeChatV2JSAPI, res.Channel)
 			assert.Equal(t, req.ExpireAt, res.ExpireAt)
 			p := res.Params
 			assert.Equal(t, e.gw.AppID(), p["appId"])
@@ -96,7 +97,7 @@ func TestV2GatewayPrepay(t *testing.T) {
 				"nonceStr": p["nonceStr"], "package": p["package"], "signType": p["signType"]}
 			assert.Equal(t, wechatv2sb.Sign(e.apiKey, st, unsigned), p["paySign"])
 
-			native, err := e.gw.Prepay(ctx, v2gwRequest("V2GWNATIV1", payments.ChannelWeChatV2Native, 990))
+			native, err := e.gw.Prepay(ctx, v2gwRequest("V2GWNATIV1", contract.ChannelWeChatV2Native, 990))
 			require.NoError(t, err)
 			assert.Len(t, native.Params, 1)
 			assert.Regexp(t, `^weixin://wxpay/bizpayurl\?pr=`, native.Params["code_url"])
@@ -104,7 +105,7 @@ func TestV2GatewayPrepay(t *testing.T) {
 			req.AmountCents++
 			_, err = e.gw.Prepay(ctx, req)
 			require.ErrorIs(t, err, payments.ErrProviderRejected, "out_trade_no reused with another amount")
-			_, err = e.gw.Prepay(ctx, v2gwRequest("V2GWOTHER1", payments.ChannelWeChatJSAPI, 1))
+			_, err = e.gw.Prepay(ctx, v2gwRequest("V2GWOTHER1", contract.ChannelWeChatJSAPI, 1))
 			require.ErrorIs(t, err, payments.ErrUnknownChannel)
 		})
 	}
@@ -118,7 +119,7 @@ func TestV2GatewayQueryCloseNotify(t *testing.T) {
 	assert.False(t, tr.Paid)
 	assert.Equal(t, "ORDERNOTEXIST", tr.State)
 
-	_, err = e.gw.Prepay(ctx, v2gwRequest("V2GWPAID01", payments.ChannelWeChatV2Native, 1500))
+	_, err = e.gw.Prepay(ctx, v2gwRequest("V2GWPAID01", contract.ChannelWeChatV2Native, 1500))
 	require.NoError(t, err)
 	tr, err = e.gw.Query(ctx, "V2GWPAID01")
 	require.NoError(t, err)
@@ -146,7 +147,7 @@ func TestV2GatewayQueryCloseNotify(t *testing.T) {
 	require.ErrorIs(t, err, payments.ErrAlreadyPaid)
 	assert.NotErrorIs(t, err, payments.ErrProviderRejected)
 
-	_, err = e.gw.Prepay(ctx, v2gwRequest("V2GWOPEN01", payments.ChannelWeChatV2Native, 100))
+	_, err = e.gw.Prepay(ctx, v2gwRequest("V2GWOPEN01", contract.ChannelWeChatV2Native, 100))
 	require.NoError(t, err)
 	require.NoError(t, e.gw.Close(ctx, "V2GWOPEN01"))
 	require.NoError(t, e.gw.Close(ctx, "V2GWOPEN01"))
@@ -158,15 +159,15 @@ func TestV2GatewayQueryCloseNotify(t *testing.T) {
 func TestV2GatewayRefund(t *testing.T) {
 	e := newV2GatewayEnv(t, wechatv2.SignTypeMD5)
 	ctx := context.Background()
-	_, err := e.gw.Prepay(ctx, v2gwRequest("V2GWREFND1", payments.ChannelWeChatV2JSAPI, 1000))
+	_, err := e.gw.Prepay(ctx, v2gwRequest("V2GWREFND1", contract.ChannelWeChatV2JSAPI, 1000))
 	require.NoError(t, err)
 	_, err = e.sb.Pay("V2GWREFND1", wechatv2sb.PaySilent)
 	require.NoError(t, err)
 
-	req := payments.RefundRequest{OrderNo: "V2GWREFND1", RefundNo: "V2GWREFND1-R1", TotalCents: 1000, RefundCents: 400}
+	req := contract.RefundRequest{OrderNo: "V2GWREFND1", RefundNo: "V2GWREFND1-R1", TotalCents: 1000, RefundCents: 400}
 	r, err := e.gw.Refund(ctx, req)
 	require.NoError(t, err)
-	assert.Equal(t, payments.RefundProcessing, r.Status)
+	assert.Equal(t, contract.RefundProcessing, r.Status)
 	assert.Equal(t, "V2GWREFND1-R1", r.RefundNo)
 	assert.NotEmpty(t, r.ProviderRefundID)
 	assert.Equal(t, int64(400), r.RefundCents)
@@ -174,20 +175,20 @@ func TestV2GatewayRefund(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, r.ProviderRefundID, again.ProviderRefundID, "idempotent by refund number")
 
-	_, err = e.gw.Refund(ctx, payments.RefundRequest{OrderNo: "V2GWREFND1", RefundNo: "V2GWREFND1-R2",
+	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: "V2GWREFND1", RefundNo: "V2GWREFND1-R2",
 		TotalCents: 1000, RefundCents: 601})
 	require.ErrorIs(t, err, payments.ErrProviderRejected, "over-refund")
 
 	n, err := e.gw.ParseRefundNotify(v2gwWait(t, e.refunds))
 	require.NoError(t, err)
-	assert.Equal(t, payments.RefundSucceeded, n.Status)
+	assert.Equal(t, contract.RefundSucceeded, n.Status)
 	assert.Equal(t, r.ProviderRefundID, n.ProviderRefundID)
 	assert.Equal(t, int64(400), n.RefundCents)
 	assert.False(t, n.RefundedAt.IsZero())
 
 	q, err := e.gw.QueryRefund(ctx, "V2GWREFND1-R1")
 	require.NoError(t, err)
-	assert.Equal(t, payments.RefundSucceeded, q.Status)
+	assert.Equal(t, contract.RefundSucceeded, q.Status)
 
 	tr, err := e.gw.Query(ctx, "V2GWREFND1")
 	require.NoError(t, err)
@@ -203,7 +204,7 @@ func TestV2GatewayLeavesTransientFailuresRetryable(t *testing.T) {
 	client, err := wechatv2.New(wechatv2.Config{AppID: "wxv2", MchID: "1900000002",
 		APIKey: "0123456789abcdefghijABCDEFGHIJ01", BaseURL: down.URL, NotifyURL: "http://127.0.0.1:1/n"})
 	require.NoError(t, err)
-	gw := payments.NewWeChatV2Gateway(client)
+	gw := classified{wechatv2.NewProvider(client)}
 	_, err = gw.Query(context.Background(), "V2GWDOWN01")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, payments.ErrProviderRejected)
@@ -213,4 +214,3 @@ func TestV2GatewayLeavesTransientFailuresRetryable(t *testing.T) {
 }
 
 // The v2 gateway serves the Gateway interface.
-var _ payments.Gateway = (*payments.WeChatV2Gateway)(nil)

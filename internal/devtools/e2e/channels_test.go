@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
 )
 
 // payAndComplete places an order through an external channel and pays it in the sandbox.
@@ -36,17 +36,17 @@ func TestWalletTopUpThenBalancePayment(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-wallet")
 
-	short := s.placeOrder(token, coffeeID, 1, payments.ChannelBalance)
+	short := s.placeOrder(token, coffeeID, 1, contract.ChannelBalance)
 	require.Equal(t, http.StatusPaymentRequired, short.Status, string(short.Body))
 	assert.Equal(t, "insufficient_balance", short.JSON(t)["error"].(map[string]any)["code"])
 	assert.Zero(t, s.count("orders", "1 = 1"))
 
-	topUp := s.payAndComplete(token, topUpID, 1, payments.ChannelWeChatNative)
+	topUp := s.payAndComplete(token, topUpID, 1, contract.ChannelWeChatNative)
 	assert.EqualValues(t, 10000, s.balance(token))
 	assert.EqualValues(t, 0, s.order(token, topUp)["points_awarded"], "top-ups earn no points")
 
 	stock := s.stock(coffeeID)
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelBalance)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelBalance)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	created := res.JSON(t)
 	assert.Equal(t, true, created["pay"].(map[string]any)["paid"], "the wallet settles at once")
@@ -60,14 +60,14 @@ func TestWalletTopUpThenBalancePayment(t *testing.T) {
 func TestFreeOrderSkipsTheProvider(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-free")
-	res := s.placeOrder(token, sampleID, 2, payments.ChannelWeChatJSAPI)
+	res := s.placeOrder(token, sampleID, 2, contract.ChannelWeChatJSAPI)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	created := res.JSON(t)
-	assert.Equal(t, payments.ChannelFree, created["pay"].(map[string]any)["channel"])
+	assert.Equal(t, contract.ChannelFree, created["pay"].(map[string]any)["channel"])
 	done := s.awaitStatus(token, created["order_no"].(string), orders.StatusCompleted)
-	assert.Equal(t, payments.ChannelFree, done["payment"].(map[string]any)["channel"])
+	assert.Equal(t, contract.ChannelFree, done["payment"].(map[string]any)["channel"])
 
-	paidFree := s.placeOrder(token, coffeeID, 1, payments.ChannelFree)
+	paidFree := s.placeOrder(token, coffeeID, 1, contract.ChannelFree)
 	assert.Equal(t, http.StatusBadRequest, paidFree.Status, string(paidFree.Body))
 }
 
@@ -76,16 +76,16 @@ func TestFreeOrderSkipsTheProvider(t *testing.T) {
 func TestRepayReuseAndChannelChange(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-repay")
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	created := res.JSON(t)
 	orderNo := created["order_no"].(string)
 
-	same := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": payments.ChannelWeChatNative})
+	same := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": contract.ChannelWeChatNative})
 	require.Equal(t, 200, same.Status, string(same.Body))
 	assert.Equal(t, created["pay"].(map[string]any)["code_url"], same.JSON(t)["pay"].(map[string]any)["code_url"])
 
-	changed := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": payments.ChannelWeChatJSAPI})
+	changed := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": contract.ChannelWeChatJSAPI})
 	require.Equal(t, 200, changed.Status, string(changed.Body))
 	pay := changed.JSON(t)["pay"].(map[string]any)
 	assert.NotEmpty(t, pay["paySign"])
@@ -96,16 +96,16 @@ func TestRepayReuseAndChannelChange(t *testing.T) {
 
 	require.Equal(t, 200, s.sandboxPay(orderNo+"_2").Status)
 	done := s.awaitStatus(token, orderNo, orders.StatusCompleted)
-	assert.Equal(t, payments.ChannelWeChatJSAPI, done["payment"].(map[string]any)["channel"])
+	assert.Equal(t, contract.ChannelWeChatJSAPI, done["payment"].(map[string]any)["channel"])
 
-	again := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": payments.ChannelWeChatNative})
+	again := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": contract.ChannelWeChatNative})
 	assert.Equal(t, http.StatusConflict, again.Status, string(again.Body))
 }
 
 func TestCancelBeforePayment(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-cancel")
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	orderNo := res.JSON(t)["order_no"].(string)
 
@@ -124,18 +124,18 @@ func TestCancelBeforePayment(t *testing.T) {
 func TestPaidButOutOfStockIsRefunded(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-oos")
-	s.payAndComplete(token, topUpID, 1, payments.ChannelWeChatNative)
+	s.payAndComplete(token, topUpID, 1, contract.ChannelWeChatNative)
 
-	res := s.placeOrder(token, mugID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, mugID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	nativeOrder := res.JSON(t)["order_no"].(string)
 	// The stock sells out between the order and its payment.
 	require.NoError(t, s.app.DB.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error)
-	balanceOrder := s.placeOrder(token, mugID, 1, payments.ChannelBalance)
+	balanceOrder := s.placeOrder(token, mugID, 1, contract.ChannelBalance)
 	require.Equal(t, http.StatusConflict, balanceOrder.Status, "out of stock at the first check")
 
 	require.NoError(t, s.app.DB.Exec("UPDATE products SET stock = 1 WHERE id = ?", mugID).Error)
-	res = s.placeOrder(token, mugID, 1, payments.ChannelBalance)
+	res = s.placeOrder(token, mugID, 1, contract.ChannelBalance)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	walletOrder := res.JSON(t)["order_no"].(string)
 	s.awaitStatus(token, walletOrder, orders.StatusCompleted)

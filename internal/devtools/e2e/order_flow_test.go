@@ -54,7 +54,7 @@ func orderFlow(t *testing.T, o options) {
 	require.Len(t, products.JSON(t)["products"], 6)
 	stockBefore := s.stock(coffeeID)
 
-	res := s.placeOrder(token, coffeeID, 2, payments.ChannelWeChatJSAPI)
+	res := s.placeOrder(token, coffeeID, 2, contract.ChannelWeChatJSAPI)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	created := res.JSON(t)
 	orderNo := created["order_no"].(string)
@@ -129,7 +129,7 @@ func deliveredNotifies(t *testing.T, s *system, orderNo string) int {
 func TestNativeMembershipOrder(t *testing.T) {
 	s := startSystem(t, options{})
 	token, userID := s.login("code-bob")
-	res := s.placeOrder(token, membershipID, 2, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, membershipID, 2, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	created := res.JSON(t)
 	orderNo := created["order_no"].(string)
@@ -149,7 +149,7 @@ func TestUnpaidOrderIsQueriedThenClosed(t *testing.T) {
 	s := startSystem(t, options{paymentTimeout: 2 * time.Second})
 	token, _ := s.login("code-carol")
 	stock := s.stock(coffeeID)
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	orderNo := res.JSON(t)["order_no"].(string)
 
@@ -198,7 +198,7 @@ func TestOrderRejections(t *testing.T) {
 	assert.EqualValues(t, 100, s.stock(mugID))
 
 	// A buyer sees only their own orders.
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	orderNo := res.JSON(t)["order_no"].(string)
 	assert.Equal(t, 404, s.api("GET", "/api/v1/orders/"+orderNo, other, nil).Status)
@@ -225,7 +225,7 @@ func TestIdempotentSubmit(t *testing.T) {
 func TestForgedAndMismatchedNotifies(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-grace")
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	orderNo := res.JSON(t)["order_no"].(string)
 
@@ -278,16 +278,16 @@ func TestForgedAndMismatchedNotifies(t *testing.T) {
 func TestReplayRecordedHistories(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-replay")
-	completed := s.payAndComplete(token, coffeeID, 1, payments.ChannelWeChatJSAPI)
+	completed := s.payAndComplete(token, coffeeID, 1, contract.ChannelWeChatJSAPI)
 
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	repaid := res.JSON(t)["order_no"].(string)
-	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+repaid+"/pay", token, map[string]string{"pay_channel": payments.ChannelAlipayQR}).Status)
+	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+repaid+"/pay", token, map[string]string{"pay_channel": contract.ChannelAlipayQR}).Status)
 	require.Equal(t, 200, s.sandboxPay(payments.TradeNo(repaid, 2)).Status)
 	s.awaitStatus(token, repaid, orders.StatusCompleted)
 
-	res = s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	res = s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	cancelled := res.JSON(t)["order_no"].(string)
 	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+cancelled+"/cancel", token, nil).Status)

@@ -44,15 +44,15 @@ func TestEveryChannelPaysAndRefunds(t *testing.T) {
 		channel string
 		param   string // the pay parameter the client gets
 	}{
-		{payments.ChannelWeChatJSAPI, "paySign"},
-		{payments.ChannelWeChatNative, "code_url"},
-		{payments.ChannelWeChatH5, "h5_url"},
-		{payments.ChannelWeChatV2JSAPI, "paySign"},
-		{payments.ChannelWeChatV2Native, "code_url"},
-		{payments.ChannelAlipayQR, "qr_code"},
-		{payments.ChannelAlipayWap, "pay_url"},
-		{payments.ChannelAlipayPage, "pay_url"},
-		{payments.ChannelBaidu, "rsaSign"},
+		{contract.ChannelWeChatJSAPI, "paySign"},
+		{contract.ChannelWeChatNative, "code_url"},
+		{contract.ChannelWeChatH5, "h5_url"},
+		{contract.ChannelWeChatV2JSAPI, "paySign"},
+		{contract.ChannelWeChatV2Native, "code_url"},
+		{contract.ChannelAlipayQR, "qr_code"},
+		{contract.ChannelAlipayWap, "pay_url"},
+		{contract.ChannelAlipayPage, "pay_url"},
+		{contract.ChannelBaidu, "rsaSign"},
 	}
 	for _, ch := range channels {
 		t.Run(ch.channel, func(t *testing.T) {
@@ -89,7 +89,7 @@ func TestEveryChannelPaysAndRefunds(t *testing.T) {
 func TestPartialRefundTakesBackPointsInProportion(t *testing.T) {
 	s := startSystem(t, options{})
 	token, userID := s.login("code-partial")
-	orderNo := s.payAndComplete(token, coffeeID, 2, payments.ChannelWeChatNative) // 13600 cents, 136 points
+	orderNo := s.payAndComplete(token, coffeeID, 2, contract.ChannelWeChatNative) // 13600 cents, 136 points
 	stock := s.stock(coffeeID)
 
 	user := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", token, map[string]any{"amount": 3400})
@@ -116,7 +116,7 @@ func TestPartialRefundTakesBackPointsInProportion(t *testing.T) {
 func TestReconciliationFindsLostNotify(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-lost")
-	res := s.placeOrder(token, coffeeID, 1, payments.ChannelAlipayQR)
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelAlipayQR)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	orderNo := res.JSON(t)["order_no"].(string)
 	require.Equal(t, 200, s.sandboxPay(orderNo, "silent").Status)
@@ -146,7 +146,7 @@ func TestForgedNotifiesPerProvider(t *testing.T) {
 	}
 
 	t.Run("wechat v2 xml", func(t *testing.T) {
-		orderNo := place(payments.ChannelWeChatV2Native)
+		orderNo := place(contract.ChannelWeChatV2Native)
 		cr, err := wechatv2sb.LoadCredentials(s.stateDir)
 		require.NoError(t, err)
 		params := map[string]string{"return_code": "SUCCESS", "result_code": "SUCCESS", "appid": cr.AppID, "mch_id": cr.MchID,
@@ -165,7 +165,7 @@ func TestForgedNotifiesPerProvider(t *testing.T) {
 	})
 
 	t.Run("alipay form", func(t *testing.T) {
-		orderNo := place(payments.ChannelAlipayQR)
+		orderNo := place(contract.ChannelAlipayQR)
 		cr, err := alipaysb.LoadCredentials(s.stateDir)
 		require.NoError(t, err)
 		key, err := cr.AlipayPrivateRSA()
@@ -187,7 +187,7 @@ func TestForgedNotifiesPerProvider(t *testing.T) {
 	})
 
 	t.Run("baidu form", func(t *testing.T) {
-		orderNo := place(payments.ChannelBaidu)
+		orderNo := place(contract.ChannelBaidu)
 		cr, err := baidusb.LoadCredentials(s.stateDir)
 		require.NoError(t, err)
 		key, err := baidu.ParsePrivateKey(cr.PlatformPrivateKeyPEM)

@@ -25,7 +25,7 @@ import (
 func TestCompensationOutOfStockAfterPayment(t *testing.T) {
 	s := startSystem(t, options{})
 	token, userID := s.mustLogin("buyer-oos")
-	earlier := []string{s.mustPlace(token, coffeeID, 1, payments.ChannelWeChatNative), s.mustPlace(token, 4, 1, payments.ChannelWeChatNative)}
+	earlier := []string{s.mustPlace(token, coffeeID, 1, contract.ChannelWeChatNative), s.mustPlace(token, 4, 1, contract.ChannelWeChatNative)}
 	for _, no := range earlier {
 		s.mustPay(no)
 	}
@@ -35,7 +35,7 @@ func TestCompensationOutOfStockAfterPayment(t *testing.T) {
 	pointsBefore := s.sum("users", "points", "id = ?", userID)
 	require.EqualValues(t, 68+19, pointsBefore, "coffee 68 + membership 19 points")
 
-	orderNo := s.mustPlace(token, mugID, 1, payments.ChannelWeChatNative)
+	orderNo := s.mustPlace(token, mugID, 1, contract.ChannelWeChatNative)
 	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error) // sold out meanwhile
 	s.mustPay(orderNo)
 	final := s.awaitStatuses([]string{orderNo}, []string{orders.StatusRefunded}, time.Minute)
@@ -67,7 +67,7 @@ func TestCompensationCancelRacingPayment(t *testing.T) {
 	s := startSystem(t, options{})
 	token, userID := s.mustLogin("buyer-cancel-race")
 	stock := s.stock(coffeeID)
-	orderNo := s.mustPlace(token, coffeeID, 1, payments.ChannelWeChatNative)
+	orderNo := s.mustPlace(token, coffeeID, 1, contract.ChannelWeChatNative)
 	s.mustPay(orderNo, "silent") // paid at WeChat; its notify has not arrived
 
 	res := s.api("POST", "/api/v1/orders/"+orderNo+"/cancel", token, nil)
@@ -88,7 +88,7 @@ func TestCompensationCancelRacingPayment(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, again.Status, "%s", again.Body)
 
 	// A paid order cannot be cancelled: the validator refuses it.
-	paid := s.mustPlace(token, coffeeID, 1, payments.ChannelWeChatNative)
+	paid := s.mustPlace(token, coffeeID, 1, contract.ChannelWeChatNative)
 	s.mustPay(paid)
 	s.awaitStatuses([]string{paid}, []string{orders.StatusCompleted}, time.Minute)
 	late := s.api("POST", "/api/v1/orders/"+paid+"/cancel", token, nil)
@@ -106,7 +106,7 @@ func TestCompensationSurvivesWorkflowCancellation(t *testing.T) {
 	// cancel the order workflow while it waits for the refund.
 	s := startSystem(t, options{notifyScale: 0.1})
 	token, _ := s.mustLogin("buyer-cancelled-workflow")
-	orderNo := s.mustPlace(token, mugID, 1, payments.ChannelWeChatNative)
+	orderNo := s.mustPlace(token, mugID, 1, contract.ChannelWeChatNative)
 	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error)
 	s.mustPay(orderNo)
 

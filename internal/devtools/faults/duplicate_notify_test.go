@@ -25,7 +25,7 @@ func TestDuplicateNotifies(t *testing.T) {
 	token, userID := s.mustLogin("buyer-duplicates")
 	stock := s.stock(coffeeID)
 
-	orderNo := s.mustPlace(token, coffeeID, 2, payments.ChannelWeChatNative) // 13600 cents
+	orderNo := s.mustPlace(token, coffeeID, 2, contract.ChannelWeChatNative) // 13600 cents
 	// The buyer pays; the sandbox's own notify is held back so that the
 	// only notifies are the test's copies.
 	txID := s.mustPay(orderNo, "silent")["transaction_id"].(string)

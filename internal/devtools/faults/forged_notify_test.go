@@ -15,7 +15,6 @@ import (
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
 )
 
 // Fault 2: forged, altered, mismatched and replayed notifies in every
@@ -51,10 +50,10 @@ func TestForgedNotifies(t *testing.T) {
 		return json.Unmarshal(b, &m) == nil && m["errno"] != nil && m["errno"] != float64(0)
 	}
 	providers := []*provider{
-		{name: "wechatpay_v3", channel: payments.ChannelWeChatNative, ok: `{"code":"SUCCESS"}`, refusal: isV3Fail},
-		{name: "wechatpay_v2", channel: payments.ChannelWeChatV2Native, ok: "SUCCESS", refusal: isV2Fail},
-		{name: "alipay", channel: payments.ChannelAlipayQR, ok: "success", refusal: isAlipayFail},
-		{name: "baidu", channel: payments.ChannelBaidu, ok: `"errno":0`, refusal: isBaiduFail},
+		{name: "wechatpay_v3", channel: contract.ChannelWeChatNative, ok: `{"code":"SUCCESS"}`, refusal: isV3Fail},
+		{name: "wechatpay_v2", channel: contract.ChannelWeChatV2Native, ok: "SUCCESS", refusal: isV2Fail},
+		{name: "alipay", channel: contract.ChannelAlipayQR, ok: "success", refusal: isAlipayFail},
+		{name: "baidu", channel: contract.ChannelBaidu, ok: `"errno":0`, refusal: isBaiduFail},
 	}
 	var unpaid, paid []string
 	for _, p := range providers {

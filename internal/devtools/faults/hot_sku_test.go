@@ -85,7 +85,7 @@ func TestHotSKU(t *testing.T) {
 			out := &results[i]
 			deadline := time.Now().Add(3 * time.Minute)
 			for {
-				res := s.placeOrder(tokens[i], mugID, 1, payments.ChannelWeChatNative, "Idempotency-Key", fmt.Sprintf("flash-%d", i))
+				res := s.placeOrder(tokens[i], mugID, 1, contract.ChannelWeChatNative, "Idempotency-Key", fmt.Sprintf("flash-%d", i))
 				out.status = res.Status
 				if res.Status == http.StatusCreated {
 					out.orderNo = res.JSON()["order_no"].(string)
@@ -226,24 +226,24 @@ func TestIdempotentRetry(t *testing.T) {
 	token, userID := s.mustLogin("buyer-retry")
 
 	// The last unit: the order starts, then the stock shows 0 to the fast check.
-	first := s.placeOrder(token, mugID, 1, payments.ChannelWeChatNative, "Idempotency-Key", "last-mug")
+	first := s.placeOrder(token, mugID, 1, contract.ChannelWeChatNative, "Idempotency-Key", "last-mug")
 	require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
 	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error)
-	retry := s.placeOrder(token, mugID, 1, payments.ChannelWeChatNative, "Idempotency-Key", "last-mug")
+	retry := s.placeOrder(token, mugID, 1, contract.ChannelWeChatNative, "Idempotency-Key", "last-mug")
 	assert.Equal(t, http.StatusCreated, retry.Status, "retry of a started order: %s", retry.Body)
 	assert.Equal(t, first.JSON()["order_no"], retry.JSON()["order_no"], "the same order")
 	assert.Equal(t, first.JSON()["pay"], retry.JSON()["pay"], "the same pay parameters")
-	other := s.placeOrder(token, mugID, 1, payments.ChannelWeChatNative, "Idempotency-Key", "another-mug")
+	other := s.placeOrder(token, mugID, 1, contract.ChannelWeChatNative, "Idempotency-Key", "another-mug")
 	assert.Equal(t, http.StatusConflict, other.Status, "a new order is refused: %s", other.Body)
 
 	// The wallet: exactly the order's amount, debited by the first attempt.
 	_, err := wallet.NewService(s.db).Credit(context.Background(), userID, "seed", wallet.KindRecharge, 6800)
 	require.NoError(t, err)
-	paid := s.placeOrder(token, coffeeID, 1, payments.ChannelBalance, "Idempotency-Key", "wallet-coffee")
+	paid := s.placeOrder(token, coffeeID, 1, contract.ChannelBalance, "Idempotency-Key", "wallet-coffee")
 	require.Equal(t, http.StatusCreated, paid.Status, "%s", paid.Body)
 	orderNo := paid.JSON()["order_no"].(string)
 	s.awaitStatuses([]string{orderNo}, []string{orders.StatusCompleted}, time.Minute)
-	again := s.placeOrder(token, coffeeID, 1, payments.ChannelBalance, "Idempotency-Key", "wallet-coffee")
+	again := s.placeOrder(token, coffeeID, 1, contract.ChannelBalance, "Idempotency-Key", "wallet-coffee")
 	assert.Equal(t, http.StatusOK, again.Status, "retry of a paid wallet order: %s", again.Body)
 	assert.Equal(t, orderNo, again.JSON()["order_no"])
 	assert.Equal(t, orders.StatusCompleted, again.JSON()["status"])
@@ -254,7 +254,7 @@ func TestIdempotentRetry(t *testing.T) {
 	// API's check, timed out, and its workflow then found the stock gone.
 	// Rebuild that state: the key bound to an order whose workflow refused
 	// it, and stock back on the shelf for the retry's fast check.
-	body, err := json.Marshal(orderBody(mugID, 1, payments.ChannelWeChatNative))
+	body, err := json.Marshal(orderBody(mugID, 1, contract.ChannelWeChatNative))
 	require.NoError(t, err)
 	refusedNo := "20261123000000000001"
 	sum := sha256.Sum256(body)
@@ -263,7 +263,7 @@ func TestIdempotentRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run, err := s.app.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: refusedNo, TaskQueue: s.taskQueue},
-		workflows.OrderWorkflow, contract.OrderInput{OrderNo: refusedNo, UserID: userID, PayChannel: payments.ChannelWeChatNative,
+		workflows.OrderWorkflow, contract.OrderInput{OrderNo: refusedNo, UserID: userID, PayChannel: contract.ChannelWeChatNative,
 			Lines: []catalog.Line{{ProductID: mugID, Quantity: 1}}, PaymentTimeout: time.Hour, PointsPerYuan: 1})
 	require.NoError(t, err)
 	var res contract.OrderResult

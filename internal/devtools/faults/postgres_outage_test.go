@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 )
@@ -36,7 +37,7 @@ func TestPostgresOutage(t *testing.T) {
 
 	var orderNos []string
 	for i := range buyers * perBuyer {
-		orderNos = append(orderNos, s.mustPlace(tokens[i%buyers], coffeeID, 1, payments.ChannelWeChatNative))
+		orderNos = append(orderNos, s.mustPlace(tokens[i%buyers], coffeeID, 1, contract.ChannelWeChatNative))
 	}
 	first, second := orderNos[:len(orderNos)/2], orderNos[len(orderNos)/2:]
 
@@ -62,7 +63,7 @@ func TestPostgresOutage(t *testing.T) {
 	health := s.api("GET", "/healthz", "", nil)
 	assert.Equal(t, http.StatusServiceUnavailable, health.Status, "healthz: %s", health.Body)
 	assert.Equal(t, "unavailable", jsonPath(health.JSON(), "checks", "database"), "healthz: %s", health.Body)
-	create := s.placeOrder(tokens[0], coffeeID, 1, payments.ChannelWeChatNative)
+	create := s.placeOrder(tokens[0], coffeeID, 1, contract.ChannelWeChatNative)
 	assert.Equal(t, http.StatusServiceUnavailable, create.Status, "POST /orders during the outage: %s", create.Body)
 	assert.Equal(t, "service_unavailable", jsonPath(create.JSON(), "error", "code"), "%s", create.Body)
 	atCut := s.statusOf(first)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 )
@@ -38,15 +39,15 @@ func TestTemporalOutage(t *testing.T) {
 		orderNo string
 	}
 	providers := []*provider{
-		{name: "wechatpay_v3", channel: payments.ChannelWeChatNative, failed: func(a attempt) bool {
+		{name: "wechatpay_v3", channel: contract.ChannelWeChatNative, failed: func(a attempt) bool {
 			var m map[string]any
 			return json.Unmarshal([]byte(a.Response), &m) == nil && m["code"] == "FAIL"
 		}},
-		{name: "wechatpay_v2", channel: payments.ChannelWeChatV2Native, failed: func(a attempt) bool {
+		{name: "wechatpay_v2", channel: contract.ChannelWeChatV2Native, failed: func(a attempt) bool {
 			return strings.Contains(a.Response, "<return_code><![CDATA[FAIL]]></return_code>")
 		}},
-		{name: "alipay", channel: payments.ChannelAlipayQR, failed: func(a attempt) bool { return a.Response == "failure" }},
-		{name: "baidu", channel: payments.ChannelBaidu, failed: func(a attempt) bool {
+		{name: "alipay", channel: contract.ChannelAlipayQR, failed: func(a attempt) bool { return a.Response == "failure" }},
+		{name: "baidu", channel: contract.ChannelBaidu, failed: func(a attempt) bool {
 			var m map[string]any
 			return json.Unmarshal([]byte(a.Response), &m) == nil && m["errno"] != nil && m["errno"] != float64(0)
 		}},
@@ -69,7 +70,7 @@ func TestTemporalOutage(t *testing.T) {
 	assert.Equal(t, "unavailable", jsonPath(health.JSON(), "checks", "temporal"), "healthz names the failing check: %s", health.Body)
 
 	began := time.Now()
-	create := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	create := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	createLatency := time.Since(began)
 	assert.Equal(t, http.StatusServiceUnavailable, create.Status, "POST /orders while Temporal is down: %s", create.Body)
 	errBody, _ := create.JSON()["error"].(map[string]any)
@@ -142,7 +143,7 @@ func TestTemporalOutage(t *testing.T) {
 	assert.EqualValues(t, 0, s.count("refunds", "1 = 1"))
 	assert.EqualValues(t, len(providers), s.count("orders", "1 = 1"), "the order refused during the outage was never created")
 
-	after := s.placeOrder(token, coffeeID, 1, payments.ChannelWeChatNative)
+	after := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	assert.Equal(t, http.StatusCreated, after.Status, "orders are taken again: %s", after.Body)
 
 	t.Logf("figures: temporal-outage: outage=%s create_order_during_outage=%d %s in %s healthz_during_outage=%d; "+

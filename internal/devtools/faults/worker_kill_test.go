@@ -49,7 +49,7 @@ func TestWorkerKilled(t *testing.T) {
 	native := make([]string, nativeOrders)
 	placeErrs := make([]string, nativeOrders)
 	forEach(nativeOrders, 20, func(i int) {
-		res := s.placeOrder(tokens[i%buyers], coffeeID, 1, payments.ChannelWeChatNative)
+		res := s.placeOrder(tokens[i%buyers], coffeeID, 1, contract.ChannelWeChatNative)
 		if res.Status != http.StatusCreated {
 			placeErrs[i] = fmt.Sprintf("%d %s %v", res.Status, res.Body, res.Err)
 			return
@@ -82,7 +82,7 @@ func TestWorkerKilled(t *testing.T) {
 			key := fmt.Sprintf("wallet-order-%d", i)
 			deadline := time.Now().Add(3 * time.Minute)
 			for {
-				res := s.placeOrder(tokens[i%buyers], coffeeID, 1, payments.ChannelBalance, "Idempotency-Key", key)
+				res := s.placeOrder(tokens[i%buyers], coffeeID, 1, contract.ChannelBalance, "Idempotency-Key", key)
 				if res.Status == http.StatusCreated || res.Status == http.StatusOK {
 					walletNos[i] = res.JSON()["order_no"].(string)
 					return
