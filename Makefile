@@ -44,6 +44,13 @@ check:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+## record-history: save a finished workflow's history for the replay tests (workflows/testdata/histories),
+##   e.g. make record-history SCENARIO=repay-wechat-h5 ID=2026120112000012345678
+.PHONY: record-history
+record-history:
+	@if [ -z "$(SCENARIO)" ] || [ -z "$(ID)" ]; then echo "usage: make record-history SCENARIO=<scenario> ID=<workflow-id> [RUN_ID=<run-id>]"; exit 2; fi
+	TEMPORAL_CLI=$(TEMPORAL) workflows/testdata/histories/record.sh $(SCENARIO) $(ID) $(RUN_ID)
+
 clean:
 	rm -rf bin .data
 
