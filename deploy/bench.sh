@@ -32,8 +32,6 @@ export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ben
 export SANDBOX_DIR=$DIR/sandbox
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export TEMPORAL_TASK_QUEUE=orders
-export WECHAT_PAY_BASE_URL=http://$SANDBOX_ADDR
-export WECHAT_LOGIN_BASE_URL=http://$SANDBOX_ADDR
 export WECHAT_NOTIFY_URL=http://$HTTP_ADDR/api/v1/notify/wechatpay
 export WECHAT_REFUND_NOTIFY_URL=http://$HTTP_ADDR/api/v1/notify/wechatpay/refund
 export SEED_DEMO_PRODUCTS=true
@@ -80,6 +78,8 @@ wait_for temporal "127.0.0.1:$TEMPORAL_PORT"
 ./bin/sandbox >"$LOGS/sandbox.log" 2>&1 &
 pids+=($!)
 wait_for sandbox "http://$SANDBOX_ADDR/healthz"
+# The merchant configuration of the API and worker: the sandbox's test merchants.
+load_env_defaults "$SANDBOX_DIR/merchant.env"
 
 PPROF_ADDR=$API_PPROF ./bin/api >"$LOGS/api.log" 2>&1 &
 pids+=($!)
@@ -98,6 +98,7 @@ if $serve; then
 bench system up (PostgreSQL ${DATABASE_URL%%\?*}):
   API $HTTP_ADDR   sandbox $SANDBOX_ADDR   Temporal $TEMPORAL_ADDRESS
   pprof: api $API_PPROF  worker $WORKER_PPROF   logs: $LOGS/
+  restarting the API or worker by hand: set -a; source $SANDBOX_DIR/merchant.env; set +a
   try: ./bin/loadgen -api http://$HTTP_ADDR -sandbox http://$SANDBOX_ADDR -c 16 -d 20s
        ./bin/bench run ${measure[*]} -levels 16 -doc '' -chart ''
 Ctrl-C stops everything.

@@ -33,3 +33,16 @@ require_free() {
     if port_busy "$addr"; then echo "$addr is already in use: is another $what running?" >&2; exit 1; fi
   done
 }
+
+# load_env_defaults FILE exports the KEY='value' lines of FILE (the sandbox's
+# merchant.env) like `set -a; source FILE; set +a`, except that a variable
+# already set to a non-empty value keeps it: the caller's environment wins.
+load_env_defaults() {
+  local line key
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
+    key=${BASH_REMATCH[1]}
+    [ -n "${!key:-}" ] && continue
+    eval "export $line"
+  done <"$1"
+}

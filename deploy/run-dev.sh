@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole system on one machine: Temporal dev server (SQLite, WAL),
-# the WeChat Pay sandbox, the API and the worker. Data lives in .data/ and
+# the provider sandbox, the API and the worker. Data lives in .data/ and
 # survives restarts; Ctrl-C stops everything this script started.
+#
+# The API and worker get their merchant configuration (WECHAT_*, WECHATV2_*,
+# ALIPAY_*, BAIDU_*: the sandbox's test merchants and its URL) from
+# $SANDBOX_DIR/merchant.env, which the sandbox writes on start; variables
+# already set in the environment win over the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +18,6 @@ export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 export SANDBOX_ADDR=${SANDBOX_ADDR:-127.0.0.1:8090}
 export SANDBOX_DIR=${SANDBOX_DIR:-$DATA_DIR/sandbox}
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
-export WECHAT_PAY_BASE_URL=${WECHAT_PAY_BASE_URL:-http://$SANDBOX_ADDR}
-export WECHAT_LOGIN_BASE_URL=${WECHAT_LOGIN_BASE_URL:-http://$SANDBOX_ADDR}
 export SANDBOX_URL=${SANDBOX_URL:-http://$SANDBOX_ADDR}
 export PUBLIC_API_URL=${PUBLIC_API_URL:-http://$HTTP_ADDR}
 export WECHAT_NOTIFY_URL=${WECHAT_NOTIFY_URL:-$PUBLIC_API_URL/api/v1/notify/wechatpay}
@@ -41,6 +44,8 @@ wait_for temporal "127.0.0.1:$TEMPORAL_PORT"
 ./bin/sandbox >"$LOGS/sandbox.log" 2>&1 &
 pids+=($!)
 wait_for sandbox "http://$SANDBOX_ADDR/healthz"
+# The sandbox wrote its merchants' configuration before serving /healthz.
+load_env_defaults "$SANDBOX_DIR/merchant.env"
 
 ./bin/api >"$LOGS/api.log" 2>&1 &
 pids+=($!)

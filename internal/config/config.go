@@ -1,19 +1,23 @@
 // Package config reads the service's settings from the environment.
 //
-// Every setting has an embedded default that runs the whole system on one
-// machine (SQLite file, local Temporal dev server, local provider sandbox);
-// production overrides them through environment variables. Nothing secret has
-// a default: provider keys come from files named by the environment or, in
-// development, from the sandbox's state directory.
+// Every setting except the merchant credentials has an embedded default that
+// runs the whole system on one machine (SQLite file, local Temporal dev
+// server); production overrides them through environment variables. Nothing
+// secret has a default: merchant identifiers and secrets come from the
+// environment, keys from files the environment names. Provider base URLs
+// default to the providers' production hosts. In development the provider
+// sandbox writes all of these for its test merchants to
+// .data/sandbox/merchant.env, which `make run` (deploy/run-dev.sh) loads
+// into the environment; this package knows nothing about the sandbox.
 package config
 
 import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 
@@ -42,7 +46,6 @@ type Config struct {
 	WeChat         wechatpay.Config
 	Providers      Providers
 	WeChatLogin    LoginConfig
-	SandboxDir     string // where the sandbox keeps its test credentials
 	AdminToken     string // optional bootstrap admin token (stored hashed)
 	RequestTimeout time.Duration
 }
@@ -63,7 +66,6 @@ func Load() (*Config, error) {
 		TemporalAddress:   env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace: env("TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:         env("TEMPORAL_TASK_QUEUE", "orders"),
-		SandboxDir:        env("SANDBOX_DIR", ".data/sandbox"),
 		AdminToken:        os.Getenv("ADMIN_TOKEN"),
 
 		TemporalCompression: env("TEMPORAL_GRPC_COMPRESSION", "none"),
@@ -102,62 +104,69 @@ func Load() (*Config, error) {
 	return c, nil
 }
 
-// loadWeChat fills the WeChat Pay and login settings. When no merchant key
-// file is configured the sandbox's generated test credentials are used.
+// weChatRequired are the WeChat Pay v3 settings without which neither the
+// API nor the worker can run.
+var weChatRequired = []string{
+	"WECHAT_APPID", "WECHAT_MCHID", "WECHAT_MCH_SERIAL_NO", "WECHAT_APIV3_KEY",
+	"WECHAT_MCH_PRIVATE_KEY_FILE", "WECHAT_PLATFORM_PUBLIC_KEY_FILE", "WECHAT_PLATFORM_PUBLIC_KEY_ID",
+}
+
+// loadWeChat fills the WeChat Pay v3 and mini-program login settings. The
+// merchant settings are required; empty base URLs mean WeChat's production
+// hosts.
 func (c *Config) loadWeChat() error {
-	w := wechatpay.Config{
-		AppID:               os.Getenv("WECHAT_APPID"),
-		MchID:               os.Getenv("WECHAT_MCHID"),
-		MchSerialNo:         os.Getenv("WECHAT_MCH_SERIAL_NO"),
-		APIv3Key:            os.Getenv("WECHAT_APIV3_KEY"),
-		PlatformPublicKeyID: os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_ID"),
-		BaseURL:             env("WECHAT_PAY_BASE_URL", "http://127.0.0.1:8090"),
-		NotifyURL:           env("WECHAT_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay"),
-		RefundNotifyURL:     env("WECHAT_REFUND_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay/refund"),
+	if missing := missingEnv(weChatRequired...); len(missing) > 0 {
+		return fmt.Errorf("WeChat Pay v3 merchant not configured: set %s "+
+			"(for the local sandbox, load .data/sandbox/merchant.env as `make run` does)", strings.Join(missing, ", "))
 	}
-	login := LoginConfig{
-		BaseURL:   env("WECHAT_LOGIN_BASE_URL", "http://127.0.0.1:8090"),
+	key, err := readFileEnv("WECHAT_MCH_PRIVATE_KEY_FILE")
+	if err != nil {
+		return err
+	}
+	pub, err := readFileEnv("WECHAT_PLATFORM_PUBLIC_KEY_FILE")
+	if err != nil {
+		return err
+	}
+	c.WeChat = wechatpay.Config{
+		AppID:                os.Getenv("WECHAT_APPID"),
+		MchID:                os.Getenv("WECHAT_MCHID"),
+		MchSerialNo:          os.Getenv("WECHAT_MCH_SERIAL_NO"),
+		APIv3Key:             os.Getenv("WECHAT_APIV3_KEY"),
+		MchPrivateKeyPEM:     key,
+		PlatformPublicKeyPEM: pub,
+		PlatformPublicKeyID:  os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_ID"),
+		BaseURL:              os.Getenv("WECHAT_PAY_BASE_URL"),
+		NotifyURL:            env("WECHAT_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay"),
+		RefundNotifyURL:      env("WECHAT_REFUND_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay/refund"),
+	}
+	c.WeChatLogin = LoginConfig{
+		BaseURL:   os.Getenv("WECHAT_LOGIN_BASE_URL"),
+		AppID:     c.WeChat.AppID,
 		AppSecret: os.Getenv("WECHAT_APP_SECRET"),
 	}
-	if keyFile := os.Getenv("WECHAT_MCH_PRIVATE_KEY_FILE"); keyFile != "" {
-		key, err := os.ReadFile(keyFile)
-		if err != nil {
-			return fmt.Errorf("read WECHAT_MCH_PRIVATE_KEY_FILE: %w", err)
-		}
-		pub, err := os.ReadFile(os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_FILE"))
-		if err != nil {
-			return fmt.Errorf("read WECHAT_PLATFORM_PUBLIC_KEY_FILE: %w", err)
-		}
-		w.MchPrivateKeyPEM, w.PlatformPublicKeyPEM = string(key), string(pub)
-	} else {
-		// Development: the sandbox owns its test credentials; start it first.
-		cr, err := creds.Load(c.SandboxDir)
-		if err != nil {
-			return fmt.Errorf("no WECHAT_MCH_PRIVATE_KEY_FILE and no sandbox credentials in %s (start the sandbox first): %w", c.SandboxDir, err)
-		}
-		c.applySandbox(&w, &login, cr)
-	}
-	login.AppID = w.AppID
-	c.WeChat, c.WeChatLogin = w, login
 	return nil
 }
 
-// applySandbox fills every WeChat setting the environment left empty from
-// the sandbox's test credentials.
-func (c *Config) applySandbox(w *wechatpay.Config, login *LoginConfig, cr *creds.Credentials) {
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
+// missingEnv returns those of keys whose environment variable is unset or
+// empty.
+func missingEnv(keys ...string) []string {
+	var missing []string
+	for _, k := range keys {
+		if os.Getenv(k) == "" {
+			missing = append(missing, k)
 		}
 	}
-	fill(&w.AppID, cr.AppID)
-	fill(&w.MchID, cr.MchID)
-	fill(&w.MchSerialNo, cr.MchSerialNo)
-	fill(&w.APIv3Key, cr.APIv3Key)
-	fill(&w.PlatformPublicKeyID, cr.PlatformPublicKeyID)
-	fill(&login.AppSecret, cr.AppSecret)
-	w.MchPrivateKeyPEM = cr.MerchantPrivateKeyPEM
-	w.PlatformPublicKeyPEM = cr.PlatformPublicKeyPEM
+	return missing
+}
+
+// readFileEnv returns the content of the file the environment variable key
+// names.
+func readFileEnv(key string) (string, error) {
+	b, err := os.ReadFile(os.Getenv(key))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", key, err)
+	}
+	return string(b), nil
 }
 
 func env(key, def string) string {

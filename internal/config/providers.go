@@ -3,12 +3,10 @@ package config
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/baidu"
-	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
-	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
-	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 	"github.com/shopflow/orderpay/internal/wechatv2"
 )
 
@@ -20,105 +18,122 @@ type Providers struct {
 	Alipay   *alipay.Config
 }
 
-// loadProviders reads each provider's merchant settings from the
-// environment or, in development, from the sandbox's credentials. A
-// provider with neither stays off (its channels answer 400 unsupported).
+// Required settings of each optional provider: all of them switch the
+// provider on, none leaves it off.
+var (
+	weChatV2Required = []string{"WECHATV2_APPID", "WECHATV2_MCHID", "WECHATV2_API_KEY"}
+	alipayRequired   = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE"}
+	baiduRequired    = []string{
+		"BAIDU_APP_KEY", "BAIDU_DEAL_ID", "BAIDU_PRIVATE_KEY_FILE", "BAIDU_PLATFORM_PUBLIC_KEY_FILE", "BAIDU_ACCESS_TOKEN",
+	}
+)
+
+// loadProviders reads each optional provider's merchant settings from the
+// environment. A provider is on when all its required variables are set
+// and off (its channels answer 400 unsupported) when none is; some but not
+// all of them is an error. Empty base URLs mean the providers' production
+// hosts.
 func (c *Config) loadProviders() error {
-	sandboxURL := env("SANDBOX_URL", "http://127.0.0.1:8090")
 	apiURL := env("PUBLIC_API_URL", "http://127.0.0.1:8080")
-	if err := c.loadWeChatV2(sandboxURL, apiURL); err != nil {
+	if err := c.loadWeChatV2(apiURL); err != nil {
 		return err
 	}
-	if err := c.loadAlipay(sandboxURL, apiURL); err != nil {
+	if err := c.loadAlipay(apiURL); err != nil {
 		return err
 	}
-	return c.loadBaidu(sandboxURL, apiURL)
+	return c.loadBaidu(apiURL)
 }
 
-func (c *Config) loadAlipay(sandboxURL, apiURL string) error {
-	notifyURL := env("ALIPAY_NOTIFY_URL", apiURL+"/api/v1/notify/alipay")
-	var a alipay.Config
-	if key := os.Getenv("ALIPAY_PRIVATE_KEY_FILE"); key != "" {
-		priv, err := os.ReadFile(key)
-		if err != nil {
-			return fmt.Errorf("read ALIPAY_PRIVATE_KEY_FILE: %w", err)
-		}
-		pub, err := os.ReadFile(os.Getenv("ALIPAY_PUBLIC_KEY_FILE"))
-		if err != nil {
-			return fmt.Errorf("read ALIPAY_PUBLIC_KEY_FILE: %w", err)
-		}
-		a = alipay.Config{
-			AppID: os.Getenv("ALIPAY_APPID"), AppPrivateKey: string(priv), AlipayPublicKey: string(pub),
-			GatewayURL: os.Getenv("ALIPAY_GATEWAY_URL"), NotifyURL: notifyURL, SellerID: os.Getenv("ALIPAY_SELLER_ID"),
-		}
-	} else {
-		cr, err := alipaysb.LoadCredentials(c.SandboxDir)
-		if err != nil {
-			return nil // not configured
-		}
-		a = cr.ClientConfig(env("ALIPAY_GATEWAY_URL", sandboxURL+"/gateway.do"), notifyURL)
+// providerEnabled reports whether every one of required is set (true) or
+// none is (false), and fails naming the missing ones otherwise.
+func providerEnabled(provider string, required []string) (bool, error) {
+	missing := missingEnv(required...)
+	switch len(missing) {
+	case 0:
+		return true, nil
+	case len(required):
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s partly configured: set %s too, or unset all of %s",
+			provider, strings.Join(missing, ", "), strings.Join(required, ", "))
 	}
-	a.ReturnURL = env("ALIPAY_RETURN_URL", apiURL+"/paid")
-	c.Providers.Alipay = &a
+}
+
+func (c *Config) loadAlipay(apiURL string) error {
+	if on, err := providerEnabled("Alipay", alipayRequired); !on {
+		return err
+	}
+	priv, err := readFileEnv("ALIPAY_PRIVATE_KEY_FILE")
+	if err != nil {
+		return err
+	}
+	pub, err := readFileEnv("ALIPAY_PUBLIC_KEY_FILE")
+	if err != nil {
+		return err
+	}
+	c.Providers.Alipay = &alipay.Config{
+		AppID:           os.Getenv("ALIPAY_APPID"),
+		AppPrivateKey:   priv,
+		AlipayPublicKey: pub,
+		GatewayURL:      os.Getenv("ALIPAY_GATEWAY_URL"),
+		NotifyURL:       env("ALIPAY_NOTIFY_URL", apiURL+"/api/v1/notify/alipay"),
+		ReturnURL:       env("ALIPAY_RETURN_URL", apiURL+"/paid"),
+		SellerID:        os.Getenv("ALIPAY_SELLER_ID"),
+	}
 	return nil
 }
 
-func (c *Config) loadWeChatV2(sandboxURL, apiURL string) error {
+func (c *Config) loadWeChatV2(apiURL string) error {
+	if on, err := providerEnabled("WeChat Pay v2", weChatV2Required); !on {
+		return err
+	}
 	w := &wechatv2.Config{
 		AppID:           os.Getenv("WECHATV2_APPID"),
 		MchID:           os.Getenv("WECHATV2_MCHID"),
 		APIKey:          os.Getenv("WECHATV2_API_KEY"),
 		SignType:        env("WECHATV2_SIGN_TYPE", wechatv2.SignTypeMD5),
-		BaseURL:         env("WECHATV2_BASE_URL", sandboxURL),
+		BaseURL:         os.Getenv("WECHATV2_BASE_URL"),
 		NotifyURL:       env("WECHATV2_NOTIFY_URL", apiURL+"/api/v1/notify/wechatpay/v2"),
 		RefundNotifyURL: env("WECHATV2_REFUND_NOTIFY_URL", apiURL+"/api/v1/notify/wechatpay/v2/refund"),
 	}
-	if w.APIKey == "" {
-		cr, err := wechatv2sb.LoadCredentials(c.SandboxDir)
+	if os.Getenv("WECHATV2_CERT_FILE") != "" {
+		certPEM, err := readFileEnv("WECHATV2_CERT_FILE")
 		if err != nil {
-			return nil // not configured
+			return err
 		}
-		w.AppID, w.MchID, w.APIKey = cr.AppID, cr.MchID, cr.APIKey
-	} else if cert := os.Getenv("WECHATV2_CERT_FILE"); cert != "" {
-		certPEM, err := os.ReadFile(cert)
+		keyPEM, err := readFileEnv("WECHATV2_KEY_FILE")
 		if err != nil {
-			return fmt.Errorf("read WECHATV2_CERT_FILE: %w", err)
+			return err
 		}
-		keyPEM, err := os.ReadFile(os.Getenv("WECHATV2_KEY_FILE"))
-		if err != nil {
-			return fmt.Errorf("read WECHATV2_KEY_FILE: %w", err)
-		}
-		w.CertPEM, w.KeyPEM = string(certPEM), string(keyPEM)
+		w.CertPEM, w.KeyPEM = certPEM, keyPEM
 	}
 	c.Providers.WeChatV2 = w
 	return nil
 }
 
-func (c *Config) loadBaidu(sandboxURL, apiURL string) error {
-	var b baidu.Config
-	if key := os.Getenv("BAIDU_PRIVATE_KEY_FILE"); key != "" {
-		priv, err := os.ReadFile(key)
-		if err != nil {
-			return fmt.Errorf("read BAIDU_PRIVATE_KEY_FILE: %w", err)
-		}
-		pub, err := os.ReadFile(os.Getenv("BAIDU_PLATFORM_PUBLIC_KEY_FILE"))
-		if err != nil {
-			return fmt.Errorf("read BAIDU_PLATFORM_PUBLIC_KEY_FILE: %w", err)
-		}
-		b = baidu.Config{
-			AppKey: os.Getenv("BAIDU_APP_KEY"), DealID: os.Getenv("BAIDU_DEAL_ID"), AppID: os.Getenv("BAIDU_APP_ID"),
-			PrivateKeyPEM: string(priv), PlatformPublicKeyPEM: string(pub),
-			BaseURL: os.Getenv("BAIDU_BASE_URL"), AccessToken: os.Getenv("BAIDU_ACCESS_TOKEN"),
-		}
-	} else {
-		cr, err := baidusb.LoadCredentials(c.SandboxDir)
-		if err != nil {
-			return nil // not configured
-		}
-		b = cr.ClientConfig(env("BAIDU_BASE_URL", sandboxURL))
+func (c *Config) loadBaidu(apiURL string) error {
+	if on, err := providerEnabled("Baidu", baiduRequired); !on {
+		return err
 	}
-	b.NotifyURL = env("BAIDU_NOTIFY_URL", apiURL+"/api/v1/notify/baidu")
-	b.RefundNotifyURL = env("BAIDU_REFUND_NOTIFY_URL", apiURL+"/api/v1/notify/baidu/refund")
-	c.Providers.Baidu = &b
+	priv, err := readFileEnv("BAIDU_PRIVATE_KEY_FILE")
+	if err != nil {
+		return err
+	}
+	pub, err := readFileEnv("BAIDU_PLATFORM_PUBLIC_KEY_FILE")
+	if err != nil {
+		return err
+	}
+	c.Providers.Baidu = &baidu.Config{
+		AppKey:               os.Getenv("BAIDU_APP_KEY"),
+		DealID:               os.Getenv("BAIDU_DEAL_ID"),
+		AppID:                os.Getenv("BAIDU_APP_ID"),
+		PrivateKeyPEM:        priv,
+		PlatformPublicKeyPEM: pub,
+		BaseURL:              os.Getenv("BAIDU_BASE_URL"),
+		AccessToken:          os.Getenv("BAIDU_ACCESS_TOKEN"),
+		SandboxRegisterURL:   os.Getenv("BAIDU_SANDBOX_REGISTER_URL"),
+		NotifyURL:            env("BAIDU_NOTIFY_URL", apiURL+"/api/v1/notify/baidu"),
+		RefundNotifyURL:      env("BAIDU_REFUND_NOTIFY_URL", apiURL+"/api/v1/notify/baidu/refund"),
+	}
 	return nil
 }

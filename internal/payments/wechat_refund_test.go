@@ -57,7 +57,7 @@ func newWeChatEnv(t *testing.T) *wechatEnv {
 		sb.Close()
 		merchant.Close()
 	})
-	cfg := wechatpay.FromCredentials(sb.Credentials(), srv.URL, merchant.URL+"/pay/notify")
+	cfg := sb.Credentials().WeChatConfig(srv.URL, merchant.URL+"/pay/notify")
 	cfg.RefundNotifyURL = merchant.URL + "/refund/notify"
 	e.client, err = wechatpay.New(cfg)
 	require.NoError(t, err)
@@ -176,7 +176,7 @@ func TestWeChatGatewayRefundRefusalsAndFailures(t *testing.T) {
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
-	cfg := wechatpay.FromCredentials(e.sb.Credentials(), downURL, "http://127.0.0.1/notify")
+	cfg := e.sb.Credentials().WeChatConfig(downURL, "http://127.0.0.1/notify")
 	c, err := wechatpay.New(cfg)
 	require.NoError(t, err)
 	offline := classified{wechatpay.NewProvider(c)}

@@ -13,6 +13,9 @@ package wechatpay
 
 import (
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -20,8 +23,6 @@ import (
 
 	"github.com/go-pay/gopay/pkg/xhttp"
 	wechat "github.com/go-pay/gopay/wechat/v3"
-
-	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
 )
 
 // DefaultBaseURL is WeChat Pay's production API host.
@@ -91,22 +92,6 @@ type Client struct {
 	now         func() time.Time
 }
 
-// FromCredentials returns a Config for the sandbox credentials c talking to
-// the sandbox at baseURL, with notifies sent to notifyURL.
-func FromCredentials(c *creds.Credentials, baseURL, notifyURL string) Config {
-	return Config{
-		AppID:                c.AppID,
-		MchID:                c.MchID,
-		MchSerialNo:          c.MchSerialNo,
-		APIv3Key:             c.APIv3Key,
-		MchPrivateKeyPEM:     c.MerchantPrivateKeyPEM,
-		PlatformPublicKeyPEM: c.PlatformPublicKeyPEM,
-		PlatformPublicKeyID:  c.PlatformPublicKeyID,
-		BaseURL:              baseURL,
-		NotifyURL:            notifyURL,
-	}
-}
-
 // New validates cfg and builds a Client: gopay's NewClientV3, pointed at
 // cfg.BaseURL, with response signature verification by the WeChat Pay public
 // key switched on.
@@ -144,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RefundNotifyURL != "" && !validNotifyURL(cfg.RefundNotifyURL) {
 		return nil, fmt.Errorf("%w: RefundNotifyURL %q must be an absolute http(s) URL", ErrInvalidConfig, cfg.RefundNotifyURL)
 	}
-	platformPub, err := creds.ParsePublicKey(cfg.PlatformPublicKeyPEM)
+	platformPub, err := parsePublicKey(cfg.PlatformPublicKeyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PlatformPublicKeyPEM: %w", ErrInvalidConfig, err)
 	}
@@ -159,6 +144,31 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: enable response verification: %w", ErrInvalidConfig, err)
 	}
 	return &Client{cfg: cfg, v3: v3, platformPub: platformPub, now: time.Now}, nil
+}
+
+// parsePublicKey parses an RSA public key in PKIX ("PUBLIC KEY") or PKCS#1
+// ("RSA PUBLIC KEY") PEM form.
+func parsePublicKey(pemText string) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("public key: no PEM block")
+	}
+	if block.Type == "RSA PUBLIC KEY" {
+		k, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse public key: %w", err)
+		}
+		return k, nil
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	rk, ok := k.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("public key is %T, want RSA", k)
+	}
+	return rk, nil
 }
 
 // AppID returns the configured app id.

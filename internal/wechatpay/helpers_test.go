@@ -155,7 +155,7 @@ func newEnvScale(t *testing.T, scale float64, answer func(n int) (int, string)) 
 // payNotifyPath and refundNotifyPath; mutate may adjust the config.
 func (e *env) newClient(t *testing.T, baseURL string, mutate func(*wechatpay.Config)) *wechatpay.Client {
 	t.Helper()
-	cfg := wechatpay.FromCredentials(e.creds, baseURL, e.recv.srv.URL+payNotifyPath)
+	cfg := e.creds.WeChatConfig(baseURL, e.recv.srv.URL+payNotifyPath)
 	cfg.RefundNotifyURL = e.recv.srv.URL + refundNotifyPath
 	if mutate != nil {
 		mutate(&cfg)

@@ -51,7 +51,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		if e.plat, fuzzErr = e.creds.PlatformPrivateKey(); fuzzErr != nil {
 			return
 		}
-		e.client, fuzzErr = wechatpay.New(wechatpay.FromCredentials(e.creds, "http://127.0.0.1:9", "http://127.0.0.1:9/notify"))
+		e.client, fuzzErr = wechatpay.New(e.creds.WeChatConfig("http://127.0.0.1:9", "http://127.0.0.1:9/notify"))
 		fuzzE = &e
 	})
 	if fuzzErr != nil {

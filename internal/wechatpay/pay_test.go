@@ -302,7 +302,7 @@ func TestNewRejectsIncompleteConfig(t *testing.T) {
 		"bad base url":   func(c *wechatpay.Config) { c.BaseURL = "127.0.0.1:8090" },
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := wechatpay.FromCredentials(e.creds, e.srv.URL, "http://127.0.0.1/notify")
+			cfg := e.creds.WeChatConfig(e.srv.URL, "http://127.0.0.1/notify")
 			mutate(&cfg)
 			_, err := wechatpay.New(cfg)
 			require.ErrorIs(t, err, wechatpay.ErrInvalidConfig)

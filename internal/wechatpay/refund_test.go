@@ -240,7 +240,7 @@ func TestRefundRefusals(t *testing.T) {
 	}
 
 	_, err = wechatpay.New(func() wechatpay.Config {
-		c := wechatpay.FromCredentials(e.creds, e.srv.URL, "http://127.0.0.1/notify")
+		c := e.creds.WeChatConfig(e.srv.URL, "http://127.0.0.1/notify")
 		c.RefundNotifyURL = "/relative"
 		return c
 	}())

@@ -175,15 +175,24 @@ func startSystem(t *testing.T) (apiURL, sandboxURL string) {
 		t.Fatal(err)
 	}
 	apiURL = "http://" + apiLn.Addr().String()
+	env, err := all.MerchantEnv(stateDir, sandboxURL) // what make run loads from merchant.env
+	if err != nil {
+		t.Fatal(err)
+	}
 	for k, v := range map[string]string{
-		"DATABASE_URL": "", "SQLITE_PATH": sqlitePath, "TEMPORAL_ADDRESS": dev.FrontendHostPort(),
-		"TEMPORAL_TASK_QUEUE": "orders-loadgen", "SANDBOX_DIR": stateDir,
-		"WECHAT_PAY_BASE_URL": sandboxURL, "WECHAT_LOGIN_BASE_URL": sandboxURL,
+		"DATABASE_URL":             "",
+		"SQLITE_PATH":              sqlitePath,
+		"TEMPORAL_ADDRESS":         dev.FrontendHostPort(),
+		"TEMPORAL_TASK_QUEUE":      "orders-loadgen",
 		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
-		"SANDBOX_URL":              sandboxURL, "PUBLIC_API_URL": apiURL,
-		"PAYMENT_TIMEOUT": "1h", "SEED_DEMO_PRODUCTS": "true",
+		"PUBLIC_API_URL":           apiURL,
+		"PAYMENT_TIMEOUT":          "1h",
+		"SEED_DEMO_PRODUCTS":       "true",
 	} {
+		env[k] = v
+	}
+	for k, v := range env {
 		t.Setenv(k, v)
 	}
 	cfg, err := config.Load()

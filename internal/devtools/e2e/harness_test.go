@@ -80,23 +80,26 @@ func startSystem(t *testing.T, o options) *system {
 	if timeout == 0 {
 		timeout = time.Hour
 	}
+	// The merchant configuration comes from the sandbox, as under make run
+	// (its merchant.env); the rest is the system's own.
+	env, err := all.MerchantEnv(stateDir, sandboxURL)
+	require.NoError(t, err)
 	for k, v := range map[string]string{
 		"DATABASE_URL":             dsn,
 		"SQLITE_PATH":              sqlitePath,
 		"TEMPORAL_ADDRESS":         addr,
 		"TEMPORAL_TASK_QUEUE":      "orders-" + strings.ReplaceAll(t.Name(), "/", "-"),
-		"SANDBOX_DIR":              stateDir,
-		"WECHAT_PAY_BASE_URL":      sandboxURL,
-		"WECHAT_LOGIN_BASE_URL":    sandboxURL,
 		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
-		"SANDBOX_URL":              sandboxURL,
 		"PUBLIC_API_URL":           apiURL,
 		"ADMIN_TOKEN":              adminToken,
 		"PAYMENT_TIMEOUT":          timeout.String(),
 		"POINTS_PER_YUAN":          "1",
 		"SEED_DEMO_PRODUCTS":       "true",
 	} {
+		env[k] = v
+	}
+	for k, v := range env {
 		t.Setenv(k, v)
 	}
 	cfg, err := config.Load()

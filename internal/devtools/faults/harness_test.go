@@ -28,6 +28,7 @@ import (
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/alipaysb"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/wechatv2sb"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
@@ -179,26 +180,29 @@ func startSystem(t *testing.T, o options) *system {
 	return s
 }
 
-// env is the configuration of the API and worker processes (see internal/config).
+// env is the configuration of the API and worker processes (see
+// internal/config): the sandbox's merchant configuration (what make run
+// loads from its merchant.env) and the system's own settings.
 func (s *system) env(paymentTimeout time.Duration) map[string]string {
-	return map[string]string{
+	env, err := all.MerchantEnv(s.stateDir, s.sandboxURL)
+	must(s.t, err)
+	for k, v := range map[string]string{
 		"DATABASE_URL":             s.appDSN,
 		"SQLITE_PATH":              "",
 		"TEMPORAL_ADDRESS":         s.temporal,
 		"TEMPORAL_NAMESPACE":       "default",
 		"TEMPORAL_TASK_QUEUE":      s.taskQueue,
-		"SANDBOX_DIR":              s.stateDir,
-		"WECHAT_PAY_BASE_URL":      s.sandboxURL,
-		"WECHAT_LOGIN_BASE_URL":    s.sandboxURL,
 		"WECHAT_NOTIFY_URL":        s.apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": s.apiURL + "/api/v1/notify/wechatpay/refund",
-		"SANDBOX_URL":              s.sandboxURL,
 		"PUBLIC_API_URL":           s.apiURL,
 		"PAYMENT_TIMEOUT":          paymentTimeout.String(),
 		"POINTS_PER_YUAN":          "1",
 		"SEED_DEMO_PRODUCTS":       "true",
 		"RECONCILE_EVERY":          "24h",
+	} {
+		env[k] = v
 	}
+	return env
 }
 
 func serve(t *testing.T, h http.Handler) string {

@@ -38,6 +38,9 @@ import (
 // turning the first 4-minute wait into 2.4s.
 const DefaultNotifyScale = 0.01
 
+// GatewayPath is the path of the sandbox's gateway (Alipay's /gateway.do).
+const GatewayPath = "/gateway.do"
+
 // maxBody bounds request bodies the sandbox reads.
 const maxBody = 1 << 20
 
@@ -124,8 +127,8 @@ func (s *Server) Credentials() *Credentials { return s.creds }
 
 // Register mounts the sandbox's routes on mux.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /gateway.do", s.handleGateway)
-	mux.HandleFunc("POST /gateway.do", s.handleGateway)
+	mux.HandleFunc("GET "+GatewayPath, s.handleGateway)
+	mux.HandleFunc("POST "+GatewayPath, s.handleGateway)
 	mux.HandleFunc("POST /sandbox/alipay/orders/{no}/pay", s.handlePay)
 	mux.HandleFunc("GET /sandbox/alipay/orders/{no}", s.handleOrder)
 }

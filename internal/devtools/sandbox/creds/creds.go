@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 
 // File names inside a state directory.
@@ -108,6 +110,23 @@ func Load(dir string) (*Credentials, error) {
 		return nil, fmt.Errorf("creds: load %s: %w", dir, err)
 	}
 	return c, nil
+}
+
+// WeChatConfig returns the merchant-side WeChat Pay v3 configuration for
+// these credentials talking to the sandbox at baseURL, with payment notifies
+// sent to notifyURL.
+func (c *Credentials) WeChatConfig(baseURL, notifyURL string) wechatpay.Config {
+	return wechatpay.Config{
+		AppID:                c.AppID,
+		MchID:                c.MchID,
+		MchSerialNo:          c.MchSerialNo,
+		APIv3Key:             c.APIv3Key,
+		MchPrivateKeyPEM:     c.MerchantPrivateKeyPEM,
+		PlatformPublicKeyPEM: c.PlatformPublicKeyPEM,
+		PlatformPublicKeyID:  c.PlatformPublicKeyID,
+		BaseURL:              baseURL,
+		NotifyURL:            notifyURL,
+	}
 }
 
 // Validate checks that every field is set, that the APIv3 key has 32 bytes

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// allMerchantVars are every merchant variable Load reads, cleared by
+// setMerchantEnv so the outer environment does not leak into a test.
+var allMerchantVars = append(append(append(append([]string{
+	"WECHAT_APP_SECRET", "WECHAT_PAY_BASE_URL", "WECHAT_LOGIN_BASE_URL",
+	"WECHATV2_BASE_URL", "WECHATV2_CERT_FILE", "WECHATV2_KEY_FILE",
+	"ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID",
+	"BAIDU_APP_ID", "BAIDU_BASE_URL", "BAIDU_SANDBOX_REGISTER_URL",
+}, weChatRequired...), weChatV2Required...), alipayRequired...), baiduRequired...)
+
+// setMerchantEnv clears every merchant variable, then sets vars; a value
+// "file:X" becomes the path of a temporary file holding X.
+func setMerchantEnv(t *testing.T, vars map[string]string) {
+	t.Helper()
+	for _, k := range allMerchantVars {
+		t.Setenv(k, "")
+	}
+	dir := t.TempDir()
+	for k, v := range vars {
+		if content, ok := strings.CutPrefix(v, "file:"); ok {
+			v = filepath.Join(dir, k+".pem")
+			if err := os.WriteFile(v, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Setenv(k, v)
+	}
+}
+
+func weChatVars() map[string]string {
+	return map[string]string{
+		"WECHAT_APPID": "wxapp", "WECHAT_MCHID": "1900000001", "WECHAT_MCH_SERIAL_NO": "SERIAL",
+		"WECHAT_APIV3_KEY": "0123456789abcdef0123456789abcdef", "WECHAT_PLATFORM_PUBLIC_KEY_ID": "PUB_KEY_ID_1",
+		"WECHAT_MCH_PRIVATE_KEY_FILE": "file:merchant key", "WECHAT_PLATFORM_PUBLIC_KEY_FILE": "file:platform key",
+	}
+}
+
+func TestLoadRequiresWeChatMerchant(t *testing.T) {
+	vars := weChatVars()
+	delete(vars, "WECHAT_APIV3_KEY")
+	delete(vars, "WECHAT_MCH_PRIVATE_KEY_FILE")
+	setMerchantEnv(t, vars)
+	_, err := Load()
+	if err == nil {
+		t.Fatal("Load without WECHAT_APIV3_KEY and WECHAT_MCH_PRIVATE_KEY_FILE succeeded")
+	}
+	for _, want := range []string{"WECHAT_APIV3_KEY", "WECHAT_MCH_PRIVATE_KEY_FILE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestLoadWeChatOnly(t *testing.T) {
+	setMerchantEnv(t, weChatVars())
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WeChat.MchPrivateKeyPEM != "merchant key" || c.WeChat.PlatformPublicKeyPEM != "platform key" {
+		t.Errorf("keys not read from the named files: %q, %q", c.WeChat.MchPrivateKeyPEM, c.WeChat.PlatformPublicKeyPEM)
+	}
+	if c.WeChat.BaseURL != "" || c.WeChatLogin.BaseURL != "" {
+		t.Errorf("base URLs %q, %q: want empty (the providers' production hosts)", c.WeChat.BaseURL, c.WeChatLogin.BaseURL)
+	}
+	if c.WeChatLogin.AppID != "wxapp" {
+		t.Errorf("login app id %q, want wxapp", c.WeChatLogin.AppID)
+	}
+	if c.Providers.WeChatV2 != nil || c.Providers.Alipay != nil || c.Providers.Baidu != nil {
+		t.Errorf("optional providers on without their settings: %+v", c.Providers)
+	}
+}
+
+func TestLoadOptionalProviders(t *testing.T) {
+	vars := weChatVars()
+	for k, v := range map[string]string{
+		"WECHATV2_APPID": "wxv2", "WECHATV2_MCHID": "1900000002", "WECHATV2_API_KEY": "0123456789abcdef0123456789abcdef",
+		"WECHATV2_BASE_URL": "http://127.0.0.1:8090",
+		"ALIPAY_APPID":      "2021", "ALIPAY_PRIVATE_KEY_FILE": "file:ali app key", "ALIPAY_PUBLIC_KEY_FILE": "file:ali key",
+		"ALIPAY_GATEWAY_URL": "http://127.0.0.1:8090/gateway.do",
+		"BAIDU_APP_KEY":      "MM", "BAIDU_DEAL_ID": "47", "BAIDU_ACCESS_TOKEN": "24.x",
+		"BAIDU_PRIVATE_KEY_FILE": "file:baidu key", "BAIDU_PLATFORM_PUBLIC_KEY_FILE": "file:baidu platform key",
+		"BAIDU_SANDBOX_REGISTER_URL": "http://127.0.0.1:8090/sandbox/baidu/orders",
+	} {
+		vars[k] = v
+	}
+	setMerchantEnv(t, vars)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Providers
+	if p.WeChatV2 == nil || p.Alipay == nil || p.Baidu == nil {
+		t.Fatalf("providers not all on: %+v", p)
+	}
+	if p.WeChatV2.BaseURL != "http://127.0.0.1:8090" || p.WeChatV2.APIKey != vars["WECHATV2_API_KEY"] {
+		t.Errorf("wechat v2: %+v", p.WeChatV2)
+	}
+	if p.Alipay.AppPrivateKey != "ali app key" || p.Alipay.AlipayPublicKey != "ali key" || p.Alipay.GatewayURL != vars["ALIPAY_GATEWAY_URL"] {
+		t.Errorf("alipay: %+v", p.Alipay)
+	}
+	if p.Baidu.PrivateKeyPEM != "baidu key" || p.Baidu.SandboxRegisterURL != vars["BAIDU_SANDBOX_REGISTER_URL"] || p.Baidu.AccessToken != "24.x" {
+		t.Errorf("baidu: %+v", p.Baidu)
+	}
+}
+
+func TestLoadPartialProviderFails(t *testing.T) {
+	vars := weChatVars()
+	vars["ALIPAY_APPID"] = "2021"
+	setMerchantEnv(t, vars)
+	_, err := Load()
+	if err == nil || !strings.Contains(err.Error(), "ALIPAY_PRIVATE_KEY_FILE") {
+		t.Fatalf("Load with ALIPAY_APPID alone: %v, want an error naming ALIPAY_PRIVATE_KEY_FILE", err)
+	}
+}
