@@ -1,39 +1,101 @@
 // Package activities holds the order workflow's activities: thin adapters
-// from Temporal to the services in internal/, turning business failures
-// into typed, non-retryable application errors.
+// from Temporal to the services in internal/, each calling one service
+// method and turning business failures into typed, non-retryable
+// application errors.
+//
+// The package depends on internal/contract, the Temporal SDK and the
+// standard library only: the services are reached through the small
+// interfaces below, so the workflows (which reference the activities by
+// method) link neither a database driver nor a provider SDK. The worker
+// wires the real services in (see package worker).
 package activities
 
 import (
 	"context"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/contract"
-	"github.com/shopflow/orderpay/internal/fulfilment"
-	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
 )
+
+// OrderBook keeps the order records: the snapshot written when an order is
+// placed and the status its workflow moves it to.
+type OrderBook interface {
+	// Place checks stock, writes the order's snapshot (idempotent by order
+	// number) and answers its amount and bill description.
+	Place(ctx context.Context, in contract.CreateOrderInput) (*contract.CreateOrderResult, error)
+	// SetStatus moves an order forward; a repeated or stale move changes nothing.
+	SetStatus(ctx context.Context, t contract.Transition) error
+}
+
+// Payments are the payment attempts and the providers behind them.
+type Payments interface {
+	// Prepay creates (or reuses) the provider order of a payment attempt.
+	Prepay(ctx context.Context, userID uint, req contract.PrepayRequest) (*contract.PrepayResult, error)
+	// Query asks the provider how a payment attempt (out_trade_no) stands.
+	Query(ctx context.Context, outTradeNo string) (*contract.Trade, error)
+	// Close closes a payment attempt at its provider.
+	Close(ctx context.Context, outTradeNo string) error
+	// ListStale lists unpaid attempts created before createdBefore, oldest first.
+	ListStale(ctx context.Context, createdBefore time.Time, limit int) ([]contract.Stale, error)
+}
+
+// Refunds are the refund records and the providers that return the money.
+type Refunds interface {
+	// OpenRefundFor records a refund (idempotent by refund number, bounded by what was paid).
+	OpenRefundFor(ctx context.Context, in contract.OpenRefundInput) (*contract.Refund, error)
+	// ExecuteRefund asks the provider to return the money (idempotent by refund number).
+	ExecuteRefund(ctx context.Context, refundNo string) (*contract.RefundResult, error)
+	// QueryRefund asks the provider how a refund stands.
+	QueryRefund(ctx context.Context, refundNo string) (*contract.RefundResult, error)
+	// RecordRefundResult stores a refund's outcome; a final one is never overwritten.
+	RecordRefundResult(ctx context.Context, res contract.RefundResult) error
+}
+
+// Stock is the catalogue's stock.
+type Stock interface {
+	// Deduct takes an order's lines from stock atomically, never below zero.
+	Deduct(ctx context.Context, orderNo string, lines []contract.Line) error
+}
+
+// Fulfilment delivers what a paid order bought.
+type Fulfilment interface {
+	// Fulfil grants points, membership and wallet top-up.
+	Fulfil(ctx context.Context, orderNo string, pointsPerYuan int64) (*contract.Delivered, error)
+	// ReclaimTopUp takes a refunded top-up back out of the wallet.
+	ReclaimTopUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (int64, error)
+}
+
+// Settlement records what money did to an order: payments, late payments
+// and finished refunds, across order, payment and fulfilment records.
+type Settlement interface {
+	// RecordPayment stores a confirmed payment and marks the order paid.
+	RecordPayment(ctx context.Context, p contract.Paid) error
+	// RecordLatePayment records a payment made after the order closed and
+	// marks the order paid_unfulfilled; a kind contract.ErrNotLate error
+	// when the payment was the order's own.
+	RecordLatePayment(ctx context.Context, p contract.Paid) error
+	// SettleRefund records a succeeded refund, reverses grants and moves
+	// the order to refunded or partially_refunded.
+	SettleRefund(ctx context.Context, res contract.RefundResult) (*contract.SettleRefundResult, error)
+}
 
 // Activities bundles the services the order workflow needs.
 type Activities struct {
-	Orders     *orders.Service
-	Catalog    *catalog.Service
-	Payments   *payments.Service
-	Fulfilment *fulfilment.Service
+	Orders     OrderBook
+	Payments   Payments
+	Refunds    Refunds
+	Stock      Stock
+	Fulfilment Fulfilment
+	Settlement Settlement
 }
 
 // CreateOrder checks stock for every line and writes the order snapshot.
 func (a *Activities) CreateOrder(ctx context.Context, in contract.CreateOrderInput) (*contract.CreateOrderResult, error) {
-	o, err := a.Orders.Create(ctx, orders.NewOrder{
-		OrderNo: in.OrderNo, UserID: in.UserID, PayChannel: in.PayChannel, Address: in.Address, Lines: in.Lines,
-	})
+	res, err := a.Orders.Place(ctx, in)
 	if err != nil {
 		return nil, classify(err)
-	}
-	res := &contract.CreateOrderResult{AmountCents: o.AmountCents}
-	if len(o.Items) > 0 {
-		res.Description = payments.Describe(o.Items[0].Name, len(o.Items))
 	}
 	return res, nil
 }
@@ -56,10 +118,7 @@ func (a *Activities) SetOrderStatus(ctx context.Context, t contract.Transition) 
 // RecordPayment stores a confirmed payment on the payment row and marks the
 // order paid. Both steps are idempotent by transaction id.
 func (a *Activities) RecordPayment(ctx context.Context, p contract.Paid) error {
-	if err := a.Payments.MarkPaid(ctx, p); err != nil {
-		return classify(err)
-	}
-	return classify(a.Orders.SetStatus(ctx, contract.Transition{OrderNo: p.OrderNo, Status: contract.StatusPaid, At: p.PaidAt}))
+	return classify(a.Settlement.RecordPayment(ctx, p))
 }
 
 // QueryPayment asks the provider whether a payment attempt (out_trade_no) was paid.
@@ -75,7 +134,7 @@ func (a *Activities) ClosePayment(ctx context.Context, outTradeNo string) error 
 
 // DeductStock takes the order's stock atomically, never below zero.
 func (a *Activities) DeductStock(ctx context.Context, in contract.DeductStockInput) error {
-	return classify(a.Catalog.Deduct(ctx, in.OrderNo, in.Lines))
+	return classify(a.Stock.Deduct(ctx, in.OrderNo, in.Lines))
 }
 
 // Fulfil delivers what the order bought (points, membership, wallet top-up).

@@ -107,32 +107,19 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 
 	// Fail fast on unknown products, visible shortages and short wallets;
 	// the workflow checks again inside its transactions.
-	products, err := s.Catalog.Check(ctx, req.Items)
-	if err != nil {
+	q, err := s.Orders.Quote(ctx, p.UserID, req.Items, req.PayChannel)
+	switch {
+	case errors.Is(err, orders.ErrFreeForZeroOnly):
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.Is(err, orders.ErrBalanceUnavailable):
+		return s.orderError(c, err)
+	case err != nil: // refused (unknown product, out of stock, short wallet)
 		if no := s.startedOrder(ctx, c, p.UserID); no != "" {
 			return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no))
 		}
 		return s.orderError(c, err)
 	}
-	var amount int64
-	for _, l := range req.Items {
-		amount += products[l.ProductID].PriceCents * l.Quantity
-	}
-	switch {
-	case amount == 0:
-		req.PayChannel = contract.ChannelFree // nothing to pay: no provider involved
-	case req.PayChannel == contract.ChannelFree:
-		return fail(c, fiber.StatusBadRequest, CodeBadRequest, fmt.Sprintf("pay_channel free is only for zero-amount orders; this one is %d cents", amount))
-	case req.PayChannel == contract.ChannelBalance:
-		if bal, err := s.Wallet.Balance(ctx, p.UserID); err != nil {
-			return s.orderError(c, err)
-		} else if bal < amount {
-			if no := s.startedOrder(ctx, c, p.UserID); no != "" {
-				return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no))
-			}
-			return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, fmt.Sprintf("wallet balance %d is less than the order amount %d", bal, amount))
-		}
-	}
+	req.PayChannel = q.PayChannel
 	// Without Temporal no order can start: say so at once, before anything
 	// is written, instead of waiting out the request timeout.
 	if !s.temporalUp(c.UserContext()) {
@@ -178,21 +165,19 @@ func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) st
 		return ""
 	}
 	sum := sha256.Sum256(c.Body())
-	var bound orders.IdempotencyKey
-	err := s.DB.WithContext(ctx).Where("user_id = ? AND idem_key = ? AND request_hash = ?", userID, key, hex.EncodeToString(sum[:])).
-		Take(&bound).Error
+	orderNo, err := s.Orders.KeyOrder(ctx, userID, key, hex.EncodeToString(sum[:]))
 	if err != nil {
 		return ""
 	}
-	d, err := s.Temporal.DescribeWorkflowExecution(ctx, bound.OrderNo, "")
+	d, err := s.Temporal.DescribeWorkflowExecution(ctx, orderNo, "")
 	if err != nil {
 		return "" // never started (or Temporal is down): the request is refused as it stands
 	}
 	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return bound.OrderNo
+		return orderNo
 	}
-	if _, _, err := s.orderSummary(ctx, bound.OrderNo); err == nil {
-		return bound.OrderNo // finished with an order written: answered as it stands
+	if _, _, err := s.Orders.Summary(ctx, orderNo); err == nil {
+		return orderNo // finished with an order written: answered as it stands
 	}
 	return "" // refused at the workflow's own check: refused again here
 }
@@ -213,32 +198,13 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	status, amount, err := s.orderSummary(ctx, orderNo)
+	status, amount, err := s.Orders.Summary(ctx, orderNo)
 	if err != nil {
 		return s.orderError(c, err)
 	}
 	return c.Status(fiber.StatusCreated).JSON(CreateOrderResponse{
 		OrderNo: orderNo, Status: status, AmountCents: amount, Pay: payResponse(pay),
 	})
-}
-
-// orderSummary reads what the create answer needs, status and amount, in
-// one query (Orders.Get also loads the item lines: a second round trip on
-// the order path that the answer does not use).
-func (s *Server) orderSummary(ctx context.Context, orderNo string) (string, int64, error) {
-	var row struct {
-		Status      string
-		AmountCents int64
-	}
-	res := s.DB.WithContext(ctx).Model(&orders.Order{}).Select("status", "amount_cents").
-		Where("order_no = ?", orderNo).Limit(1).Scan(&row)
-	if res.Error != nil {
-		return "", 0, fmt.Errorf("load order %s: %w", orderNo, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return "", 0, fmt.Errorf("%w: %s", orders.ErrNotFound, orderNo)
-	}
-	return row.Status, row.AmountCents, nil
 }
 
 // startOrder runs Update-with-Start: start the workflow (or attach to the

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/api"
+	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // TestCreateOrderRefusals sends POST /api/v1/orders bodies and tokens the
@@ -22,7 +23,7 @@ func TestCreateOrderRefusals(t *testing.T) {
 	coffee := s.productID("Coffee Beans") // 6800 cents, plenty of stock
 	mug := s.productID("Mug")             // 1 cent, 100 in stock
 	// A wallet that holds something, but less than the coffee costs.
-	_, err := s.app.Wallet.Credit(context.Background(), userID, "api-test-topup", "recharge", 100)
+	_, err := wallet.NewService(s.app.DB).Credit(context.Background(), userID, "api-test-topup", wallet.KindRecharge, 100)
 	require.NoError(t, err)
 
 	line := func(id uint, qty int) []map[string]any {

@@ -11,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/orders"
@@ -21,9 +20,14 @@ import (
 	"github.com/shopflow/orderpay/internal/wallet"
 )
 
+// Pinger is the database as the health check sees it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Deps is what the API needs.
 type Deps struct {
-	DB             *gorm.DB
+	Database       Pinger // the health check's database ping
 	Temporal       client.Client
 	TaskQueue      string
 	Users          *users.Service
@@ -90,7 +94,7 @@ func (s *Server) health(c *fiber.Ctx) error {
 	defer cancel()
 	checks := fiber.Map{"database": "ok", "temporal": "ok"}
 	healthy := true
-	if sqlDB, err := s.DB.DB(); err != nil || sqlDB.PingContext(ctx) != nil {
+	if s.Database.Ping(ctx) != nil {
 		checks["database"], healthy = "unavailable", false
 	}
 	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {

@@ -1,5 +1,8 @@
-// Package worker registers the order workflow and its activities on a
-// Temporal worker.
+// Package worker is the worker's side of the system: it wires the
+// services and the order workflow's activities over the shared platform
+// (Build, Activities), registers the workflows and activities on a
+// Temporal worker (New), and keeps the reconciliation Schedule in place
+// (EnsureReconcileSchedule).
 package worker
 
 import (

@@ -17,7 +17,7 @@ func main() {
 		srv := a.API()
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Listen(a.Config.HTTPAddr) }()
-		a.Logger.Info("api listening", "addr", a.Config.HTTPAddr, "temporal", a.Config.TemporalAddress, "pay_channels", a.Payments.Channels())
+		a.Logger.Info("api listening", "addr", a.Config.HTTPAddr, "temporal", a.Config.TemporalAddress, "pay_channels", a.PayChannels())
 		select {
 		case err := <-errc:
 			return err

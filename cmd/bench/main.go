@@ -36,8 +36,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/devtools/bench"
+	"github.com/shopflow/orderpay/internal/platform"
 	"github.com/shopflow/orderpay/worker"
 )
 
@@ -444,7 +444,7 @@ func dial(addr string) (client.Client, error) {
 	// The same connection settings as the API and the worker.
 	return client.Dial(client.Options{
 		HostPort: addr, Logger: quietLogger(),
-		ConnectionOptions: client.ConnectionOptions{GrpcCompression: app.GrpcCompression(envOr("TEMPORAL_GRPC_COMPRESSION", "none"))},
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: platform.GrpcCompression(envOr("TEMPORAL_GRPC_COMPRESSION", "none"))},
 	})
 }
 

@@ -1,0 +1,90 @@
+// Package platform is what the API and the worker share: the
+// configuration, the logger, the database, the Temporal client and the
+// payment providers built from the configuration. It holds no business
+// services: each layer builds its own over it (api.Wire for the API,
+// worker.Build for the worker), and internal/app opens one Platform for
+// the binaries and the integration tests.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/providers"
+	"github.com/shopflow/orderpay/internal/store"
+	"github.com/shopflow/orderpay/internal/wallet"
+)
+
+// Platform is the shared infrastructure of one process.
+type Platform struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	DB       *gorm.DB
+	Temporal client.Client
+	// Providers are the configured payment providers (internal/providers).
+	Providers *providers.Registry
+}
+
+// Open opens the database, builds the provider clients and a lazy Temporal
+// client (the API starts, and reports 503, while Temporal is down).
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Platform, error) {
+	db, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	reg, err := NewProviders(cfg, wallet.NewService(db))
+	if err != nil {
+		store.Close(db)
+		return nil, err
+	}
+	tc, err := client.NewLazyClient(TemporalOptions(cfg, logger))
+	if err != nil {
+		store.Close(db)
+		return nil, fmt.Errorf("temporal client: %w", err)
+	}
+	return &Platform{Config: cfg, Logger: logger, DB: db, Temporal: tc, Providers: reg}, nil
+}
+
+// TemporalOptions are the Temporal client settings of the API and the worker.
+func TemporalOptions(cfg *config.Config, logger *slog.Logger) client.Options {
+	return client.Options{
+		HostPort:          cfg.TemporalAddress,
+		Namespace:         cfg.TemporalNamespace,
+		Logger:            logger.With("component", "temporal"),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: GrpcCompression(cfg.TemporalCompression)},
+	}
+}
+
+// GrpcCompression maps TEMPORAL_GRPC_COMPRESSION to the SDK's option. The
+// SDK compresses every request with gzip by default; on the same host or
+// network that costs CPU in the client and the server and saves nothing
+// (docs/benchmarks.md measures it).
+func GrpcCompression(name string) client.GrpcCompression {
+	if name == "gzip" {
+		return &client.GrpcCompressionGzip{}
+	}
+	return &client.GrpcCompressionNone{}
+}
+
+// Ping checks that the database answers (the health check).
+func (p *Platform) Ping(ctx context.Context) error {
+	sqlDB, err := p.DB.DB()
+	if err != nil {
+		return fmt.Errorf("database handle: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Close releases the Temporal client and the database.
+func (p *Platform) Close() {
+	p.Temporal.Close()
+	store.Close(p.DB)
+}

@@ -1,0 +1,132 @@
+// Package settlement records what money did to an order: a confirmed
+// payment (the payment attempt and the order's paid status), a payment that
+// arrived after its order was closed (recorded for its refund), and a
+// finished refund (the refund record, what the order granted taken back,
+// and the order's refunded or partially_refunded status).
+//
+// Each of these rules spans three services — orders (the status), payments
+// (the payment and refund records) and fulfilment (what an order granted
+// and what a refund takes back) — so they live in this small service that
+// composes them instead of in one of the three: fulfilment decides by what
+// an order bought and knows nothing of payment records, payments must not
+// move order statuses, and neither should link the other (payments brings
+// the provider clients with it). The activities call one method here each.
+package settlement
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/fulfilment"
+	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/payments"
+)
+
+// ErrNotLate means a payment reported as late was the order's own: its
+// workflow recorded it and went on with it, so there is nothing to refund.
+var ErrNotLate = contract.Kinded(contract.ErrNotLate, "not paid late")
+
+// LatePaymentReason is the status reason of an order paid after it closed.
+const LatePaymentReason = "paid_after_close"
+
+// Service settles payments and refunds on orders.
+type Service struct {
+	Orders     *orders.Service
+	Payments   *payments.Service
+	Fulfilment *fulfilment.Service
+}
+
+// RecordPayment stores a confirmed payment on its payment attempt and marks
+// the order paid. Both steps are idempotent by transaction id.
+func (s *Service) RecordPayment(ctx context.Context, p contract.Paid) error {
+	if err := s.Payments.MarkPaid(ctx, p); err != nil {
+		return err
+	}
+	return s.Orders.SetStatus(ctx, contract.Transition{OrderNo: p.OrderNo, Status: contract.StatusPaid, At: p.PaidAt})
+}
+
+// RecordLatePayment records a payment that arrived after its order was
+// closed or cancelled, and marks the order paid_unfulfilled (reason
+// LatePaymentReason) for the refund. A payment the order itself recorded
+// and went on with (see tookPayment) is not late: that fails with
+// ErrNotLate and changes nothing.
+func (s *Service) RecordLatePayment(ctx context.Context, p contract.Paid) error {
+	o, err := s.Orders.Get(ctx, p.OrderNo)
+	if err != nil {
+		return err
+	}
+	if tookPayment(o) {
+		tradeNo := p.OutTradeNo
+		if tradeNo == "" {
+			tradeNo = p.OrderNo
+		}
+		pay, err := s.Payments.ByTradeNo(ctx, tradeNo)
+		if err != nil {
+			return err
+		}
+		if pay.Status == payments.StatusPaid && pay.TransactionID != nil && *pay.TransactionID == p.TransactionID {
+			return fmt.Errorf("payment %s of %s was taken by its order (%s), %w", p.TransactionID, tradeNo, o.Status, ErrNotLate)
+		}
+	}
+	if err := s.Payments.MarkPaid(ctx, p); err != nil {
+		return err
+	}
+	return s.Orders.SetStatus(ctx, contract.Transition{OrderNo: p.OrderNo, Status: contract.StatusPaidUnfulfilled, Reason: LatePaymentReason})
+}
+
+// tookPayment reports whether an order's own workflow recorded a payment
+// and went on with it: fulfilled it, is fulfilling it, or is refunding it
+// itself (out of stock, amount mismatch, cancelled after payment). Orders
+// closed or cancelled unpaid — or already marked paid_after_close by an
+// earlier attempt of RecordLatePayment — did not.
+func tookPayment(o *orders.Order) bool {
+	switch o.Status {
+	case contract.StatusPaid, contract.StatusCompleted, contract.StatusRefunded, contract.StatusPartiallyRefunded:
+		return true
+	case contract.StatusPaidUnfulfilled:
+		return o.StatusReason != LatePaymentReason
+	}
+	return false
+}
+
+// SettleRefund records a succeeded refund, takes back points, membership
+// and (once everything paid has been refunded) stock, and moves the order
+// to refunded or partially_refunded. The order keeps the reason it already
+// has (why it was paid_unfulfilled, say); an order without one takes the
+// refund's. Every step is keyed by the refund number, so a retry changes
+// nothing.
+func (s *Service) SettleRefund(ctx context.Context, res contract.RefundResult) (*contract.SettleRefundResult, error) {
+	if err := s.Payments.RecordRefundResult(ctx, res); err != nil {
+		return nil, err
+	}
+	r, err := s.Payments.GetRefund(ctx, res.RefundNo)
+	if err != nil {
+		return nil, err
+	}
+	refunded, err := s.Payments.RefundedCents(ctx, r.OrderNo)
+	if err != nil {
+		return nil, err
+	}
+	full := refunded >= r.TotalCents
+	rev, err := s.Fulfilment.Reverse(ctx, r.OrderNo, r.RefundNo, r.AmountCents, r.TotalCents, full)
+	if err != nil {
+		return nil, fmt.Errorf("reverse refund %s of %s: %w", r.RefundNo, r.OrderNo, err)
+	}
+	status := contract.StatusPartiallyRefunded
+	if full {
+		status = contract.StatusRefunded
+	}
+	o, err := s.Orders.Get(ctx, r.OrderNo)
+	if err != nil {
+		return nil, err
+	}
+	reason := o.StatusReason
+	if reason == "" {
+		reason = r.Reason
+	}
+	if err := s.Orders.SetStatus(ctx, contract.Transition{OrderNo: r.OrderNo, Status: status, Reason: reason}); err != nil {
+		return nil, err
+	}
+	return &contract.SettleRefundResult{OrderStatus: status, Reversed: rev}, nil
+}
