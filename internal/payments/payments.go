@@ -19,12 +19,6 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Pay channels (see contract).
-const (
-	ChannelWeChatJSAPI  = contract.ChannelWeChatJSAPI
-	ChannelWeChatNative = contract.ChannelWeChatNative
-)
-
 // Payment statuses.
 const (
 	StatusUnpaid = contract.PaymentUnpaid

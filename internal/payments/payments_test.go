@@ -3,7 +3,6 @@ package payments_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -397,12 +396,4 @@ func TestCheckNotify(t *testing.T) {
 	require.NoError(t, f.svc.MarkPaid(ctx, *p))
 	_, err = f.svc.CheckNotify(ctx, &good, providers.Merchant{AppID: appID, MchID: mchID})
 	assert.ErrorIs(t, err, payments.ErrAlreadyRecorded)
-}
-
-func TestDescribe(t *testing.T) {
-	assert.Equal(t, "Coffee", payments.Describe("Coffee", 1))
-	assert.Equal(t, "Coffee and 2 more", payments.Describe("Coffee", 3))
-	long := strings.Repeat("咖", 130)
-	assert.Equal(t, strings.Repeat("咖", 120), payments.Describe(long, 1), "cut by characters, not bytes")
-	assert.Equal(t, strings.Repeat("咖", 100)+" and 1 more", payments.Describe(long, 2))
 }
