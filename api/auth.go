@@ -39,11 +39,21 @@ func (s *Server) login(c *fiber.Ctx) error {
 	return c.JSON(login)
 }
 
+// bearerToken is the token of "Authorization: Bearer <token>"; the scheme
+// is case-insensitive (RFC 9110 §11.1).
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
 // authenticate requires "Authorization: Bearer <token>".
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	h := c.Get(fiber.HeaderAuthorization)
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || tok == "" {
+	tok, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
+	if !ok {
 		return fail(c, fiber.StatusUnauthorized, CodeUnauthorized, "missing bearer token")
 	}
 	ctx, cancel := s.ctx(c)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -9,6 +10,8 @@ import (
 // Error codes returned in {"error":{"code","message"}}.
 const (
 	CodeBadRequest          = "bad_request"
+	CodeTooLarge            = "payload_too_large"
+	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeInvalidJSON         = "invalid_json"
 	CodeUnauthorized        = "unauthorized"
 	CodeInvalidCode         = "invalid_login_code"
@@ -49,10 +52,39 @@ func errorHandler(c *fiber.Ctx, err error) error {
 		switch fe.Code {
 		case fiber.StatusNotFound:
 			code = CodeNotFound
+		case fiber.StatusRequestEntityTooLarge:
+			code = CodeTooLarge
+		case fiber.StatusUnsupportedMediaType:
+			code = CodeUnsupportedMedia
 		case fiber.StatusInternalServerError:
 			code = CodeInternal
 		}
 		return fail(c, fe.Code, code, fe.Message)
 	}
 	return fail(c, fiber.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// refuseEncodedBodies answers 415 to a request body sent with a
+// Content-Encoding (gzip, br, …). No client of this API compresses its
+// requests, and Fiber would inflate such a body without the body limit
+// applying to what comes out: a few hundred bytes can become gigabytes.
+func refuseEncodedBodies(c *fiber.Ctx) error {
+	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
+		return fail(c, fiber.StatusUnsupportedMediaType, CodeUnsupportedMedia, "request bodies must not be compressed (Content-Encoding: "+enc+")")
+	}
+	return c.Next()
+}
+
+// requireJSON answers 415 to a request whose body is not declared as JSON
+// (Content-Type application/json, with or without a charset), before its
+// handler reads it.
+func requireJSON(c *fiber.Ctx) error {
+	if len(c.Request().Body()) == 0 {
+		return c.Next() // nothing to read: the handler says what is missing
+	}
+	mt, _, _ := strings.Cut(c.Get(fiber.HeaderContentType), ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), fiber.MIMEApplicationJSON) {
+		return fail(c, fiber.StatusUnsupportedMediaType, CodeUnsupportedMedia, "the body must be JSON, sent with Content-Type: application/json")
+	}
+	return c.Next()
 }

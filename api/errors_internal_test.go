@@ -115,3 +115,19 @@ func TestOrderErrorMappingWithoutKind(t *testing.T) {
 		})
 	}
 }
+
+// TestTooLargeAndUnsupportedAnswerTheirOwnCodes: Fiber's 413 (body over
+// the limit) and 415 reach the JSON envelope with their own codes, not
+// bad_request.
+func TestTooLargeAndUnsupportedAnswerTheirOwnCodes(t *testing.T) {
+	app := fiber.New(fiber.Config{ErrorHandler: errorHandler})
+	app.Get("/413", func(*fiber.Ctx) error { return fiber.ErrRequestEntityTooLarge })
+	app.Get("/415", func(*fiber.Ctx) error { return fiber.ErrUnsupportedMediaType })
+	for path, want := range map[string]string{"/413": CodeTooLarge, "/415": CodeUnsupportedMedia} {
+		res, err := app.Test(httptest.NewRequest("GET", path, nil), -1)
+		require.NoError(t, err)
+		var body ErrorBody
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+		assert.Equal(t, want, body.Error.Code, path)
+	}
+}

@@ -52,6 +52,13 @@ func (r *CreateOrderRequest) Validate(supported func(string) bool) error {
 			return fmt.Errorf("items[%d].quantity must be 1 to %d", i, maxQuantity)
 		}
 	}
+	// Lines naming the same product are merged into one order line: the cap
+	// holds for the merged quantity too.
+	for _, l := range catalog.Merge(r.Items) {
+		if l.Quantity > maxQuantity {
+			return fmt.Errorf("product %d: %d units in all, at most %d per order", l.ProductID, l.Quantity, maxQuantity)
+		}
+	}
 	if !supported(r.PayChannel) {
 		return fmt.Errorf("pay_channel %q is not supported", r.PayChannel)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/api/serviceerror"
@@ -48,6 +49,21 @@ func (s *Server) repayOrder(c *fiber.Ctx) error {
 	}
 	if o.Status != orders.StatusAwaitingPayment {
 		return fail(c, fiber.StatusConflict, CodeOrderState, "order "+o.OrderNo+" is "+o.Status+" and can no longer be paid")
+	}
+	// Refuse what the new channel cannot take before the workflow closes the
+	// live provider order for it: a refused re-pay changes nothing.
+	switch req.PayChannel {
+	case contract.ChannelFree:
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, fmt.Sprintf("pay_channel free is only for zero-amount orders; this one is %d cents", o.AmountCents))
+	case contract.ChannelBalance:
+		bal, err := s.Wallet.Balance(ctx, o.UserID)
+		if err != nil {
+			return s.orderError(c, err)
+		}
+		if bal < o.AmountCents {
+			return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance,
+				fmt.Sprintf("wallet balance %d is less than the order amount %d", bal, o.AmountCents))
+		}
 	}
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   o.OrderNo,

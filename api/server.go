@@ -62,24 +62,24 @@ func New(d Deps) *fiber.App {
 		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 	})
-	app.Use(recover.New())
+	app.Use(recover.New(), refuseEncodedBodies)
 	app.Get("/healthz", s.health)
 	app.Get("/paid", paidLanding)
 
 	v1 := app.Group("/api/v1")
-	v1.Post("/auth/wechat/login", s.login)
+	v1.Post("/auth/wechat/login", requireJSON, s.login)
 	v1.Get("/products", s.listProducts)
 	s.mountNotifies(v1)
 
 	authed := v1.Group("", s.authenticate)
-	authed.Post("/orders", s.createOrder)
+	authed.Post("/orders", requireJSON, s.createOrder)
 	authed.Get("/orders/:order_no", s.getOrder)
-	authed.Post("/orders/:order_no/pay", s.repayOrder)
+	authed.Post("/orders/:order_no/pay", requireJSON, s.repayOrder)
 	authed.Post("/orders/:order_no/cancel", s.cancelOrder)
 	authed.Get("/wallet", s.getWallet)
 
 	admin := authed.Group("/admin", s.requireAdmin)
-	admin.Post("/orders/:order_no/refund", s.refundOrder)
+	admin.Post("/orders/:order_no/refund", requireJSON, s.refundOrder)
 	admin.Get("/refunds/:refund_no", s.getRefund)
 	return app
 }

@@ -25,7 +25,11 @@ export WECHAT_REFUND_NOTIFY_URL=${WECHAT_REFUND_NOTIFY_URL:-$PUBLIC_API_URL/api/
 export ADMIN_TOKEN=${ADMIN_TOKEN:-dev-admin-token}
 export SQLITE_PATH=${SQLITE_PATH:-$DATA_DIR/shop.db}
 LOGS=$DATA_DIR/logs
+# Data, logs and the sandbox's keys hold personal data and secrets: owner only.
+umask 077
 mkdir -p "$LOGS"
+chmod 700 "$DATA_DIR" "$LOGS"
+chmod 600 "$LOGS"/*.log "$DATA_DIR"/*.db* 2>/dev/null || true
 
 CLEANUP_MESSAGE="stopping…"
 # shellcheck source=deploy/lib.sh

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // Order statuses, in the order the workflow moves through them.
@@ -123,7 +124,7 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 		if err := tx.Create(&order.Items).Error; err != nil {
 			return fmt.Errorf("insert items of %s: %w", in.OrderNo, err)
 		}
-		return nil
+		return debitWallet(ctx, tx, order)
 	})
 	if errors.Is(err, errConcurrentCreate) {
 		return s.Get(ctx, in.OrderNo)
@@ -135,6 +136,21 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 }
 
 var errConcurrentCreate = errors.New("order created concurrently")
+
+// debitWallet takes a wallet order's amount in the transaction that writes
+// the order, keyed by the order number (the first attempt's out_trade_no,
+// which the balance provider's prepay then finds already paid). A short
+// wallet rolls the whole order back: a refused order leaves nothing behind,
+// even when many orders race for the same balance.
+func debitWallet(ctx context.Context, tx *gorm.DB, o *Order) error {
+	if o.PayChannel != contract.ChannelBalance || o.AmountCents <= 0 {
+		return nil
+	}
+	if _, err := wallet.NewService(tx).Debit(ctx, o.UserID, o.OrderNo, wallet.KindPayment, o.AmountCents); err != nil {
+		return fmt.Errorf("pay order %s from the wallet: %w", o.OrderNo, err)
+	}
+	return nil
+}
 
 func snapshot(in NewOrder, products map[uint]catalog.Product) *Order {
 	o := &Order{

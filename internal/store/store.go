@@ -4,7 +4,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -28,15 +30,23 @@ type Options struct {
 	DatabaseURL string // PostgreSQL DSN; empty selects SQLite
 	SQLitePath  string
 	MaxOpen     int // connection pool size for PostgreSQL (default 20)
+	// LogWriter receives GORM's warnings (slow queries, errors), without
+	// the queries' values; default os.Stderr.
+	LogWriter io.Writer
 }
 
 // Open connects to the database and checks that it answers.
 func Open(ctx context.Context, o Options) (*gorm.DB, error) {
+	w := o.LogWriter
+	if w == nil {
+		w = os.Stderr
+	}
 	cfg := &gorm.Config{
-		Logger: logger.New(log.New(os.Stderr, "", log.LstdFlags), logger.Config{
+		Logger: logger.New(log.New(w, "", log.LstdFlags), logger.Config{
 			SlowThreshold:             500 * time.Millisecond,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true, // never log values: token hashes, addresses, phone numbers
 		}),
 		SkipDefaultTransaction: true, // every write we do is explicit
 		PrepareStmt:            true,
@@ -82,9 +92,12 @@ func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
 		path = ".data/shop.db"
 	}
 	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
 	}
 	dsn := path + "?_txlock=immediate" +
 		"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
@@ -101,6 +114,25 @@ func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
 	// concurrent without piling up writers on the busy handler.
 	sqlDB.SetMaxOpenConns(4)
 	return db, nil
+}
+
+// ownerOnly creates the database file readable by its owner only (0600),
+// or narrows an existing one to that: it holds addresses, phone numbers
+// and token hashes. SQLite gives its -wal and -shm files the same mode.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restrict %s to its owner: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Migrate creates or updates every table. Run it from one process (the API)

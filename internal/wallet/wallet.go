@@ -119,7 +119,7 @@ func (s *Service) move(ctx context.Context, userID uint, ref, kind string, delta
 			return fmt.Errorf("update balance: %w", upd.Error)
 		}
 		if upd.RowsAffected == 0 {
-			return fmt.Errorf("%w: user %d, %d cents wanted", ErrInsufficientFunds, userID, -delta)
+			return fmt.Errorf("%w: %d cents wanted", ErrInsufficientFunds, -delta)
 		}
 		var w Wallet
 		if err := tx.Where("user_id = ?", userID).Take(&w).Error; err != nil {

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -147,4 +149,53 @@ func TestPaidButOutOfStockIsRefunded(t *testing.T) {
 	assert.Contains(t, refunded["status_reason"], "out_of_stock")
 	assert.EqualValues(t, 0, s.stock(mugID), "never below zero")
 	assert.EqualValues(t, 0, refunded["points_awarded"])
+}
+
+// Twenty wallet orders racing for a balance that covers one: one is
+// placed and paid, nineteen are refused with 402, and the refused ones
+// leave nothing behind (no closed orders, no payments), on PostgreSQL and
+// on SQLite. The 402 message does not name the buyer's internal id.
+func TestConcurrentWalletOrdersLeaveNothingWhenRefused(t *testing.T) {
+	for _, db := range []struct {
+		name   string
+		sqlite bool
+	}{{"postgres", false}, {"sqlite", true}} {
+		t.Run(db.name, func(t *testing.T) {
+			s := startSystem(t, options{sqlite: db.sqlite})
+			token, userID := s.login("code-wallet-race")
+			s.payAndComplete(token, topUpID, 1, contract.ChannelWeChatNative) // 10000 cents: one coffee
+			ordersBefore := s.count("orders", "1 = 1")
+
+			const buyers = 20
+			statuses := make([]int, buyers)
+			bodies := make([][]byte, buyers)
+			var wg sync.WaitGroup
+			for i := range buyers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res := s.placeOrder(token, coffeeID, 1, contract.ChannelBalance)
+					statuses[i], bodies[i] = res.Status, res.Body
+				}()
+			}
+			wg.Wait()
+			created, refused := 0, 0
+			for i, st := range statuses {
+				switch st {
+				case http.StatusCreated:
+					created++
+				case http.StatusPaymentRequired:
+					refused++
+					assert.NotContains(t, string(bodies[i]), fmt.Sprintf("user %d", int(userID)))
+				default:
+					t.Errorf("order %d: %d %s", i, st, bodies[i])
+				}
+			}
+			assert.Equal(t, 1, created)
+			assert.Equal(t, buyers-1, refused)
+			assert.Equal(t, ordersBefore+1, s.count("orders", "1 = 1"), "refused orders leave no row")
+			assert.Zero(t, s.count("orders", "status = ?", orders.StatusClosed))
+			assert.EqualValues(t, 10000-6800, s.balance(token))
+		})
+	}
 }
