@@ -56,6 +56,9 @@ const (
 	// DefaultReconcileFailures is how many queries in a row may fail at one
 	// provider before the pass skips that provider's remaining payments.
 	DefaultReconcileFailures = 3
+	// DefaultReconcileParallel is how many queries a pass has in flight at
+	// one provider.
+	DefaultReconcileParallel = 4
 )
 
 // ReconcileInput bounds one reconciliation pass. The Schedule sets
@@ -73,6 +76,9 @@ type ReconcileInput struct {
 	// queries in a row its remaining payments are skipped this pass
 	// (DefaultReconcileFailures when 0).
 	MaxFailures int `json:"max_failures,omitempty"`
+	// Parallel is how many queries are in flight at one provider
+	// (DefaultReconcileParallel when 0).
+	Parallel int `json:"parallel,omitempty"`
 
 	// Pass state, set by the pass itself when it continues as new.
 	Now   time.Time        `json:"now,omitempty"`    // when the pass started: the cut-offs are relative to it
