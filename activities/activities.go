@@ -39,6 +39,9 @@ type Payments interface {
 	Close(ctx context.Context, outTradeNo string) error
 	// ListStale lists unpaid attempts created before createdBefore, oldest first.
 	ListStale(ctx context.Context, createdBefore time.Time, limit int) ([]contract.Stale, error)
+	// StalePage is one page, in (created_at, id) order after a cursor, of
+	// the unpaid attempts and the closed ones still within their grace.
+	StalePage(ctx context.Context, in contract.StalePageInput) (*contract.StalePage, error)
 }
 
 // Refunds are the refund records and the providers that return the money.

@@ -13,6 +13,13 @@ func (a *Activities) ListStalePayments(ctx context.Context, in contract.ListStal
 	return out, classify(err)
 }
 
+// ListStalePage lists one page of the payments a reconciliation pass asks
+// about (unpaid, or closed within their grace), after a keyset cursor.
+func (a *Activities) ListStalePage(ctx context.Context, in contract.StalePageInput) (*contract.StalePage, error) {
+	out, err := a.Payments.StalePage(ctx, in)
+	return out, classify(err)
+}
+
 // RecordLatePayment records a payment that arrived after its order was
 // closed or cancelled, and marks the order paid_unfulfilled for the refund.
 // A payment the order itself recorded and fulfilled (or is refunding on its

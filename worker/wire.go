@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -47,27 +49,75 @@ func Activities(p *platform.Platform) *activities.Activities {
 	}
 }
 
-// EnsureReconcileSchedule creates the Temporal Schedule that reconciles
-// overdue unpaid payments with their providers (the lost-notify case): a
-// ReconcileWorkflow on taskQueue every `every`, for payments unpaid for
-// longer than `after`. An existing schedule is left as it is.
-func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every, after time.Duration) error {
+// EnsureReconcileSchedule keeps the Temporal Schedule that reconciles
+// overdue payments with their providers (the lost-notify and the
+// paid-after-close cases) as configured: a ReconcileWorkflow with input in
+// on taskQueue every `every`, a run still going when the next is due
+// skipping that one. It creates the schedule, or, when it exists, updates
+// its interval, action and overlap policy where they differ from these (a
+// changed RECONCILE_EVERY, RECONCILE_AFTER or RECONCILE_GRACE takes effect
+// at the worker's next start); an up-to-date schedule is left untouched.
+func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, in contract.ReconcileInput) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	action := &client.ScheduleWorkflowAction{
+		ID:        "reconcile",
+		Workflow:  workflows.ReconcileWorkflow,
+		TaskQueue: taskQueue,
+		Args:      []any{in},
+	}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:      contract.ReconcileScheduleID,
-		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Spec:    spec,
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Action: &client.ScheduleWorkflowAction{
-			ID:        "reconcile",
-			Workflow:  workflows.ReconcileWorkflow,
-			TaskQueue: taskQueue,
-			Args:      []any{contract.ReconcileInput{OlderThan: after}},
-		},
+		Action:  action,
 	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+	if err == nil {
 		return nil
 	}
-	if err != nil {
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return fmt.Errorf("create reconciliation schedule: %w", err)
 	}
+	h := c.ScheduleClient().GetHandle(ctx, contract.ReconcileScheduleID)
+	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := u.Description.Schedule
+		if reconcileScheduleMatches(s, every, taskQueue, in) {
+			return nil, temporal.ErrSkipScheduleUpdate
+		}
+		s.Spec = &spec
+		s.Action = action
+		if s.Policy == nil {
+			s.Policy = &client.SchedulePolicies{}
+		}
+		s.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}})
+	if err != nil {
+		return fmt.Errorf("update reconciliation schedule: %w", err)
+	}
 	return nil
+}
+
+// reconcileScheduleMatches reports whether an existing reconciliation
+// schedule already runs every `every` on taskQueue with input in.
+func reconcileScheduleMatches(s client.Schedule, every time.Duration, taskQueue string, in contract.ReconcileInput) bool {
+	if s.Spec == nil || len(s.Spec.Intervals) != 1 || s.Spec.Intervals[0] != (client.ScheduleIntervalSpec{Every: every}) ||
+		len(s.Spec.Calendars) > 0 || len(s.Spec.CronExpressions) > 0 {
+		return false
+	}
+	if s.Policy == nil || s.Policy.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP {
+		return false
+	}
+	a, ok := s.Action.(*client.ScheduleWorkflowAction)
+	if !ok || a.TaskQueue != taskQueue || a.Workflow != contract.ReconcileWorkflowType || len(a.Args) != 1 {
+		return false
+	}
+	payload, ok := a.Args[0].(*commonpb.Payload)
+	if !ok {
+		return false
+	}
+	var got contract.ReconcileInput
+	if err := converter.GetDefaultDataConverter().FromPayload(payload, &got); err != nil {
+		return false
+	}
+	return got.OlderThan == in.OlderThan && got.Limit == in.Limit && got.Grace == in.Grace && got.MaxFailures == in.MaxFailures
 }

@@ -158,20 +158,25 @@ func (s *RefundWorkflowSuite) TestLatePaymentIsRecordedAndRefunded() {
 }
 
 // Reconciliation signals payments whose notify was lost and refunds those
-// whose order already finished; unpaid ones are left alone.
+// whose order already finished; unpaid ones are left alone. A closed
+// attempt within its grace that was paid goes the same way.
 func (s *RefundWorkflowSuite) TestReconcile() {
 	s.env.RegisterWorkflow(workflows.LatePaymentWorkflow)
 	stale := []contract.Stale{
-		{OrderNo: "A", OutTradeNo: "A", Channel: contract.ChannelAlipayQR},
-		{OrderNo: "B", OutTradeNo: "B_2", Channel: contract.ChannelWeChatNative},
-		{OrderNo: "C", OutTradeNo: "C", Channel: contract.ChannelBaidu},
-		{OrderNo: "D", OutTradeNo: "D", Channel: contract.ChannelBaidu},
+		{OrderNo: "A", OutTradeNo: "A", Channel: contract.ChannelAlipayQR, Provider: "alipay", Status: contract.PaymentUnpaid},
+		{OrderNo: "B", OutTradeNo: "B_2", Channel: contract.ChannelWeChatNative, Provider: "wechatpay_v3", Status: contract.PaymentUnpaid},
+		{OrderNo: "C", OutTradeNo: "C", Channel: contract.ChannelBaidu, Provider: "baidu", Status: contract.PaymentClosed},
+		{OrderNo: "D", OutTradeNo: "D", Channel: contract.ChannelBaidu, Provider: "baidu", Status: contract.PaymentUnpaid},
 	}
-	s.env.OnActivity(acts.ListStalePayments, mock.Anything, mock.Anything).Return(stale, nil).Once()
+	s.env.OnActivity(acts.ListStalePage, mock.Anything, mock.MatchedBy(func(in contract.StalePageInput) bool {
+		return in.After == nil && in.Limit == contract.DefaultReconcilePage &&
+			in.CreatedBefore.Equal(start.Add(-contract.DefaultReconcileAfter)) &&
+			in.ClosedExpiringAfter.Equal(start.Add(-contract.DefaultReconcileGrace))
+	})).Return(&contract.StalePage{Payments: stale, Next: &contract.StaleCursor{CreatedAt: start, ID: 4}}, nil).Once()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "A").Return(&contract.Trade{OutTradeNo: "A", Paid: true, TransactionID: "t-a", AmountCents: 100}, nil).Once()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "B_2").Return(&contract.Trade{OutTradeNo: "B_2", State: "NOTPAY"}, nil).Once()
 	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "C").Return(&contract.Trade{OutTradeNo: "C", Paid: true, TransactionID: "t-c", AmountCents: 100}, nil).Once()
-	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "D").Return(nil, errors.New("provider down")).Once()
+	s.env.OnActivity(s.acts.QueryPayment, mock.Anything, "D").Return(nil, errors.New("provider down"))
 	s.env.OnSignalExternalWorkflow(mock.Anything, "A", "", contract.SignalPaymentSucceeded, mock.MatchedBy(func(p contract.Paid) bool {
 		return p.TransactionID == "t-a" && p.Source == "reconcile"
 	})).Return(nil).Once()
@@ -188,4 +193,10 @@ func (s *RefundWorkflowSuite) TestReconcile() {
 	s.Equal([]string{"A"}, out.FoundPaid)
 	s.Equal([]string{"C"}, out.Late)
 	s.Equal(1, out.Errors)
+	s.Equal(1, out.Runs)
+	s.Equal(map[string]*contract.ProviderReconcile{
+		"alipay":       {Checked: 1, FoundPaid: 1},
+		"wechatpay_v3": {Checked: 1},
+		"baidu":        {Checked: 2, Late: 1, Errors: 1, Failing: 1},
+	}, out.Providers)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/platform"
 	"github.com/shopflow/orderpay/worker"
 )
@@ -51,8 +52,9 @@ func (a *App) PayChannels() []string { return a.api.Payments.Channels() }
 func (a *App) Worker() sdkworker.Worker { return worker.Build(a.Platform) }
 
 // EnsureReconcileSchedule creates the Temporal Schedule that reconciles
-// overdue unpaid payments with their providers (the lost-notify case). An
-// existing schedule is left as it is.
+// overdue payments with their providers (the lost-notify case), or updates
+// it to the configured RECONCILE_EVERY, RECONCILE_AFTER and RECONCILE_GRACE.
 func (a *App) EnsureReconcileSchedule(ctx context.Context) error {
-	return worker.EnsureReconcileSchedule(ctx, a.Temporal, a.Config.TaskQueue, a.Config.ReconcileEvery, a.Config.ReconcileAfter)
+	return worker.EnsureReconcileSchedule(ctx, a.Temporal, a.Config.TaskQueue, a.Config.ReconcileEvery,
+		contract.ReconcileInput{OlderThan: a.Config.ReconcileAfter, Grace: a.Config.ReconcileGrace})
 }

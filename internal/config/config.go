@@ -42,6 +42,9 @@ type Config struct {
 	SeedDemo       bool          // seed demo products into an empty catalogue at API start
 	ReconcileEvery time.Duration // how often overdue unpaid payments are checked with their provider
 	ReconcileAfter time.Duration // how long a payment may stay unpaid before it counts as overdue
+	// ReconcileGrace is how long after its payment window a closed attempt
+	// is still asked about (some providers take money for closed attempts).
+	ReconcileGrace time.Duration
 
 	WeChat         wechatpay.Config
 	Providers      Providers
@@ -87,6 +90,9 @@ func Load() (*Config, error) {
 		return nil, err
 	}
 	if c.ReconcileAfter, err = durationEnv("RECONCILE_AFTER", 10*time.Minute); err != nil {
+		return nil, err
+	}
+	if c.ReconcileGrace, err = durationEnv("RECONCILE_GRACE", 30*time.Minute); err != nil {
 		return nil, err
 	}
 	if c.PointsPerYuan, err = intEnv("POINTS_PER_YUAN", 1); err != nil {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // allMerchantVars are every merchant variable Load reads, cleared by
@@ -119,5 +120,26 @@ func TestLoadPartialProviderFails(t *testing.T) {
 	_, err := Load()
 	if err == nil || !strings.Contains(err.Error(), "ALIPAY_PRIVATE_KEY_FILE") {
 		t.Fatalf("Load with ALIPAY_APPID alone: %v, want an error naming ALIPAY_PRIVATE_KEY_FILE", err)
+	}
+}
+
+// RECONCILE_GRACE names how long closed attempts are still reconciled.
+func TestLoadReconcileGrace(t *testing.T) {
+	setMerchantEnv(t, weChatVars())
+	t.Setenv("RECONCILE_GRACE", "")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReconcileGrace != 30*time.Minute {
+		t.Errorf("default RECONCILE_GRACE %v, want 30m", c.ReconcileGrace)
+	}
+	t.Setenv("RECONCILE_GRACE", "2h")
+	if c, err = Load(); err != nil || c.ReconcileGrace != 2*time.Hour {
+		t.Errorf("RECONCILE_GRACE=2h: %v, %v", c, err)
+	}
+	t.Setenv("RECONCILE_GRACE", "soon")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "RECONCILE_GRACE") {
+		t.Errorf("RECONCILE_GRACE=soon: error %v, want one naming it", err)
 	}
 }

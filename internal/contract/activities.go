@@ -76,8 +76,27 @@ type SettleRefundResult struct {
 	Reversed    *Reversed `json:"reversed"`
 }
 
-// ListStaleInput selects unpaid attempts whose notify is overdue.
+// ListStaleInput selects unpaid attempts whose notify is overdue (the
+// reconciliation before the reconcile-by-provider change).
 type ListStaleInput struct {
 	OlderThan time.Duration `json:"older_than"`
 	Limit     int           `json:"limit"`
+}
+
+// StalePageInput selects one page of the payments a reconciliation pass
+// asks about: attempts created before CreatedBefore that are unpaid, or
+// closed with expire_at after ClosedExpiringAfter, in (created_at, id)
+// order after the cursor.
+type StalePageInput struct {
+	CreatedBefore       time.Time    `json:"created_before"`
+	ClosedExpiringAfter time.Time    `json:"closed_expiring_after"` // zero: no closed attempts
+	After               *StaleCursor `json:"after,omitempty"`
+	Limit               int          `json:"limit"`
+}
+
+// StalePage is one page of stale payments; Next is the cursor of its last
+// payment (nil on an empty page).
+type StalePage struct {
+	Payments []Stale      `json:"payments"`
+	Next     *StaleCursor `json:"next,omitempty"`
 }

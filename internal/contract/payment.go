@@ -147,4 +147,6 @@ type Stale struct {
 	OrderNo    string `json:"order_no"`
 	OutTradeNo string `json:"out_trade_no"`
 	Channel    string `json:"channel"`
+	Provider   string `json:"provider,omitempty"` // the channel's provider name: the reconciliation groups by it
+	Status     string `json:"status,omitempty"`   // PaymentUnpaid or PaymentClosed
 }

@@ -40,16 +40,85 @@ type RefundOutcome struct {
 // payment was the order's own: nothing was refunded.
 const RefundNotLate = "not_late"
 
-// ReconcileInput bounds one reconciliation pass.
+// Reconciliation defaults (ReconcileInput's zero values).
+const (
+	// DefaultReconcileAfter is how long an attempt may stay unpaid before a
+	// pass asks its provider.
+	DefaultReconcileAfter = 5 * time.Minute
+	// DefaultReconcileGrace is how long after its payment window a closed
+	// attempt is still asked about: some providers let a buyer pay an
+	// attempt we closed (Baidu has no close API; an Alipay wap/page trade
+	// the buyer never opened is not closed at all).
+	DefaultReconcileGrace = 30 * time.Minute
+	// DefaultReconcilePage is how many payments one run of a pass checks
+	// before it continues as new (the bound on one run's history).
+	DefaultReconcilePage = 500
+	// DefaultReconcileFailures is how many queries in a row may fail at one
+	// provider before the pass skips that provider's remaining payments.
+	DefaultReconcileFailures = 3
+	// DefaultReconcileParallel is how many queries a pass has in flight at
+	// one provider.
+	DefaultReconcileParallel = 4
+)
+
+// ReconcileInput bounds one reconciliation pass. The Schedule sets
+// OlderThan and Grace; the cursor fields carry a pass across continue-as-new.
 type ReconcileInput struct {
 	OlderThan time.Duration `json:"older_than"` // only attempts unpaid for longer than this
-	Limit     int           `json:"limit"`
+	// Limit is the page size: payments checked per run before the pass
+	// continues as new (DefaultReconcilePage when 0). Before the
+	// reconcile-by-provider change it was the whole pass's bound.
+	Limit int `json:"limit"`
+	// Grace: closed attempts whose expire_at is less than Grace ago are
+	// checked too (DefaultReconcileGrace when 0; negative: never).
+	Grace time.Duration `json:"grace,omitempty"`
+	// MaxFailures is the per-provider error budget: after this many failed
+	// queries in a row its remaining payments are skipped this pass
+	// (DefaultReconcileFailures when 0).
+	MaxFailures int `json:"max_failures,omitempty"`
+	// Parallel is how many queries are in flight at one provider
+	// (DefaultReconcileParallel when 0).
+	Parallel int `json:"parallel,omitempty"`
+
+	// Pass state, set by the pass itself when it continues as new.
+	Now   time.Time        `json:"now,omitempty"`    // when the pass started: the cut-offs are relative to it
+	After *StaleCursor     `json:"after,omitempty"`  // the last payment checked so far
+	SoFar *ReconcileResult `json:"so_far,omitempty"` // what the earlier runs found
 }
 
-// ReconcileResult counts what a reconciliation pass found.
+// ReconcileResult counts what a reconciliation pass found, in total and
+// per provider.
 type ReconcileResult struct {
 	Checked   int      `json:"checked"`
-	FoundPaid []string `json:"found_paid"`
-	Late      []string `json:"late"`
+	FoundPaid []string `json:"found_paid"` // out_trade_nos, the first MaxListed
+	Late      []string `json:"late"`       // out_trade_nos, the first MaxListed
 	Errors    int      `json:"errors"`
+	Skipped   int      `json:"skipped,omitempty"` // not asked: their provider's error budget was spent
+	Runs      int      `json:"runs,omitempty"`    // runs of the pass (continue-as-new)
+	// Providers counts per provider name ("unknown:<channel>" for a channel
+	// no provider serves).
+	Providers map[string]*ProviderReconcile `json:"providers,omitempty"`
+}
+
+// MaxListed bounds ReconcileResult's FoundPaid and Late lists (their
+// counts are in Providers), so a pass's carried state stays small.
+const MaxListed = 100
+
+// ProviderReconcile counts one provider's part of a reconciliation pass.
+type ProviderReconcile struct {
+	Checked   int `json:"checked"`
+	FoundPaid int `json:"found_paid"`
+	Late      int `json:"late"`
+	Errors    int `json:"errors"`
+	Skipped   int `json:"skipped"`
+	// Failing is the number of queries in a row that failed; at the error
+	// budget the provider is skipped for the rest of the pass.
+	Failing int `json:"failing,omitempty"`
+}
+
+// StaleCursor is a position in the reconciliation's keyset order
+// (created_at, id): the next page starts after it.
+type StaleCursor struct {
+	CreatedAt time.Time `json:"created_at"`
+	ID        uint      `json:"id"`
 }

@@ -310,3 +310,47 @@ func (s *Service) ListStale(ctx context.Context, createdBefore time.Time, limit 
 	}
 	return out, nil
 }
+
+// StalePage returns one page of the payments a reconciliation pass asks
+// its providers about, in keyset order (created_at, id) after in.After:
+// attempts created before in.CreatedBefore that are unpaid, or closed and
+// expiring after in.ClosedExpiringAfter (a closed attempt can still be paid
+// at some providers until a while after its window; a zero time selects no
+// closed ones). Each carries its provider's name. Paging by the key, not by
+// offset, neither repeats nor skips a payment while rows change status.
+func (s *Service) StalePage(ctx context.Context, in contract.StalePageInput) (*contract.StalePage, error) {
+	if in.Limit <= 0 {
+		in.Limit = contract.DefaultReconcilePage
+	}
+	var rows []struct {
+		ID                                   uint
+		CreatedAt                            time.Time
+		OrderNo, OutTradeNo, Channel, Status string
+	}
+	q := s.db.WithContext(ctx).Model(&Payment{}).
+		Select("id, created_at, order_no, out_trade_no, channel, status").
+		Where("created_at < ?", in.CreatedBefore)
+	if in.ClosedExpiringAfter.IsZero() {
+		q = q.Where("status = ?", StatusUnpaid)
+	} else {
+		q = q.Where("(status = ? OR (status = ? AND expire_at > ?))", StatusUnpaid, StatusClosed, in.ClosedExpiringAfter)
+	}
+	if in.After != nil {
+		q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", in.After.CreatedAt, in.After.CreatedAt, in.After.ID)
+	}
+	if err := q.Order("created_at, id").Limit(in.Limit).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list stale payments after %v: %w", in.After, err)
+	}
+	out := &contract.StalePage{Payments: make([]Stale, 0, len(rows))}
+	for _, r := range rows {
+		name := "unknown:" + r.Channel
+		if p, err := s.provider(r.Channel); err == nil {
+			name = p.Name()
+		}
+		out.Payments = append(out.Payments, Stale{OrderNo: r.OrderNo, OutTradeNo: r.OutTradeNo, Channel: r.Channel, Provider: name, Status: r.Status})
+	}
+	if n := len(rows); n > 0 {
+		out.Next = &contract.StaleCursor{CreatedAt: rows[n-1].CreatedAt, ID: rows[n-1].ID}
+	}
+	return out, nil
+}
