@@ -26,7 +26,9 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 }
 
 // refundOrder records a refund (bounded by what was paid, idempotent by
-// refund_no) and starts its refund workflow.
+// refund_no) and starts its refund workflow. A refund of a top-up whose
+// balance the buyer has spent is refused up front (409 recharge_spent,
+// saying how much is unspent), with nothing recorded.
 func (s *Server) refundOrder(c *fiber.Ctx) error {
 	var req RefundRequestBody
 	if err := decodeJSON(c, &req); err != nil {
@@ -45,6 +47,9 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 	defer cancel()
 	orderNo := c.Params("order_no")
 	if _, err := s.Orders.Get(ctx, orderNo); err != nil {
+		return s.orderError(c, err)
+	}
+	if err := s.Fulfilment.CheckRefundable(ctx, orderNo, req.RefundNo, req.AmountCents); err != nil {
 		return s.orderError(c, err)
 	}
 	r, err := s.Payments.OpenRefund(ctx, req.RefundNo, orderNo, req.AmountCents, req.Reason)

@@ -22,6 +22,7 @@ const (
 	CodeForbidden           = "forbidden"
 	CodeOrderState          = "order_state_conflict"
 	CodeRefundRefused       = "refund_refused"
+	CodeRechargeSpent       = "recharge_spent"
 	CodeInsufficientBalance = "insufficient_balance"
 	CodeUnavailable         = "service_unavailable"
 	CodeProvider            = "payment_provider_error"

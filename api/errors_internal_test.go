@@ -51,13 +51,13 @@ func TestOrderErrorMapping(t *testing.T) {
 		{contract.ErrNotRefundable, 409, CodeRefundRefused},
 		{contract.ErrRefundTooLarge, 409, CodeRefundRefused},
 		{contract.ErrRefundNoReused, 409, CodeRefundRefused},
+		{contract.ErrRechargeSpent, 409, CodeRechargeSpent},
 		{contract.ErrProviderRejected, 502, CodeProvider},
 		{contract.ErrUnknownChannel, 502, CodeProvider},
 		{contract.ErrNotFound, 404, CodeNotFound},
 		// No answer of their own: the order path never meets them.
 		{contract.ErrAlreadyPaid, 503, CodeUnavailable},
 		{contract.ErrConflictingPayment, 503, CodeUnavailable},
-		{contract.ErrRechargeSpent, 503, CodeUnavailable},
 		{contract.ErrNotLate, 503, CodeUnavailable},
 		{contract.ErrRefundFailed, 503, CodeUnavailable},
 	}

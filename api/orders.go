@@ -297,6 +297,8 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 		return fail(c, fiber.StatusConflict, CodeOrderState, message(err))
 	case contract.ErrNotRefundable, contract.ErrRefundTooLarge, contract.ErrRefundNoReused:
 		return fail(c, fiber.StatusConflict, CodeRefundRefused, message(err))
+	case contract.ErrRechargeSpent:
+		return fail(c, fiber.StatusConflict, CodeRechargeSpent, message(err))
 	case contract.ErrProviderRejected, contract.ErrUnknownChannel:
 		return fail(c, fiber.StatusBadGateway, CodeProvider, message(err))
 	case contract.ErrNotFound:

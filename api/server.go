@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/providers"
@@ -34,6 +35,7 @@ type Deps struct {
 	Catalog        *catalog.Service
 	Orders         *orders.Service
 	Payments       *payments.Service
+	Fulfilment     *fulfilment.Service // refuses refunds of a top-up whose balance was spent
 	Wallet         *wallet.Service
 	Providers      *providers.Registry // every configured provider; their notify URLs are served
 	PaymentTimeout time.Duration

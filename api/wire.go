@@ -5,10 +5,12 @@ import (
 	"fmt"
 
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/miniprogram"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/platform"
+	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/internal/wallet"
@@ -20,13 +22,17 @@ import (
 func Wire(p *platform.Platform) Deps {
 	cfg := p.Config
 	mp := miniprogram.New(cfg.WeChatLogin.BaseURL, cfg.WeChatLogin.AppID, cfg.WeChatLogin.AppSecret, nil)
+	cat, ord, wal := catalog.NewService(p.DB), orders.NewService(p.DB), wallet.NewService(p.DB)
+	pay := payments.NewService(p.DB, p.Providers)
 	return Deps{
 		Database: p, Temporal: p.Temporal, TaskQueue: cfg.TaskQueue,
-		Users:          users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL),
-		Catalog:        catalog.NewService(p.DB),
-		Orders:         orders.NewService(p.DB),
-		Payments:       payments.NewService(p.DB, p.Providers),
-		Wallet:         wallet.NewService(p.DB),
+		Users:    users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL),
+		Catalog:  cat,
+		Orders:   ord,
+		Payments: pay,
+		Fulfilment: &fulfilment.Service{Orders: ord, Catalog: cat, Rewards: rewards.NewService(p.DB),
+			Wallet: wal, Refunds: pay},
+		Wallet:         wal,
 		Providers:      p.Providers,
 		PaymentTimeout: cfg.PaymentTimeout, PointsPerYuan: cfg.PointsPerYuan,
 		RequestTimeout: cfg.RequestTimeout, Logger: p.Logger,

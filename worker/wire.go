@@ -38,7 +38,7 @@ func Activities(p *platform.Platform) *activities.Activities {
 	cat := catalog.NewService(p.DB)
 	ord := orders.NewService(p.DB)
 	pay := payments.NewService(p.DB, p.Providers)
-	ful := &fulfilment.Service{Orders: ord, Catalog: cat, Rewards: rewards.NewService(p.DB), Wallet: wallet.NewService(p.DB)}
+	ful := &fulfilment.Service{Orders: ord, Catalog: cat, Rewards: rewards.NewService(p.DB), Wallet: wallet.NewService(p.DB), Refunds: pay}
 	return &activities.Activities{
 		Orders:     ord,
 		Payments:   pay,

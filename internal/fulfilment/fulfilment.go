@@ -7,7 +7,12 @@
 //   - recharge: the amount credited to the buyer's wallet, no points.
 //
 // Every grant and every reversal is keyed (order_no, refund_no), so retries
-// change nothing.
+// change nothing. A refund takes back its cumulative share: after refunds
+// totalling R of the T cents paid, floor(grant × R / T) of each grant —
+// points, membership days, wallet top-up — has been taken back in all, each
+// refund taking that minus what the order's earlier refunds already took
+// (read from the ledgers). Split refunds never take back more than the
+// order granted, and once everything is refunded exactly the grant.
 package fulfilment
 
 import (
@@ -32,6 +37,14 @@ type Service struct {
 	Catalog *catalog.Service
 	Rewards *rewards.Service
 	Wallet  *wallet.Service
+	Refunds RefundLedger // the refunds of an order, for a top-up's take-back
+}
+
+// RefundLedger is what fulfilment reads of the refund records (the
+// payments service keeps them); fulfilment never writes them.
+type RefundLedger interface {
+	// RefundsOf lists an order's refunds, whatever their status.
+	RefundsOf(ctx context.Context, orderNo string) ([]contract.Refund, error)
 }
 
 // Delivered is what a completed order gave the buyer.
@@ -88,48 +101,158 @@ func (s *Service) Fulfil(ctx context.Context, orderNo string, pointsPerYuan int6
 }
 
 // ReclaimTopUp takes back the wallet credit of a refunded top-up before the
-// money leaves, in proportion refund/total; ErrRechargeSpent if the balance
-// no longer holds it.
+// money leaves: the refund's cumulative share of the credit (this refund and
+// every other refund of the order not failed, over what was paid) minus what
+// the order's refunds already took back. It fails with ErrRechargeSpent —
+// of that kind only, never the wallet's InsufficientBalance — when the
+// balance no longer holds it, changing nothing.
 func (s *Service) ReclaimTopUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (int64, error) {
+	t, err := s.topUp(ctx, orderNo, refundNo, refundCents, totalCents)
+	if err != nil || t == nil {
+		return 0, err
+	}
+	take, err := s.Wallet.TakeBack(ctx, t.userID, refundNo, t.refundNos, t.share)
+	if errors.Is(err, wallet.ErrInsufficientFunds) {
+		// %v, not %w: the refusal must read as RechargeSpent alone.
+		return 0, fmt.Errorf("%w: refund %s of %s: %v", ErrRechargeSpent, refundNo, orderNo, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("take back top-up of %s for %s: %w", orderNo, refundNo, err)
+	}
+	return take, nil
+}
+
+// CheckRefundable answers, before a refund of askedCents (0: everything
+// not refunded yet) is recorded, whether the wallet still holds the part of
+// the order's top-up it would take back. A *SpentError (kind RechargeSpent)
+// when it does not; nil for orders without a credited top-up, for a refund
+// number that already took its part, and for amounts the refund record will
+// refuse anyway (more than is left).
+func (s *Service) CheckRefundable(ctx context.Context, orderNo, refundNo string, askedCents int64) error {
 	o, err := s.Orders.Get(ctx, orderNo)
 	if err != nil {
-		return 0, err
+		return err
+	}
+	t, err := s.topUp(ctx, orderNo, refundNo, askedCents, o.AmountCents)
+	if err != nil || t == nil {
+		return err
+	}
+	if askedCents > t.total-t.others {
+		return nil // more than is left: the refund record refuses it
+	}
+	if prior, err := s.Wallet.Entry(ctx, refundNo, wallet.KindReversal); err != nil || prior != nil {
+		return err
+	}
+	balance, err := s.Wallet.Balance(ctx, t.userID)
+	if err != nil {
+		return err
+	}
+	need := t.share - t.taken
+	if need <= balance {
+		return nil
+	}
+	spent := &SpentError{OrderNo: orderNo, NeededCents: need, UnspentCents: min(balance, t.credited-t.taken)}
+	// The largest refund whose take-back the balance covers:
+	// floor(credit × (others + A) / total) ≤ taken + balance.
+	if limit := (t.taken+balance+1)*t.total - 1; limit >= 0 {
+		spent.RefundableCents = max(0, min(t.total-t.others, limit/t.credited-t.others))
+	}
+	return spent
+}
+
+// SpentError refuses a refund of a top-up whose balance was spent: the
+// refund would take back NeededCents, the wallet holds UnspentCents of the
+// top-up, and RefundableCents is the largest refund it still covers.
+type SpentError struct {
+	OrderNo         string
+	NeededCents     int64
+	UnspentCents    int64
+	RefundableCents int64
+}
+
+func (e *SpentError) Error() string {
+	return fmt.Sprintf("the top-up of %s has been spent: %d cents of it unspent, the refund would take back %d; at most %d cents can be refunded",
+		e.OrderNo, e.UnspentCents, e.NeededCents, e.RefundableCents)
+}
+
+// Kind is RechargeSpent.
+func (e *SpentError) Kind() contract.ErrorKind { return contract.ErrRechargeSpent }
+
+// Is makes errors.Is(err, ErrRechargeSpent) hold.
+func (e *SpentError) Is(target error) bool { return target == ErrRechargeSpent }
+
+// topUpShare is what one refund of a top-up order takes back.
+type topUpShare struct {
+	userID    uint
+	credited  int64    // the top-up credited to the wallet
+	total     int64    // what was paid
+	others    int64    // the order's other refunds, not failed
+	share     int64    // the cumulative share of the credit, this refund included
+	taken     int64    // what the order's refunds already took back
+	refundNos []string // every refund of the order, this one included
+}
+
+// topUp computes a refund's share of an order's top-up, or nil when the
+// order has no top-up credited (never fulfilled, or none bought).
+func (s *Service) topUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (*topUpShare, error) {
+	o, err := s.Orders.Get(ctx, orderNo)
+	if err != nil {
+		return nil, err
 	}
 	sum := Summarise(o)
 	if sum.RechargeCents == 0 || totalCents <= 0 {
-		return 0, nil
+		return nil, nil
 	}
 	credited, err := s.Wallet.Entry(ctx, orderNo, wallet.KindRecharge)
 	if err != nil || credited == nil {
-		return 0, err // never credited (not fulfilled): nothing to take back
+		return nil, err // never credited (not fulfilled): nothing to take back
 	}
-	take := sum.RechargeCents * refundCents / totalCents
-	if take <= 0 {
-		return 0, nil
+	if s.Refunds == nil {
+		return nil, errors.New("fulfilment: no refund ledger wired")
 	}
-	_, err = s.Wallet.Debit(ctx, o.UserID, refundNo, wallet.KindReversal, take)
-	if errors.Is(err, wallet.ErrInsufficientFunds) {
-		return 0, fmt.Errorf("%w: %w", ErrRechargeSpent, err)
+	refunds, err := s.Refunds.RefundsOf(ctx, orderNo)
+	if err != nil {
+		return nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
 	}
-	return take, err
+	t := &topUpShare{userID: o.UserID, credited: sum.RechargeCents, total: totalCents, refundNos: []string{refundNo}}
+	for _, r := range refunds {
+		if r.RefundNo == refundNo {
+			continue
+		}
+		t.refundNos = append(t.refundNos, r.RefundNo)
+		if r.Status != contract.RefundFailed {
+			t.others += r.AmountCents
+		}
+	}
+	if refundCents == 0 {
+		refundCents = totalCents - t.others
+	}
+	t.share = rewards.ProRata(sum.RechargeCents, t.others+refundCents, totalCents)
+	if t.taken, err = s.Wallet.Reversed(ctx, t.refundNos); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Reversed is what a refund took back.
 type Reversed = contract.Reversed
 
-// Reverse takes back points and membership in proportion to a refund and,
-// when the whole order is refunded, returns the goods' stock.
+// Reverse takes back points and membership for one refund, given
+// everything refunded so far (refundedCents, this refund included) of what
+// was paid: the cumulative share of the grant minus what earlier refunds
+// took. When the whole order is refunded (full) it takes the rest of the
+// grant and returns the goods' stock.
 func (s *Service) Reverse(ctx context.Context, orderNo, refundNo string, refundedCents, totalCents int64, full bool) (*Reversed, error) {
 	o, err := s.Orders.Get(ctx, orderNo)
 	if err != nil {
 		return nil, err
 	}
 	sum := Summarise(o)
-	num, den := refundedCents, totalCents
-	if full || den == 0 {
-		num, den = 1, 1
+	if full || totalCents <= 0 {
+		refundedCents, totalCents = max(totalCents, 1), max(totalCents, 1)
 	}
-	r, err := s.Rewards.ReverseOrder(ctx, rewards.Reversal{OrderNo: orderNo, RefundNo: refundNo, UserID: o.UserID, Num: num, Den: den})
+	r, err := s.Rewards.ReverseOrder(ctx, rewards.Reversal{OrderNo: orderNo, RefundNo: refundNo, UserID: o.UserID,
+		RefundedCents: refundedCents, TotalCents: totalCents})
 	if err != nil {
 		return nil, err
 	}

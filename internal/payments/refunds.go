@@ -214,6 +214,20 @@ func (s *Service) RefundedCents(ctx context.Context, orderNo string) (int64, err
 	return n, nil
 }
 
+// RefundsOf lists an order's refunds, whatever their status, oldest first.
+func (s *Service) RefundsOf(ctx context.Context, orderNo string) ([]contract.Refund, error) {
+	var rs []Refund
+	err := s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("created_at, refund_no").Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
+	}
+	out := make([]contract.Refund, len(rs))
+	for i := range rs {
+		out[i] = *rs[i].Contract()
+	}
+	return out, nil
+}
+
 // FindRefund loads a refund by our number or, for providers whose refund
 // notifies carry only their own id (Baidu), by the provider's refund id.
 func (s *Service) FindRefund(ctx context.Context, refundNo, providerRefundID string) (*Refund, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,12 +22,18 @@ type MembershipRevocation struct {
 	CreatedAt time.Time
 }
 
-// Reversal takes back the share Num/Den of what an order granted, for one refund.
+// Reversal asks one refund to take back its share of what an order
+// granted. The share is cumulative: after refunds totalling RefundedCents
+// of TotalCents, floor(grant × RefundedCents / TotalCents) has been taken
+// back in all, so each refund takes that minus what the order's earlier
+// refunds already took (see ProRata). Split refunds therefore never take
+// back more than the grant, and a full refund takes back exactly the grant.
 type Reversal struct {
-	OrderNo  string
-	RefundNo string
-	UserID   uint
-	Num, Den int64 // refunded cents / paid cents
+	OrderNo       string
+	RefundNo      string
+	UserID        uint
+	RefundedCents int64 // everything refunded so far, this refund included
+	TotalCents    int64 // what was paid
 }
 
 // Reversed is what a refund took back.
@@ -35,14 +42,35 @@ type Reversed struct {
 	MembershipDays int   `json:"membership_days"`
 }
 
-// ReverseOrder takes back points and membership in proportion to a refund,
-// once per refund number. Points never go below zero.
+// ProRata is the part of grant that refunds totalling refunded of total
+// take back: floor(grant × refunded / total), with refunded capped at
+// total, computed without overflow. Zero when nothing was refunded.
+func ProRata(grant, refunded, total int64) int64 {
+	if grant <= 0 || refunded <= 0 || total <= 0 {
+		return 0
+	}
+	if refunded >= total {
+		return grant
+	}
+	hi, lo := bits.Mul64(uint64(grant), uint64(refunded))
+	q, _ := bits.Div64(hi, lo, uint64(total)) // hi < total: refunded < total
+	return int64(q)
+}
+
+// ReverseOrder takes back points and membership for one refund: the
+// cumulative share of the grant (see Reversal) minus what the order's
+// earlier refunds took. It is recorded once per refund number, and the
+// buyer's row is locked while the already-taken sums are read, so
+// concurrent refunds of one order never take the same share twice.
 func (s *Service) ReverseOrder(ctx context.Context, r Reversal) (*Reversed, error) {
-	if r.Den <= 0 || r.Num <= 0 {
+	if r.TotalCents <= 0 || r.RefundedCents <= 0 {
 		return &Reversed{}, nil
 	}
 	out := &Reversed{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockUser(tx, r.UserID); err != nil {
+			return err
+		}
 		pts, err := reversePoints(tx, r)
 		if err != nil {
 			return err
@@ -60,6 +88,31 @@ func (s *Service) ReverseOrder(ctx context.Context, r Reversal) (*Reversed, erro
 	return out, nil
 }
 
+// lockUser serialises the reversals of one buyer on PostgreSQL; SQLite
+// transactions take the write lock up front (BEGIN IMMEDIATE) already.
+func lockUser(tx *gorm.DB, userID uint) error {
+	if tx.Dialector.Name() != "postgres" {
+		return nil
+	}
+	var u users.User
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ?", userID).Take(&u).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("lock user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// refundReason is the points ledger reason of a refund's take-back.
+func refundReason(refundNo string) string { return "refund:" + refundNo }
+
+// reversePoints records the refund's take-back in the points ledger and
+// takes it from the buyer's points. The ledger always records the whole
+// take-back, so the order's reversals add up to its grant exactly; the
+// buyer's points stop at zero. When the buyer already spent the order's
+// points, the part that is not there any more is forgiven (the shop bears
+// it): it is never taken from points a later order earns, and a later
+// refund of this order does not take it again, because what it owes is
+// computed from the ledger, not from the balance.
 func reversePoints(tx *gorm.DB, r Reversal) (int64, error) {
 	var granted PointsEntry
 	err := tx.Where("order_no = ? AND reason = ?", r.OrderNo, "order").Take(&granted).Error
@@ -69,17 +122,27 @@ func reversePoints(tx *gorm.DB, r Reversal) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load points of %s: %w", r.OrderNo, err)
 	}
-	take := granted.Points * r.Num / r.Den
+	var prior PointsEntry
+	err = tx.Where("order_no = ? AND reason = ?", r.OrderNo, refundReason(r.RefundNo)).Take(&prior).Error
+	if err == nil {
+		return -prior.Points, nil // reversed before
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, fmt.Errorf("load points reversal of %s: %w", r.RefundNo, err)
+	}
+	var taken int64
+	err = tx.Model(&PointsEntry{}).Where("order_no = ? AND reason LIKE ?", r.OrderNo, "refund:%").
+		Select("COALESCE(-SUM(points), 0)").Scan(&taken).Error
+	if err != nil {
+		return 0, fmt.Errorf("sum points reversals of %s: %w", r.OrderNo, err)
+	}
+	take := ProRata(granted.Points, r.RefundedCents, r.TotalCents) - taken
 	if take <= 0 {
 		return 0, nil
 	}
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&PointsEntry{UserID: granted.UserID, OrderNo: r.OrderNo, Reason: "refund:" + r.RefundNo, Points: -take})
-	if res.Error != nil {
-		return 0, fmt.Errorf("record points reversal: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return take, nil // reversed before
+	err = tx.Create(&PointsEntry{UserID: granted.UserID, OrderNo: r.OrderNo, Reason: refundReason(r.RefundNo), Points: -take}).Error
+	if err != nil {
+		return 0, fmt.Errorf("record points reversal: %w", err) // a concurrent twin rolls back here
 	}
 	err = tx.Model(&users.User{}).Where("id = ?", granted.UserID).
 		UpdateColumn("points", gorm.Expr("CASE WHEN points >= ? THEN points - ? ELSE 0 END", take, take)).Error
@@ -89,6 +152,8 @@ func reversePoints(tx *gorm.DB, r Reversal) (int64, error) {
 	return take, nil
 }
 
+// reverseMembership shortens the buyer's membership by the refund's
+// take-back of the order's days, recorded once per refund number.
 func (s *Service) reverseMembership(tx *gorm.DB, r Reversal) (int, error) {
 	var grant MembershipGrant
 	err := tx.Where("order_no = ?", r.OrderNo).Take(&grant).Error
@@ -98,17 +163,27 @@ func (s *Service) reverseMembership(tx *gorm.DB, r Reversal) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load membership grant of %s: %w", r.OrderNo, err)
 	}
-	days := int(int64(grant.Days) * r.Num / r.Den)
+	var prior MembershipRevocation
+	err = tx.Where("refund_no = ?", r.RefundNo).Take(&prior).Error
+	if err == nil {
+		return prior.Days, nil // revoked before
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, fmt.Errorf("load membership revocation %s: %w", r.RefundNo, err)
+	}
+	var taken int64
+	err = tx.Model(&MembershipRevocation{}).Where("order_no = ?", r.OrderNo).
+		Select("COALESCE(SUM(days), 0)").Scan(&taken).Error
+	if err != nil {
+		return 0, fmt.Errorf("sum membership revocations of %s: %w", r.OrderNo, err)
+	}
+	days := int(ProRata(int64(grant.Days), r.RefundedCents, r.TotalCents) - taken)
 	if days <= 0 {
 		return 0, nil
 	}
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&MembershipRevocation{RefundNo: r.RefundNo, OrderNo: r.OrderNo, UserID: grant.UserID, Days: days})
-	if res.Error != nil {
-		return 0, fmt.Errorf("record membership revocation: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return days, nil
+	err = tx.Create(&MembershipRevocation{RefundNo: r.RefundNo, OrderNo: r.OrderNo, UserID: grant.UserID, Days: days}).Error
+	if err != nil {
+		return 0, fmt.Errorf("record membership revocation: %w", err)
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		var u users.User

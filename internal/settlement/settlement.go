@@ -109,7 +109,10 @@ func (s *Service) SettleRefund(ctx context.Context, res contract.RefundResult) (
 		return nil, err
 	}
 	full := refunded >= r.TotalCents
-	rev, err := s.Fulfilment.Reverse(ctx, r.OrderNo, r.RefundNo, r.AmountCents, r.TotalCents, full)
+	// The take-back is cumulative (see fulfilment): what all succeeded
+	// refunds of the order, this one included, take back in total, minus
+	// what earlier refunds took.
+	rev, err := s.Fulfilment.Reverse(ctx, r.OrderNo, r.RefundNo, refunded, r.TotalCents, full)
 	if err != nil {
 		return nil, fmt.Errorf("reverse refund %s of %s: %w", r.RefundNo, r.OrderNo, err)
 	}

@@ -95,6 +95,84 @@ func (s *Service) Entry(ctx context.Context, ref, kind string) (*Entry, error) {
 	return &e, nil
 }
 
+// TakeBack debits ref (kind KindReversal) what a share still owes once
+// the reversals of its group have been counted: share minus the sum the
+// group's refs (ref's siblings, e.g. every refund of one order) already
+// took, never below zero. The sum is read and the debit made under the
+// buyer's wallet lock, so concurrent take-backs of one group never take the
+// same part twice; a repeated call for ref returns what it took the first
+// time. It answers the amount taken, or ErrInsufficientFunds (changing
+// nothing) when the balance is short.
+func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, group []string, share int64) (int64, error) {
+	var taken int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockWallet(tx, userID); err != nil {
+			return err
+		}
+		var prior Entry
+		err := tx.Where("ref = ? AND kind = ?", ref, KindReversal).Take(&prior).Error
+		if err == nil {
+			taken = -prior.AmountCents
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("load wallet entry: %w", err)
+		}
+		before, err := reversedBy(tx, group)
+		if err != nil {
+			return err
+		}
+		if share-before <= 0 {
+			return nil
+		}
+		e, err := (&Service{db: tx}).move(ctx, userID, ref, KindReversal, -(share - before))
+		if err != nil {
+			return err
+		}
+		taken = -e.AmountCents
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return taken, nil
+}
+
+// Reversed sums what the reversals of refs took (a positive number).
+func (s *Service) Reversed(ctx context.Context, refs []string) (int64, error) {
+	return reversedBy(s.db.WithContext(ctx), refs)
+}
+
+func reversedBy(db *gorm.DB, refs []string) (int64, error) {
+	if len(refs) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := db.Model(&Entry{}).Where("kind = ? AND ref IN ?", KindReversal, refs).
+		Select("COALESCE(-SUM(amount_cents), 0)").Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("sum wallet reversals: %w", err)
+	}
+	return n, nil
+}
+
+// lockWallet opens the buyer's wallet if needed and, on PostgreSQL, locks
+// its row for the transaction; SQLite transactions take the write lock up
+// front (BEGIN IMMEDIATE) already.
+func lockWallet(tx *gorm.DB, userID uint) error {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Wallet{UserID: userID}).Error; err != nil {
+		return fmt.Errorf("open wallet: %w", err)
+	}
+	if tx.Dialector.Name() != "postgres" {
+		return nil
+	}
+	var w Wallet
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("user_id = ?", userID).Take(&w).Error; err != nil {
+		return fmt.Errorf("lock wallet of %d: %w", userID, err)
+	}
+	return nil
+}
+
 func (s *Service) move(ctx context.Context, userID uint, ref, kind string, delta int64) (*Entry, error) {
 	if delta == 0 || (kind == KindPayment || kind == KindReversal) != (delta < 0) {
 		return nil, ErrInvalidAmount
