@@ -20,3 +20,15 @@ func (a *Activities) ListStalePayments(ctx context.Context, in contract.ListStal
 func (a *Activities) RecordLatePayment(ctx context.Context, p contract.Paid) error {
 	return classify(a.Settlement.RecordLatePayment(ctx, p))
 }
+
+// RecordExtraPayment records a payment of an order that already kept
+// another one (idempotent by transaction id) and opens the refund that
+// returns it through its own channel. The payment the order kept fails
+// with contract.ErrNotLate and changes nothing.
+func (a *Activities) RecordExtraPayment(ctx context.Context, p contract.Paid) (*contract.Refund, error) {
+	r, err := a.Settlement.RecordExtraPayment(ctx, p)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return r, nil
+}

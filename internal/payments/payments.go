@@ -187,6 +187,16 @@ func (s *Service) Get(ctx context.Context, orderNo string) (*Payment, error) {
 	return s.take(s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("attempt DESC"), orderNo)
 }
 
+// Shown is the attempt an order's view shows: the paid attempt the order
+// kept, if any, else the latest attempt.
+func (s *Service) Shown(ctx context.Context, orderNo string) (*Payment, error) {
+	p, err := s.take(s.db.WithContext(ctx).Where("order_no = ? AND status = ?", orderNo, StatusPaid), orderNo)
+	if errors.Is(err, ErrNotFound) {
+		return s.Get(ctx, orderNo)
+	}
+	return p, err
+}
+
 // ByTradeNo loads the payment attempt with a provider order number.
 func (s *Service) ByTradeNo(ctx context.Context, outTradeNo string) (*Payment, error) {
 	return s.take(s.db.WithContext(ctx).Where("out_trade_no = ?", outTradeNo), outTradeNo)
