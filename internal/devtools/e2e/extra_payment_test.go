@@ -79,3 +79,43 @@ func secondPaymentIsRefunded(t *testing.T, o options) {
 	assert.Equal(t, "SUCCESS", wechat.TradeState)
 	assert.Zero(t, wechat.Refunded, "the kept payment is not refunded")
 }
+
+// The other order of arrival: the old Baidu cashier is paid first (the
+// order completes with it), then the WeChat attempt opened by the re-pay.
+// The completed order's view shows no live code_url of the unpaid WeChat
+// attempt; when that is paid anyway, it is refunded through WeChat.
+func TestSecondPaymentOtherOrderIsRefunded(t *testing.T) {
+	s := startSystem(t, options{})
+	token, _ := s.login("code-double-charge-2")
+	res := s.placeOrder(token, coffeeID, 1, contract.ChannelBaidu)
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	orderNo := res.JSON(t)["order_no"].(string)
+	repay := s.api("POST", "/api/v1/orders/"+orderNo+"/pay", token, map[string]string{"pay_channel": contract.ChannelWeChatNative})
+	require.Equal(t, 200, repay.Status, string(repay.Body))
+
+	require.Equal(t, 200, s.sandboxPay(orderNo).Status, "the old Baidu cashier is paid first")
+	done := s.awaitStatus(token, orderNo, orders.StatusCompleted)
+	pay := done["payment"].(map[string]any)
+	assert.Equal(t, contract.ChannelBaidu, pay["channel"], "the view shows the payment the order kept")
+	assert.Nil(t, pay["pay"], "no live pay parameters on a completed order")
+	assert.NotContains(t, string(s.api("GET", "/api/v1/orders/"+orderNo, token, nil).Body), "code_url")
+
+	require.Equal(t, 200, s.sandboxPay(orderNo+"_2").Status, "the WeChat code is paid too")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		extras, _ := s.order(token, orderNo)["extra_payments"].([]any)
+		if assert.Len(c, extras, 1) {
+			e := extras[0].(map[string]any)
+			assert.Equal(c, orderNo+"_2", e["out_trade_no"])
+			assert.Equal(c, contract.ChannelWeChatNative, e["channel"])
+			assert.Equal(c, payments.RefundSucceeded, e["refund_status"])
+		}
+	}, 60*time.Second, 100*time.Millisecond)
+	wechat, err := s.sandbox.Order(orderNo + "_2")
+	require.NoError(t, err)
+	assert.EqualValues(t, 6800, wechat.Refunded, "WeChat returned the second payment")
+	books := s.do("GET", s.sandboxURL+baidusb.RegisterPath+"/"+orderNo, "", nil)
+	var baiduOrder baidusb.OrderView
+	require.NoError(t, json.Unmarshal(books.Body, &baiduOrder))
+	assert.Zero(t, baiduOrder.RefundedCents, "the kept Baidu payment is not refunded")
+	assert.Equal(t, orders.StatusCompleted, s.order(token, orderNo)["status"])
+}
