@@ -79,6 +79,10 @@ type Settlement interface {
 	// marks the order paid_unfulfilled; a kind contract.ErrNotLate error
 	// when the payment was the order's own.
 	RecordLatePayment(ctx context.Context, p contract.Paid) error
+	// RecordExtraPayment records a payment of an order that kept another
+	// one and opens its refund (kind extra); a kind contract.ErrNotLate
+	// error when the payment is the one the order kept.
+	RecordExtraPayment(ctx context.Context, p contract.Paid) (*contract.Refund, error)
 	// SettleRefund records a succeeded refund, reverses grants and moves
 	// the order to refunded or partially_refunded.
 	SettleRefund(ctx context.Context, res contract.RefundResult) (*contract.SettleRefundResult, error)

@@ -27,3 +27,15 @@ func (a *Activities) ListStalePage(ctx context.Context, in contract.StalePageInp
 func (a *Activities) RecordLatePayment(ctx context.Context, p contract.Paid) error {
 	return classify(a.Settlement.RecordLatePayment(ctx, p))
 }
+
+// RecordExtraPayment records a payment of an order that already kept
+// another one (idempotent by transaction id) and opens the refund that
+// returns it through its own channel. The payment the order kept fails
+// with contract.ErrNotLate and changes nothing.
+func (a *Activities) RecordExtraPayment(ctx context.Context, p contract.Paid) (*contract.Refund, error) {
+	r, err := a.Settlement.RecordExtraPayment(ctx, p)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return r, nil
+}

@@ -18,7 +18,12 @@ func (a *Activities) OpenRefund(ctx context.Context, in contract.OpenRefundInput
 
 // ReclaimTopUp takes a refunded top-up back out of the wallet before the
 // money leaves; RechargeSpent if the buyer already spent it.
+// An extra payment's refund returns money the order never kept: nothing
+// is taken back.
 func (a *Activities) ReclaimTopUp(ctx context.Context, r contract.Refund) (int64, error) {
+	if r.Kind == contract.RefundKindExtra {
+		return 0, nil
+	}
 	n, err := a.Fulfilment.ReclaimTopUp(ctx, r.OrderNo, r.RefundNo, r.AmountCents, r.TotalCents)
 	return n, classify(err)
 }

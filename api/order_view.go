@@ -22,10 +22,13 @@ type OrderView struct {
 	Items         []orders.Item   `json:"items"`
 	Address       json.RawMessage `json:"address"`
 	Payment       *PaymentView    `json:"payment,omitempty"`
-	CreatedAt     time.Time       `json:"created_at"`
-	PaidAt        *time.Time      `json:"paid_at,omitempty"`
-	CompletedAt   *time.Time      `json:"completed_at,omitempty"`
-	ClosedAt      *time.Time      `json:"closed_at,omitempty"`
+	// ExtraPayments are payments captured beyond the one the order kept
+	// (a second attempt paid too); each is refunded through its own channel.
+	ExtraPayments []ExtraPaymentView `json:"extra_payments"`
+	CreatedAt     time.Time          `json:"created_at"`
+	PaidAt        *time.Time         `json:"paid_at,omitempty"`
+	CompletedAt   *time.Time         `json:"completed_at,omitempty"`
+	ClosedAt      *time.Time         `json:"closed_at,omitempty"`
 }
 
 // PaymentView is the order's payment; pay parameters only while payable.
@@ -38,6 +41,18 @@ type PaymentView struct {
 	ExpireAt      time.Time   `json:"expire_at"`
 	PaidAt        *time.Time  `json:"paid_at,omitempty"`
 	Pay           PayResponse `json:"pay,omitempty"`
+}
+
+// ExtraPaymentView is one extra payment and how its refund stands
+// (pending, processing, succeeded or failed).
+type ExtraPaymentView struct {
+	OutTradeNo    string    `json:"out_trade_no"`
+	Channel       string    `json:"channel"`
+	AmountCents   int64     `json:"amount"`
+	TransactionID string    `json:"transaction_id"`
+	PaidAt        time.Time `json:"paid_at"`
+	RefundNo      string    `json:"refund_no"`
+	RefundStatus  string    `json:"refund_status"`
 }
 
 // getOrder returns one of the caller's orders (any order for admins).
@@ -57,22 +72,40 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 		PayChannel: o.PayChannel, PointsAwarded: o.PointsAwarded, Items: o.Items, Address: o.Address(),
 		CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, CompletedAt: o.CompletedAt, ClosedAt: o.ClosedAt,
 	}
-	pay, err := s.Payments.Get(ctx, o.OrderNo)
+	pay, err := s.Payments.Shown(ctx, o.OrderNo)
 	switch {
 	case err == nil:
-		view.Payment = paymentView(pay)
+		view.Payment = paymentView(pay, payable(o.Status))
 	case !errors.Is(err, payments.ErrNotFound):
 		return s.orderError(c, err)
+	}
+	extras, err := s.Payments.ExtraPayments(ctx, o.OrderNo)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	view.ExtraPayments = make([]ExtraPaymentView, 0, len(extras))
+	for _, e := range extras {
+		view.ExtraPayments = append(view.ExtraPayments, ExtraPaymentView{
+			OutTradeNo: e.OutTradeNo, Channel: e.Channel, AmountCents: e.AmountCents, TransactionID: e.TransactionID,
+			PaidAt: e.PaidAt, RefundNo: e.RefundNo, RefundStatus: e.RefundStatus,
+		})
 	}
 	return c.JSON(view)
 }
 
-func paymentView(p *payments.Payment) *PaymentView {
+// payable reports whether an order in this status may still be paid: only
+// then does its view carry pay parameters. A completed, closed, cancelled
+// or refunded order never shows the live parameters of an unpaid attempt.
+func payable(status string) bool {
+	return status == orders.StatusPending || status == orders.StatusAwaitingPayment
+}
+
+func paymentView(p *payments.Payment, payable bool) *PaymentView {
 	v := &PaymentView{Channel: p.Channel, Status: p.Status, AmountCents: p.AmountCents, ExpireAt: p.ExpireAt, PaidAt: p.PaidAt, Verified: p.Verified}
 	if p.TransactionID != nil {
 		v.TransactionID = *p.TransactionID
 	}
-	if p.Status == payments.StatusUnpaid && time.Now().Before(p.ExpireAt) {
+	if payable && p.Status == payments.StatusUnpaid && time.Now().Before(p.ExpireAt) {
 		v.Pay = payResponse(&payments.PrepayResult{Channel: p.Channel, Params: p.Params(), ExpireAt: p.ExpireAt})
 	}
 	return v

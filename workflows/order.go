@@ -35,6 +35,9 @@ func OrderWorkflow(ctx workflow.Context, in contract.OrderInput) (*contract.Orde
 	if err == nil {
 		err = o.handOverUnrecordedPayment(ctx)
 	}
+	if err == nil {
+		err = o.handOverExtraPayments(ctx)
+	}
 	return res, err
 }
 
@@ -69,6 +72,9 @@ type orderFlow struct {
 	// the payment and order records.
 	paid     *contract.Paid
 	recorded bool
+	// extra are the further distinct transactions that paid the order (a
+	// second attempt paid too): refunded once the order is settled.
+	extra []contract.Paid
 
 	// attemptClosed: the current attempt's provider order was closed by a
 	// repay whose new prepay failed; the next repay opens a new attempt.
@@ -127,7 +133,9 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 }
 
 // onPaid records the first confirmed payment; providers resend notifies,
-// so repeats of the same transaction are counted and ignored.
+// so repeats of a transaction are counted and ignored. A further distinct
+// transaction is an extra payment: counted, kept aside and refunded once
+// the order is settled (handOverExtraPayments).
 func (o *orderFlow) onPaid(p contract.Paid) {
 	if p.OutTradeNo == "" {
 		p.OutTradeNo = contract.TradeNo(o.in.OrderNo, o.attempt)
@@ -137,11 +145,20 @@ func (o *orderFlow) onPaid(p contract.Paid) {
 		o.state.TransactionID = p.TransactionID
 		return
 	}
-	o.state.DuplicatePays++
-	if p.TransactionID != o.paid.TransactionID {
-		o.logger.Error("second transaction for a paid order: money at risk",
-			"first", o.paid.TransactionID, "second", p.TransactionID, "out_trade_no", p.OutTradeNo)
+	if p.TransactionID == o.paid.TransactionID {
+		o.state.DuplicatePays++
+		return
 	}
+	for _, e := range o.extra {
+		if e.TransactionID == p.TransactionID {
+			o.state.DuplicatePays++
+			return
+		}
+	}
+	o.extra = append(o.extra, p)
+	o.state.ExtraPayments = len(o.extra)
+	o.logger.Error("second transaction for a paid order: refunding it once the order is settled",
+		"first", o.paid.TransactionID, "second", p.TransactionID, "out_trade_no", p.OutTradeNo)
 }
 
 func (o *orderFlow) run(ctx workflow.Context) (*contract.OrderResult, error) {

@@ -282,7 +282,9 @@ func reconcileOldest(ctx workflow.Context, in contract.ReconcileInput) (*contrac
 
 // LatePaymentWorkflow handles money that arrived after its order was closed
 // or cancelled (the buyer paid late): record it, then refund all of it.
-// Nothing is shipped. A payment that turns out to be the order's own (a
+// Nothing is shipped. A payment of an order that kept another one (an
+// extra payment: the order refuses it as conflicting) is recorded as such
+// and refunded through its own channel, the order left as it is. A payment that turns out to be the order's own (a
 // duplicate notify that arrived just after the order finished) is left
 // alone: the outcome's status is then contract.RefundNotLate and nothing
 // is refunded.
@@ -293,6 +295,10 @@ func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.Refun
 			logger.Info("payment is the order's own, not late: nothing to refund",
 				"order_no", p.OrderNo, "transaction_id", p.TransactionID)
 			return &contract.RefundOutcome{OrderNo: p.OrderNo, Status: contract.RefundNotLate}, nil
+		}
+		if kindOf(err) == contract.ErrConflictingPayment &&
+			workflow.GetVersion(ctx, extraPaymentRefundChange, workflow.DefaultVersion, 1) == 1 {
+			return refundExtraPayment(ctx, p)
 		}
 		return nil, err
 	}

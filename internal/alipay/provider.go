@@ -103,9 +103,14 @@ func (p *Provider) Query(ctx context.Context, outTradeNo string) (*contract.Trad
 }
 
 // Close closes the Alipay trade; a paid trade yields ErrAlreadyPaid, an
-// unknown or already closed one nil.
+// already closed one nil. A trade Alipay does not know yet (a wap/page
+// pay_url nobody opened) cannot be closed: opening the pay_url creates it
+// until its time_expire, so that is providers.ErrStillPayable.
 func (p *Provider) Close(ctx context.Context, outTradeNo string) error {
-	err := p.client.Close(ctx, outTradeNo)
+	opened, err := p.client.CloseTrade(ctx, outTradeNo)
+	if err == nil && !opened {
+		return fmt.Errorf("%w: alipay trade %s not opened yet, its pay_url is payable until time_expire", providers.ErrStillPayable, outTradeNo)
+	}
 	if errors.Is(err, ErrOrderPaid) {
 		return fmt.Errorf("%w: %s: %w", providers.ErrAlreadyPaid, outTradeNo, err)
 	}

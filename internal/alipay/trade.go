@@ -204,29 +204,40 @@ func (c *Client) Query(ctx context.Context, outTradeNo string) (*Trade, error) {
 // nil. A paid trade yields ErrOrderPaid (Alipay answers
 // ACQ.TRADE_STATUS_ERROR; the trade is queried to tell paid from closed).
 func (c *Client) Close(ctx context.Context, outTradeNo string) error {
+	_, err := c.CloseTrade(ctx, outTradeNo)
+	return err
+}
+
+// CloseTrade is Close that also tells whether Alipay knew the trade. A
+// trade never opened (opened false: a wap/page pay_url nobody opened yet)
+// cannot be closed: Alipay creates it when the pay_url is opened, which
+// stays possible until its time_expire.
+func (c *Client) CloseTrade(ctx context.Context, outTradeNo string) (opened bool, err error) {
 	if !outNoPattern.MatchString(outTradeNo) {
-		return fmt.Errorf("%w: out_trade_no %q", ErrInvalidRequest, outTradeNo)
+		return false, fmt.Errorf("%w: out_trade_no %q", ErrInvalidRequest, outTradeNo)
 	}
 	bm := make(gopay.BodyMap).Set("out_trade_no", outTradeNo)
-	_, err := c.gp.TradeClose(ctx, bm)
+	_, err = c.gp.TradeClose(ctx, bm)
 	err = classify(MethodClose, err)
 	switch {
-	case err == nil, errors.Is(err, ErrOrderNotFound):
-		return nil
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrOrderNotFound):
+		return false, nil
 	case subCode(err) != SubCodeTradeStatusError:
-		return err
+		return true, err
 	}
 	t, qerr := c.Query(ctx, outTradeNo)
 	if qerr != nil {
-		return fmt.Errorf("%w (querying the trade to explain it: %w)", err, qerr)
+		return true, fmt.Errorf("%w (querying the trade to explain it: %w)", err, qerr)
 	}
 	switch {
 	case t.Paid(), t.Status == TradeStatusClosed && !t.PaidAt.IsZero():
-		return fmt.Errorf("%s %s: %w (status %s): %w", MethodClose, outTradeNo, ErrOrderPaid, t.Status, err)
+		return true, fmt.Errorf("%s %s: %w (status %s): %w", MethodClose, outTradeNo, ErrOrderPaid, t.Status, err)
 	case t.Status == TradeStatusClosed:
-		return nil
+		return true, nil
 	}
-	return err
+	return true, err
 }
 
 // Refund returns refundCents of a paid trade to the buyer

@@ -86,9 +86,12 @@ func (p *Provider) Query(ctx context.Context, outTradeNo string) (*contract.Trad
 	return t, nil
 }
 
-// Close makes sure the order can no longer be paid. Baidu has no close API:
-// an unpaid order expires on its own, so Close only queries and returns
-// ErrAlreadyPaid when the order was paid meanwhile.
+// Close makes sure the order can no longer be paid, as far as Baidu
+// allows. Baidu has no close API: an unpaid order stays payable at its
+// cashier until it expires on its own. So Close only queries: it returns
+// ErrAlreadyPaid when the order was paid meanwhile, and otherwise
+// providers.ErrStillPayable (a payment that comes anyway is recorded as an
+// extra or late payment and refunded through Baidu).
 func (p *Provider) Close(ctx context.Context, outTradeNo string) error {
 	t, err := p.Query(ctx, outTradeNo)
 	if err != nil {
@@ -97,7 +100,7 @@ func (p *Provider) Close(ctx context.Context, outTradeNo string) error {
 	if t.Paid {
 		return fmt.Errorf("%w: %s", providers.ErrAlreadyPaid, outTradeNo)
 	}
-	return nil
+	return fmt.Errorf("%w: baidu has no close API, %s is %s", providers.ErrStillPayable, outTradeNo, t.State)
 }
 
 // Refund applies for a refund (applyOrderRefund, bizRefundBatchId =

@@ -115,7 +115,11 @@ type OrderState struct {
 	Pay           *PrepayResult `json:"pay,omitempty"`
 	TransactionID string        `json:"transaction_id,omitempty"`
 	DuplicatePays int           `json:"duplicate_notifies"`
-	RefundNo      string        `json:"refund_no,omitempty"`
+	// ExtraPayments counts the distinct transactions that paid the order
+	// after the one it kept (a second attempt paid too, say): each is
+	// refunded through its own channel once the order is settled.
+	ExtraPayments int    `json:"extra_payments"`
+	RefundNo      string `json:"refund_no,omitempty"`
 }
 
 // Step is where an order's workflow is, in the words of the order flow.

@@ -25,6 +25,10 @@ const (
 	PaymentUnpaid = "unpaid"
 	PaymentPaid   = "paid"
 	PaymentClosed = "closed"
+	// PaymentExtra is an attempt paid after its order kept another
+	// payment: that money is an extra payment, recorded and refunded on its
+	// own (see ExtraRefundNo), never the order's.
+	PaymentExtra = "extra"
 )
 
 // TradeNo is the provider order number (out_trade_no) of an order's
@@ -140,6 +144,7 @@ type Refund struct {
 	TotalCents  int64  `json:"total"`
 	Reason      string `json:"reason"`
 	Status      string `json:"status"`
+	Kind        string `json:"kind,omitempty"` // RefundKindOrder (also when empty) or RefundKindExtra
 }
 
 // Stale is an unpaid payment attempt worth asking its provider about.

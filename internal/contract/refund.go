@@ -18,6 +18,23 @@ func LatePaymentWorkflowID(outTradeNo string) string { return "late-payment-" + 
 // LateRefundNo is the refund number of a late payment's refund.
 func LateRefundNo(outTradeNo string) string { return outTradeNo + "_LR" }
 
+// ExtraRefundNo is the refund number of the refund of an extra payment: a
+// payment captured on attempt outTradeNo that the order did not keep.
+func ExtraRefundNo(outTradeNo string) string { return outTradeNo + "_XR" }
+
+// ExtraPaymentReason is the reason of an extra payment's refund.
+const ExtraPaymentReason = "extra_payment"
+
+// Refund kinds (Refund.Kind): what a refund returns.
+const (
+	// RefundKindOrder returns (part of) the payment the order kept, and
+	// takes back what the order granted in proportion.
+	RefundKindOrder = "order"
+	// RefundKindExtra returns one extra payment in full through its own
+	// channel; the order, its grants and its stock are left alone.
+	RefundKindExtra = "extra"
+)
+
 // RefundInput starts a refund workflow.
 type RefundInput struct {
 	RefundNo     string        `json:"refund_no"`

@@ -167,7 +167,8 @@ func TestAlipayGatewayQueryAndCloseUnknownOrUnpaid(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, tr.Paid)
 	assert.Equal(t, alipay.StateNotExist, tr.State)
-	require.NoError(t, e.gw.Close(t.Context(), "AP0201"))
+	require.ErrorIs(t, e.gw.Close(t.Context(), "AP0201"), providers.ErrStillPayable,
+		"a trade never opened cannot be closed: its pay_url stays payable until time_expire")
 
 	e.prepayQR(t, "AP0202", 100)
 	require.NoError(t, e.gw.Close(t.Context(), "AP0202"))

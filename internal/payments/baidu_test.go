@@ -19,6 +19,7 @@ import (
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
 	"github.com/shopflow/orderpay/internal/payments"
+	"github.com/shopflow/orderpay/internal/providers"
 )
 
 // baiduEnv is a Baidu sandbox, a gateway configured for it and the
@@ -124,13 +125,13 @@ func TestBaiduGatewayPrepayQueryClose(t *testing.T) {
 	unknown, err := e.gw.Query(ctx, "BAIDU-NEVER")
 	require.NoError(t, err)
 	assert.Equal(t, &contract.Trade{OutTradeNo: "BAIDU-NEVER", State: baidu.StateNotExist}, unknown)
-	require.NoError(t, e.gw.Close(ctx, "BAIDU-NEVER"), "nothing to close")
+	require.ErrorIs(t, e.gw.Close(ctx, "BAIDU-NEVER"), providers.ErrStillPayable, "Baidu cannot close: the cashier may still register it")
 
 	tr, err := e.gw.Query(ctx, "BAIDU0001")
 	require.NoError(t, err)
 	assert.False(t, tr.Paid)
 	assert.Equal(t, baidu.StateUnpaid, tr.State)
-	require.NoError(t, e.gw.Close(ctx, "BAIDU0001"), "unpaid: Baidu lets it expire")
+	require.ErrorIs(t, e.gw.Close(ctx, "BAIDU0001"), providers.ErrStillPayable, "unpaid: Baidu lets it expire")
 
 	_, err = e.sb.Pay("BAIDU0001", sandbox.PayModeSilent)
 	require.NoError(t, err)

@@ -36,6 +36,11 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchan
 	case p.Status == StatusPaid && p.TransactionID != nil && *p.TransactionID == t.TransactionID:
 		return nil, ErrAlreadyRecorded
 	}
+	if extra, err := s.isExtra(ctx, t.TransactionID); err != nil {
+		return nil, err
+	} else if extra { // recorded as an extra payment; its refund is under way
+		return nil, ErrAlreadyRecorded
+	}
 	paidAt := t.PaidAt
 	if paidAt.IsZero() {
 		paidAt = time.Now()

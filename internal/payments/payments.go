@@ -60,8 +60,12 @@ type Payment struct {
 	ExpireAt      time.Time  `gorm:"not null;index" json:"expire_at"`
 	PaidAt        *time.Time `json:"paid_at,omitempty"`
 	Verified      bool       `gorm:"not null;default:false" json:"verified"`
-	CreatedAt     time.Time  `json:"-"`
-	UpdatedAt     time.Time  `json:"-"`
+	// PayableUntil is set on an attempt closed on our side that its
+	// provider could not close (providers.ErrStillPayable: Baidu, an Alipay
+	// wap/page trade not opened yet): it can still be paid until then.
+	PayableUntil *time.Time `gorm:"index" json:"payable_until,omitempty"`
+	CreatedAt    time.Time  `json:"-"`
+	UpdatedAt    time.Time  `json:"-"`
 }
 
 // Params returns the stored client pay parameters.
@@ -187,6 +191,16 @@ func (s *Service) Get(ctx context.Context, orderNo string) (*Payment, error) {
 	return s.take(s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("attempt DESC"), orderNo)
 }
 
+// Shown is the attempt an order's view shows: the paid attempt the order
+// kept, if any, else the latest attempt.
+func (s *Service) Shown(ctx context.Context, orderNo string) (*Payment, error) {
+	p, err := s.take(s.db.WithContext(ctx).Where("order_no = ? AND status = ?", orderNo, StatusPaid), orderNo)
+	if errors.Is(err, ErrNotFound) {
+		return s.Get(ctx, orderNo)
+	}
+	return p, err
+}
+
 // ByTradeNo loads the payment attempt with a provider order number.
 func (s *Service) ByTradeNo(ctx context.Context, outTradeNo string) (*Payment, error) {
 	return s.take(s.db.WithContext(ctx).Where("out_trade_no = ?", outTradeNo), outTradeNo)
@@ -265,7 +279,9 @@ func (s *Service) Query(ctx context.Context, outTradeNo string) (*Trade, error) 
 
 // Close closes a payment attempt at its provider so it can no longer be
 // paid, and marks it closed. A provider order that was paid meanwhile
-// yields ErrAlreadyPaid and changes nothing.
+// yields ErrAlreadyPaid and changes nothing. A provider that cannot close
+// it (providers.ErrStillPayable) leaves it payable until its expiry: the
+// attempt is closed for us and marked PayableUntil its ExpireAt.
 func (s *Service) Close(ctx context.Context, outTradeNo string) error {
 	orderNo := outTradeNo
 	p, err := s.ByTradeNo(ctx, outTradeNo)
@@ -285,12 +301,16 @@ func (s *Service) Close(ctx context.Context, outTradeNo string) error {
 	if err != nil {
 		return err
 	}
-	if err := g.Close(ctx, orderNo); err != nil {
+	updates := map[string]any{"status": StatusClosed}
+	if err := g.Close(ctx, orderNo); errors.Is(err, providers.ErrStillPayable) {
+		// Closed for us; the provider lets it be paid until it expires.
+		updates["payable_until"] = p.ExpireAt.UTC()
+	} else if err != nil {
 		return fmt.Errorf("close %s via %s: %w", orderNo, p.Channel, providers.Classify(err))
 	}
 	err = s.db.WithContext(ctx).Model(&Payment{}).
 		Where("out_trade_no = ? AND status = ?", orderNo, StatusUnpaid).
-		Update("status", StatusClosed).Error
+		Updates(updates).Error
 	if err != nil {
 		return fmt.Errorf("mark %s closed: %w", orderNo, err)
 	}

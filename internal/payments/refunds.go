@@ -29,25 +29,31 @@ var (
 // Refund is one refund of an order, keyed by its refund number
 // (out_refund_no at the provider).
 type Refund struct {
-	RefundNo         string     `gorm:"primaryKey;size:64" json:"refund_no"`
-	OrderNo          string     `gorm:"size:32;not null;index" json:"order_no"`
-	OutTradeNo       string     `gorm:"size:40;not null" json:"out_trade_no"`
-	Channel          string     `gorm:"size:24;not null" json:"channel"`
-	AmountCents      int64      `gorm:"not null;check:amount_cents >= 0" json:"amount"`
-	TotalCents       int64      `gorm:"not null" json:"total"`
-	Reason           string     `gorm:"size:200" json:"reason"`
-	Status           string     `gorm:"size:16;not null" json:"status"`
-	ProviderRefundID string     `gorm:"size:64" json:"provider_refund_id,omitempty"`
-	CreatedAt        time.Time  `json:"created_at"`
-	UpdatedAt        time.Time  `json:"updated_at"`
-	RefundedAt       *time.Time `json:"refunded_at,omitempty"`
+	RefundNo         string `gorm:"primaryKey;size:64" json:"refund_no"`
+	OrderNo          string `gorm:"size:32;not null;index" json:"order_no"`
+	OutTradeNo       string `gorm:"size:40;not null" json:"out_trade_no"`
+	Channel          string `gorm:"size:24;not null" json:"channel"`
+	AmountCents      int64  `gorm:"not null;check:amount_cents >= 0" json:"amount"`
+	TotalCents       int64  `gorm:"not null" json:"total"`
+	Reason           string `gorm:"size:200" json:"reason"`
+	Status           string `gorm:"size:16;not null" json:"status"`
+	ProviderRefundID string `gorm:"size:64" json:"provider_refund_id,omitempty"`
+	// Kind is contract.RefundKindOrder (the order's kept payment) or
+	// contract.RefundKindExtra (an extra payment, see ExtraPayment).
+	Kind string `gorm:"size:8;not null;default:order" json:"kind"`
+	// TransactionID is the provider transaction an extra payment's refund
+	// returns; empty for order refunds (the kept attempt's).
+	TransactionID string     `gorm:"size:64" json:"transaction_id,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	RefundedAt    *time.Time `json:"refunded_at,omitempty"`
 }
 
 // Contract is the refund as the refund workflow sees it.
 func (r *Refund) Contract() *contract.Refund {
 	return &contract.Refund{
 		RefundNo: r.RefundNo, OrderNo: r.OrderNo, OutTradeNo: r.OutTradeNo, Channel: r.Channel,
-		AmountCents: r.AmountCents, TotalCents: r.TotalCents, Reason: r.Reason, Status: r.Status,
+		AmountCents: r.AmountCents, TotalCents: r.TotalCents, Reason: r.Reason, Status: r.Status, Kind: r.Kind,
 	}
 }
 
@@ -80,7 +86,7 @@ func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amou
 			return fmt.Errorf("load paid payment of %s: %w", orderNo, err)
 		}
 		var refunded int64
-		err = tx.Model(&Refund{}).Where("order_no = ? AND status <> ?", orderNo, RefundFailed).
+		err = tx.Model(&Refund{}).Scopes(orderRefunds).Where("order_no = ? AND status <> ?", orderNo, RefundFailed).
 			Select("COALESCE(SUM(amount_cents), 0)").Scan(&refunded).Error
 		if err != nil {
 			return fmt.Errorf("sum refunds of %s: %w", orderNo, err)
@@ -93,7 +99,7 @@ func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amou
 			return fmt.Errorf("%w: %d asked, %d of %d left", ErrRefundTooLarge, amountCents, left, paid.AmountCents)
 		}
 		out = Refund{RefundNo: refundNo, OrderNo: orderNo, OutTradeNo: paid.OutTradeNo, Channel: paid.Channel,
-			AmountCents: amountCents, TotalCents: paid.AmountCents, Reason: reason, Status: RefundStatusPending}
+			AmountCents: amountCents, TotalCents: paid.AmountCents, Reason: reason, Status: RefundStatusPending, Kind: contract.RefundKindOrder}
 		if err := tx.Create(&out).Error; err != nil {
 			return fmt.Errorf("record refund %s: %w", refundNo, err)
 		}
@@ -139,6 +145,9 @@ func (s *Service) ExecuteRefund(ctx context.Context, refundNo string) (*RefundRe
 	txID := ""
 	if pay.TransactionID != nil {
 		txID = *pay.TransactionID
+	}
+	if r.TransactionID != "" { // an extra payment: exactly that transaction
+		txID = r.TransactionID
 	}
 	res, err := g.Refund(ctx, RefundRequest{OrderNo: r.OutTradeNo, RefundNo: r.RefundNo, TransactionID: txID,
 		TotalCents: r.TotalCents, RefundCents: r.AmountCents, Reason: r.Reason})
@@ -203,10 +212,16 @@ func (s *Service) RecordRefundResult(ctx context.Context, res RefundResult) erro
 	return nil
 }
 
-// RefundedCents sums an order's succeeded refunds.
+// orderRefunds keeps the refunds of the order's kept payment: an extra
+// payment's refund returns other money and counts against nothing else.
+func orderRefunds(q *gorm.DB) *gorm.DB {
+	return q.Where("kind <> ?", contract.RefundKindExtra)
+}
+
+// RefundedCents sums an order's succeeded refunds of its kept payment.
 func (s *Service) RefundedCents(ctx context.Context, orderNo string) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&Refund{}).Where("order_no = ? AND status = ?", orderNo, RefundSucceeded).
+	err := s.db.WithContext(ctx).Model(&Refund{}).Scopes(orderRefunds).Where("order_no = ? AND status = ?", orderNo, RefundSucceeded).
 		Select("COALESCE(SUM(amount_cents), 0)").Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("sum refunds of %s: %w", orderNo, err)

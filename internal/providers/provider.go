@@ -112,6 +112,12 @@ var (
 	ErrUnknownChannel = contract.Kinded(contract.ErrUnknownChannel, "unknown pay channel")
 	// ErrNotSupported means the provider has no such operation.
 	ErrNotSupported = errors.New("not supported by this provider")
+	// ErrStillPayable is Close's answer when the provider cannot make the
+	// order unpayable: Baidu has no close API, and an Alipay wap/page trade
+	// not opened yet is created whenever its pay_url is opened. The order
+	// stays payable until its time_expire; a payment that comes anyway is
+	// recorded as an extra (or late) payment and refunded.
+	ErrStillPayable = errors.New("provider order stays payable until it expires")
 	// ErrMalformedNotify means a notify that is not forged but cannot be used.
 	ErrMalformedNotify = errors.New("malformed notify")
 	// ErrNotifyMismatch means a correctly signed notify does not match the

@@ -75,6 +75,19 @@ func (s *Service) RecordLatePayment(ctx context.Context, p contract.Paid) error 
 	return s.Orders.SetStatus(ctx, contract.Transition{OrderNo: p.OrderNo, Status: contract.StatusPaidUnfulfilled, Reason: LatePaymentReason})
 }
 
+// RecordExtraPayment records a payment of an order that already kept
+// another one (an extra payment) and opens its full refund, which returns
+// exactly that payment through its own channel and leaves the order, its
+// grants and its stock alone. It is idempotent by transaction id; the
+// order's own payment fails with a kind contract.ErrNotLate error.
+func (s *Service) RecordExtraPayment(ctx context.Context, p contract.Paid) (*contract.Refund, error) {
+	r, err := s.Payments.RecordExtra(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return r.Contract(), nil
+}
+
 // tookPayment reports whether an order's own workflow recorded a payment
 // and went on with it: fulfilled it, is fulfilling it, or is refunding it
 // itself (out of stock, amount mismatch, cancelled after payment). Orders
@@ -104,6 +117,9 @@ func (s *Service) SettleRefund(ctx context.Context, res contract.RefundResult) (
 	if err != nil {
 		return nil, err
 	}
+	if r.Kind == contract.RefundKindExtra {
+		return s.settleExtraRefund(ctx, r)
+	}
 	refunded, err := s.Payments.RefundedCents(ctx, r.OrderNo)
 	if err != nil {
 		return nil, err
@@ -132,4 +148,15 @@ func (s *Service) SettleRefund(ctx context.Context, res contract.RefundResult) (
 		return nil, err
 	}
 	return &contract.SettleRefundResult{OrderStatus: status, Reversed: rev}, nil
+}
+
+// settleExtraRefund ends the refund of an extra payment: the money went
+// back through its own channel, and the order keeps its status, its grants
+// and its stock.
+func (s *Service) settleExtraRefund(ctx context.Context, r *payments.Refund) (*contract.SettleRefundResult, error) {
+	o, err := s.Orders.Get(ctx, r.OrderNo)
+	if err != nil {
+		return nil, err
+	}
+	return &contract.SettleRefundResult{OrderStatus: o.Status}, nil
 }

@@ -142,7 +142,7 @@ func Migrate(db *gorm.DB) error {
 		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{},
 		&users.User{}, &users.Token{},
 		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{},
-		&payments.Payment{}, &payments.Refund{},
+		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{},
 		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
 		&wallet.Wallet{}, &wallet.Entry{},
 	)
