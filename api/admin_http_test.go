@@ -437,7 +437,9 @@ func TestRateLimits(t *testing.T) {
 		require.NoError(t, json.Unmarshal(res.Body, &l))
 		return l.Token
 	}
-	order := func(tok, ip string) response { return s.do("POST", "/api/v1/orders", tok, map[string]any{}, from(ip)...) }
+	order := func(tok, ip string) response {
+		return s.do("POST", "/api/v1/orders", tok, map[string]any{}, from(ip)...)
+	}
 	alice, bob := login("code-rl-alice", "192.0.2.1"), login("code-rl-bob", "192.0.2.2")
 	assert.Equal(t, http.StatusBadRequest, order(alice, "192.0.2.1").Status)
 	assert.Equal(t, http.StatusBadRequest, order(alice, "192.0.2.2").Status)

@@ -103,9 +103,9 @@ func startSystem(t *testing.T, o options) *system {
 		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
 		"RATE_LIMIT_ORDERS_PER_USER":      "1000000",
 		"RATE_LIMIT_ORDERS_PER_IP":        "1000000",
-		"PAYMENT_TIMEOUT":          timeout.String(),
-		"POINTS_PER_YUAN":          "1",
-		"SEED_DEMO_PRODUCTS":       "true",
+		"PAYMENT_TIMEOUT":                 timeout.String(),
+		"POINTS_PER_YUAN":                 "1",
+		"SEED_DEMO_PRODUCTS":              "true",
 	} {
 		env[k] = v
 	}
