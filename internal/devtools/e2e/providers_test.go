@@ -127,8 +127,12 @@ func TestPartialRefundTakesBackPointsInProportion(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 	var page struct {
 		Entries []struct {
-			Username, RefundNo, Outcome, IP, Detail string
-			Status                                  int
+			Username string `json:"username"`
+			RefundNo string `json:"refund_no"`
+			Outcome  string `json:"outcome"`
+			IP       string `json:"ip"`
+			Detail   string `json:"detail"`
+			Status   int    `json:"status"`
 		} `json:"entries"`
 	}
 	require.NoError(t, json.Unmarshal(res.Body, &page))
