@@ -18,13 +18,6 @@ type RefundRequestBody struct {
 	Reason      string `json:"reason"`
 }
 
-func (s *Server) requireAdmin(c *fiber.Ctx) error {
-	if !principal(c).Admin() {
-		return fail(c, fiber.StatusForbidden, CodeForbidden, "admin scope required")
-	}
-	return c.Next()
-}
-
 // refundOrder records a refund (bounded by what was paid, idempotent by
 // refund_no) and starts its refund workflow. A refund of a top-up whose
 // balance the buyer has spent is refused up front (409 recharge_spent,

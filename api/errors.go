@@ -27,6 +27,10 @@ const (
 	CodeUnavailable         = "service_unavailable"
 	CodeProvider            = "payment_provider_error"
 	CodeInternal            = "internal_error"
+	CodeRateLimited         = "rate_limited"
+	CodeInvalidCredentials  = "invalid_credentials"
+	CodeUsernameTaken       = "username_taken"
+	CodeLastAdmin           = "last_admin"
 )
 
 // ErrorBody is the JSON error envelope of every 4xx/5xx answer.

@@ -36,10 +36,27 @@ type apiSystem struct {
 	stateDir string
 }
 
+// The bootstrap admin every test system creates.
+const (
+	bootstrapAdmin    = "root"
+	bootstrapPassword = "api-test-bootstrap-password"
+)
+
 // newAPISystem starts the provider sandbox (for mini-program login and
 // its credentials), loads the configuration from its merchant.env and
-// builds the API on a migrated, seeded PostgreSQL schema.
-func newAPISystem(t *testing.T) *apiSystem {
+// builds the API on a migrated, seeded PostgreSQL schema. env holds
+// name/value pairs that override the test configuration (an empty value
+// unsets the variable).
+func newAPISystem(t *testing.T, env ...string) *apiSystem {
+	t.Helper()
+	s := startAPISystem(t, env...)
+	require.NoError(t, s.app.Prepare(context.Background()))
+	return s
+}
+
+// startAPISystem is newAPISystem without Prepare (no schema, no bootstrap
+// admin yet), for tests of what Prepare does.
+func startAPISystem(t *testing.T, overrides ...string) *apiSystem {
 	t.Helper()
 	dsn, _ := testenv.Postgres(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -59,7 +76,7 @@ func newAPISystem(t *testing.T) *apiSystem {
 	const apiURL = "http://127.0.0.1:1"
 	env, err := all.MerchantEnv(stateDir, sbSrv.URL)
 	require.NoError(t, err)
-	for k, v := range map[string]string{
+	settings := map[string]string{
 		"DATABASE_URL":             dsn,
 		"SQLITE_PATH":              "",
 		"TEMPORAL_ADDRESS":         unusedAddress(t),
@@ -67,12 +84,24 @@ func newAPISystem(t *testing.T) *apiSystem {
 		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
 		"PUBLIC_API_URL":           apiURL,
-		"ADMIN_TOKEN":              "api-test-admin-token-0123456789ab",
+		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
+		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		"ADMIN_TOKEN":              "",
 		"PAYMENT_TIMEOUT":          "1h",
 		"POINTS_PER_YUAN":          "1",
 		"SEED_DEMO_PRODUCTS":       "true",
-	} {
+		// The tests log in and order far faster than any buyer; those
+		// about the limits set their own.
+		"RATE_LIMIT_LOGIN_PER_IP":         "100000",
+		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "100000",
+		"RATE_LIMIT_ORDERS_PER_USER":      "100000",
+		"RATE_LIMIT_ORDERS_PER_IP":        "100000",
+	}
+	for k, v := range settings {
 		env[k] = v
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		env[overrides[i]] = overrides[i+1]
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -82,7 +111,6 @@ func newAPISystem(t *testing.T) *apiSystem {
 	a, err := app.New(context.Background(), cfg, logger)
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
-	require.NoError(t, a.Prepare(context.Background()))
 	return &apiSystem{t: t, app: a, api: a.API(), sandbox: sb, stateDir: stateDir}
 }
 
@@ -147,6 +175,19 @@ func (s *apiSystem) do(method, path, token string, body any, header ...string) r
 	out, err := io.ReadAll(res.Body)
 	require.NoError(s.t, err)
 	return response{Status: res.StatusCode, Header: res.Header, Body: out}
+}
+
+// adminLogin signs an admin in and returns the token.
+func (s *apiSystem) adminLogin(username, password string, header ...string) string {
+	s.t.Helper()
+	res := s.do("POST", "/api/v1/admin/login", "", map[string]string{"username": username, "password": password}, header...)
+	require.Equal(s.t, http.StatusOK, res.Status, "admin login: %s", res.Body)
+	var l struct {
+		Token string `json:"token"`
+	}
+	require.NoError(s.t, json.Unmarshal(res.Body, &l))
+	require.NotEmpty(s.t, l.Token)
+	return l.Token
 }
 
 // login signs a buyer in with a mini-program code (the sandbox answers

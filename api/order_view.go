@@ -55,16 +55,27 @@ type ExtraPaymentView struct {
 	RefundStatus  string    `json:"refund_status"`
 }
 
-// getOrder returns one of the caller's orders (any order for admins).
+// getOrder returns one of the caller's orders.
 func (s *Server) getOrder(c *fiber.Ctx) error {
 	p := principal(c)
+	return s.showOrder(c, func(o *orders.Order) bool { return o.UserID == p.UserID })
+}
+
+// adminGetOrder returns any order (GET /api/v1/admin/orders/{order_no}).
+func (s *Server) adminGetOrder(c *fiber.Ctx) error {
+	return s.showOrder(c, func(*orders.Order) bool { return true })
+}
+
+// showOrder answers the order of the path if visible says the caller may
+// see it, and 404 otherwise.
+func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	o, err := s.Orders.Get(ctx, c.Params("order_no"))
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	if o.UserID != p.UserID && !p.Admin() {
+	if !visible(o) {
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
 	}
 	view := OrderView{

@@ -24,7 +24,7 @@ func (s *Server) ownOrder(c *fiber.Ctx, ctx context.Context) (*orders.Order, err
 	if err != nil {
 		return nil, err
 	}
-	if p := principal(c); o.UserID != p.UserID && !p.Admin() {
+	if p := principal(c); o.UserID != p.UserID {
 		return nil, orders.ErrNotFound
 	}
 	return o, nil

@@ -6,12 +6,14 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
+	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/orders"
@@ -32,6 +34,7 @@ type Deps struct {
 	Temporal       client.Client
 	TaskQueue      string
 	Users          *users.Service
+	Admins         *admins.Service // admin accounts, their tokens, the audit log
 	Catalog        *catalog.Service
 	Orders         *orders.Service
 	Payments       *payments.Service
@@ -42,10 +45,18 @@ type Deps struct {
 	PointsPerYuan  int64
 	RequestTimeout time.Duration // bound on a request's Temporal and database calls
 	Logger         *slog.Logger
+	RateLimits     RateLimits
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For header names the client for rate limits and the audit
+	// log; empty: the peer address is the client.
+	TrustedProxies []string
 }
 
 // Server holds the handlers.
-type Server struct{ Deps }
+type Server struct {
+	Deps
+	proxies []netip.Prefix // TrustedProxies, parsed
+}
 
 // New builds the Fiber app with every route.
 func New(d Deps) *fiber.App {
@@ -55,7 +66,8 @@ func New(d Deps) *fiber.App {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 15 * time.Second
 	}
-	s := &Server{Deps: d}
+	d.RateLimits = d.RateLimits.withDefaults()
+	s := &Server{Deps: d, proxies: parseProxies(d.TrustedProxies, d.Logger)}
 	app := fiber.New(fiber.Config{
 		AppName:               "orderpay",
 		BodyLimit:             64 << 10,
@@ -68,21 +80,41 @@ func New(d Deps) *fiber.App {
 	app.Get("/healthz", s.health)
 	app.Get("/paid", paidLanding)
 
+	rl := d.RateLimits
 	v1 := app.Group("/api/v1")
-	v1.Post("/auth/wechat/login", requireJSON, s.login)
+	v1.Post("/auth/wechat/login", rateLimit(rl.LoginPerIP, rl.Window, "logins from this address", s.ipKey), requireJSON, s.login)
 	v1.Get("/products", s.listProducts)
 	s.mountNotifies(v1)
 
+	// The admin API, before the buyers' group (whose authentication
+	// applies to every route registered after it). Each route names the
+	// roles it admits besides admin.
+	const (
+		finance = admins.RoleFinance
+		support = admins.RoleSupport
+	)
+	v1.Post("/admin/login",
+		rateLimit(rl.LoginPerIP, rl.Window, "admin logins from this address", s.ipKey),
+		rateLimit(rl.AdminLoginPerUser, rl.Window, "logins for this admin", adminUsernameKey),
+		s.audited(ActionLogin), requireJSON, s.adminLogin)
+	v1.Post("/admin/logout", s.adminRoute(ActionLogout, []admins.Role{finance, support}, s.adminLogout)...)
+	v1.Get("/admin/orders/:order_no", s.adminRoute(ActionOrderRead, []admins.Role{finance, support}, s.adminGetOrder)...)
+	v1.Post("/admin/orders/:order_no/refund", s.adminRoute(ActionRefundCreate, []admins.Role{finance}, s.refundOrder)...)
+	v1.Get("/admin/refunds/:refund_no", s.adminRoute(ActionRefundRead, []admins.Role{finance, support}, s.getRefund)...)
+	v1.Get("/admin/admins", s.adminRoute(ActionAdminList, nil, s.listAdmins)...)
+	v1.Post("/admin/admins", s.adminRoute(ActionAdminCreate, nil, s.createAdmin)...)
+	v1.Patch("/admin/admins/:id", s.adminRoute(ActionAdminUpdate, nil, s.updateAdmin)...)
+	v1.Get("/admin/audit", s.adminRoute(ActionAuditRead, nil, s.getAudit)...)
+
 	authed := v1.Group("", s.authenticate)
-	authed.Post("/orders", requireJSON, s.createOrder)
+	authed.Post("/orders",
+		rateLimit(rl.OrdersPerIP, rl.Window, "orders from this address", s.ipKey),
+		rateLimit(rl.OrdersPerUser, rl.Window, "orders from this account", buyerKey),
+		requireJSON, s.createOrder)
 	authed.Get("/orders/:order_no", s.getOrder)
 	authed.Post("/orders/:order_no/pay", requireJSON, s.repayOrder)
 	authed.Post("/orders/:order_no/cancel", s.cancelOrder)
 	authed.Get("/wallet", s.getWallet)
-
-	admin := authed.Group("/admin", s.requireAdmin)
-	admin.Post("/orders/:order_no/refund", requireJSON, s.refundOrder)
-	admin.Get("/refunds/:refund_no", s.getRefund)
 	return app
 }
 

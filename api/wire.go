@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/miniprogram"
@@ -27,6 +28,7 @@ func Wire(p *platform.Platform) Deps {
 	return Deps{
 		Database: p, Temporal: p.Temporal, TaskQueue: cfg.TaskQueue,
 		Users:    users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL),
+		Admins:   admins.NewService(p.DB, cfg.AdminTokenTTL),
 		Catalog:  cat,
 		Orders:   ord,
 		Payments: pay,
@@ -36,11 +38,16 @@ func Wire(p *platform.Platform) Deps {
 		Providers:      p.Providers,
 		PaymentTimeout: cfg.PaymentTimeout, PointsPerYuan: cfg.PointsPerYuan,
 		RequestTimeout: cfg.RequestTimeout, Logger: p.Logger,
+		RateLimits:     RateLimits(cfg.RateLimits),
+		TrustedProxies: cfg.TrustedProxies,
 	}
 }
 
-// Prepare migrates the schema, seeds the demo catalogue when asked and
-// stores the bootstrap admin token. The API runs it at start.
+// Prepare migrates the schema, seeds the demo catalogue when asked,
+// deletes the static admin tokens of earlier versions and creates the
+// bootstrap admin account when no admin exists. Without any admin and
+// without a bootstrap password it fails (admins.ErrNoBootstrap). The API
+// runs it at start.
 func Prepare(ctx context.Context, p *platform.Platform, d Deps) error {
 	if err := store.Migrate(p.DB); err != nil {
 		return fmt.Errorf("migrate schema: %w", err)
@@ -54,10 +61,22 @@ func Prepare(ctx context.Context, p *platform.Platform, d Deps) error {
 			p.Logger.Info("seeded demo products", "count", n)
 		}
 	}
-	if p.Config.AdminToken != "" {
-		if err := d.Users.EnsureAdminToken(ctx, p.Config.AdminToken, p.Config.TokenTTL); err != nil {
-			return fmt.Errorf("store admin token: %w", err)
-		}
+	n, err := d.Users.RevokeLegacyAdminTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke static admin tokens: %w", err)
+	}
+	if n > 0 {
+		p.Logger.Warn("deleted the static admin tokens of ADMIN_TOKEN; operators sign in with POST /api/v1/admin/login", "count", n)
+	}
+	if p.Config.LegacyAdminToken {
+		p.Logger.Warn("ADMIN_TOKEN is no longer used and is ignored: set ADMIN_BOOTSTRAP_USER and ADMIN_BOOTSTRAP_PASSWORD and sign in with POST /api/v1/admin/login")
+	}
+	created, err := d.Admins.EnsureBootstrap(ctx, p.Config.AdminBootstrapUser, p.Config.AdminBootstrapPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if created {
+		p.Logger.Info("created the bootstrap admin account", "username", p.Config.AdminBootstrapUser)
 	}
 	return nil
 }

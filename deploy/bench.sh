@@ -35,6 +35,11 @@ export TEMPORAL_TASK_QUEUE=orders
 export WECHAT_NOTIFY_URL=http://$HTTP_ADDR/api/v1/notify/wechatpay
 export WECHAT_REFUND_NOTIFY_URL=http://$HTTP_ADDR/api/v1/notify/wechatpay/refund
 export SEED_DEMO_PRODUCTS=true
+export ADMIN_BOOTSTRAP_PASSWORD=${ADMIN_BOOTSTRAP_PASSWORD:-bench-admin-password}
+# The load generator logs in and orders from one address far faster than
+# any buyer: lift the rate limits.
+export RATE_LIMIT_LOGIN_PER_IP=1000000 RATE_LIMIT_ADMIN_LOGIN_PER_USER=1000000
+export RATE_LIMIT_ORDERS_PER_USER=1000000 RATE_LIMIT_ORDERS_PER_IP=1000000
 LOGS=$DIR/logs
 # Dev-server dynamic config (BENCH_DEVSERVER_TUNING= runs the stock settings):
 # one task-queue partition (a task and a poller can never miss each other

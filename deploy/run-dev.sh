@@ -22,7 +22,10 @@ export SANDBOX_URL=${SANDBOX_URL:-http://$SANDBOX_ADDR}
 export PUBLIC_API_URL=${PUBLIC_API_URL:-http://$HTTP_ADDR}
 export WECHAT_NOTIFY_URL=${WECHAT_NOTIFY_URL:-$PUBLIC_API_URL/api/v1/notify/wechatpay}
 export WECHAT_REFUND_NOTIFY_URL=${WECHAT_REFUND_NOTIFY_URL:-$PUBLIC_API_URL/api/v1/notify/wechatpay/refund}
-export ADMIN_TOKEN=${ADMIN_TOKEN:-dev-admin-token}
+# The bootstrap admin account, created on the first start (POST
+# /api/v1/admin/login); a dev password, never used outside `make run`.
+export ADMIN_BOOTSTRAP_USER=${ADMIN_BOOTSTRAP_USER:-admin}
+export ADMIN_BOOTSTRAP_PASSWORD=${ADMIN_BOOTSTRAP_PASSWORD:-dev-admin-password}
 export SQLITE_PATH=${SQLITE_PATH:-$DATA_DIR/shop.db}
 LOGS=$DATA_DIR/logs
 # Data, logs and the sandbox's keys hold personal data and secrets: owner only.
@@ -63,7 +66,7 @@ cat <<MSG
   API            http://$HTTP_ADDR        (try: curl http://$HTTP_ADDR/api/v1/products)
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)
-  Admin token    $ADMIN_TOKEN
+  Admin login    $ADMIN_BOOTSTRAP_USER / $ADMIN_BOOTSTRAP_PASSWORD   (POST /api/v1/admin/login; first start only)
   Data           $DATA_DIR/ (SQLite: $SQLITE_PATH; set DATABASE_URL for PostgreSQL)
   Logs           tail -f $LOGS/*.log
 

@@ -38,7 +38,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 }
 
 // Prepare migrates the schema, seeds the demo catalogue when asked and
-// stores the bootstrap admin token. The API runs it at start.
+// creates the bootstrap admin account. The API runs it at start.
 func (a *App) Prepare(ctx context.Context) error { return api.Prepare(ctx, a.Platform, a.api) }
 
 // API builds the HTTP API.

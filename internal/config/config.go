@@ -13,6 +13,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -49,8 +50,34 @@ type Config struct {
 	WeChat         wechatpay.Config
 	Providers      Providers
 	WeChatLogin    LoginConfig
-	AdminToken     string // optional bootstrap admin token (stored hashed)
 	RequestTimeout time.Duration
+
+	// AdminBootstrapUser and AdminBootstrapPassword create the first admin
+	// account (role admin) when no admin exists; the API refuses to start
+	// without them while no admin exists. The password comes from
+	// ADMIN_BOOTSTRAP_PASSWORD or the file ADMIN_BOOTSTRAP_PASSWORD_FILE names.
+	AdminBootstrapUser     string
+	AdminBootstrapPassword string
+	AdminTokenTTL          time.Duration // lifetime of an admin login token
+	// LegacyAdminToken is set when the retired ADMIN_TOKEN variable is: the
+	// API warns that it is ignored.
+	LegacyAdminToken bool
+
+	RateLimits RateLimits
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For names the client; empty: the peer address is the client.
+	TrustedProxies []string
+}
+
+// RateLimits bound logins and order creation per client IP and per account
+// within a fixed window; a request over the limit is answered 429 with
+// Retry-After.
+type RateLimits struct {
+	Window            time.Duration // RATE_LIMIT_WINDOW, default 1m
+	LoginPerIP        int           // buyer logins, and separately admin logins, per client IP (10)
+	AdminLoginPerUser int           // admin logins per username tried (5)
+	OrdersPerUser     int           // POST /orders per buyer (30)
+	OrdersPerIP       int           // POST /orders per client IP (120)
 }
 
 // LoginConfig is the mini-program login (code2session) configuration.
@@ -63,13 +90,14 @@ type LoginConfig struct {
 // Load reads the configuration from the environment.
 func Load() (*Config, error) {
 	c := &Config{
-		HTTPAddr:          env("HTTP_ADDR", ":8080"),
-		DatabaseURL:       os.Getenv("DATABASE_URL"),
-		SQLitePath:        env("SQLITE_PATH", ".data/shop.db"),
-		TemporalAddress:   env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		TemporalNamespace: env("TEMPORAL_NAMESPACE", "default"),
-		TaskQueue:         env("TEMPORAL_TASK_QUEUE", "orders"),
-		AdminToken:        os.Getenv("ADMIN_TOKEN"),
+		HTTPAddr:           env("HTTP_ADDR", ":8080"),
+		DatabaseURL:        os.Getenv("DATABASE_URL"),
+		SQLitePath:         env("SQLITE_PATH", ".data/shop.db"),
+		TemporalAddress:    env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace:  env("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:          env("TEMPORAL_TASK_QUEUE", "orders"),
+		AdminBootstrapUser: env("ADMIN_BOOTSTRAP_USER", "admin"),
+		LegacyAdminToken:   os.Getenv("ADMIN_TOKEN") != "",
 
 		TemporalCompression: env("TEMPORAL_GRPC_COMPRESSION", "none"),
 	}
@@ -101,6 +129,26 @@ func Load() (*Config, error) {
 	if c.SeedDemo, err = strconv.ParseBool(env("SEED_DEMO_PRODUCTS", "true")); err != nil {
 		return nil, fmt.Errorf("SEED_DEMO_PRODUCTS: %w", err)
 	}
+	if c.AdminTokenTTL, err = durationEnv("ADMIN_TOKEN_TTL", 12*time.Hour); err != nil {
+		return nil, err
+	}
+	if err := c.loadAdminBootstrap(); err != nil {
+		return nil, err
+	}
+	if err := c.loadRateLimits(); err != nil {
+		return nil, err
+	}
+	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("TRUSTED_PROXIES: %q is neither an IP nor a CIDR", p)
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	if err := c.loadWeChat(); err != nil {
 		return nil, err
 	}
@@ -108,6 +156,57 @@ func Load() (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// loadAdminBootstrap reads the bootstrap admin's password from
+// ADMIN_BOOTSTRAP_PASSWORD or from the file ADMIN_BOOTSTRAP_PASSWORD_FILE
+// names (one of them; a trailing newline in the file is dropped).
+func (c *Config) loadAdminBootstrap() error {
+	pw, file := os.Getenv("ADMIN_BOOTSTRAP_PASSWORD"), os.Getenv("ADMIN_BOOTSTRAP_PASSWORD_FILE")
+	switch {
+	case pw != "" && file != "":
+		return fmt.Errorf("set ADMIN_BOOTSTRAP_PASSWORD or ADMIN_BOOTSTRAP_PASSWORD_FILE, not both")
+	case file != "":
+		b, err := readFileEnv("ADMIN_BOOTSTRAP_PASSWORD_FILE")
+		if err != nil {
+			return err
+		}
+		pw = strings.TrimRight(b, "\r\n")
+		if pw == "" {
+			return fmt.Errorf("ADMIN_BOOTSTRAP_PASSWORD_FILE=%q is empty", file)
+		}
+	}
+	c.AdminBootstrapPassword = pw
+	return nil
+}
+
+// loadRateLimits reads the rate limits; each must be positive.
+func (c *Config) loadRateLimits() error {
+	var err error
+	r := &c.RateLimits
+	if r.Window, err = durationEnv("RATE_LIMIT_WINDOW", time.Minute); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		key string
+		def int64
+		to  *int
+	}{
+		{"RATE_LIMIT_LOGIN_PER_IP", 10, &r.LoginPerIP},
+		{"RATE_LIMIT_ADMIN_LOGIN_PER_USER", 5, &r.AdminLoginPerUser},
+		{"RATE_LIMIT_ORDERS_PER_USER", 30, &r.OrdersPerUser},
+		{"RATE_LIMIT_ORDERS_PER_IP", 120, &r.OrdersPerIP},
+	} {
+		n, err := intEnv(l.key, l.def)
+		if err != nil {
+			return err
+		}
+		if n < 1 || n > 1<<30 {
+			return fmt.Errorf("%s=%d: want a positive number of requests per RATE_LIMIT_WINDOW", l.key, n)
+		}
+		*l.to = int(n)
+	}
+	return nil
 }
 
 // weChatRequired are the WeChat Pay v3 settings without which neither the

@@ -143,3 +143,55 @@ func TestLoadReconcileGrace(t *testing.T) {
 		t.Errorf("RECONCILE_GRACE=soon: error %v, want one naming it", err)
 	}
 }
+
+func TestLoadAdminAndRateLimits(t *testing.T) {
+	admin := []string{"ADMIN_BOOTSTRAP_USER", "ADMIN_BOOTSTRAP_PASSWORD", "ADMIN_BOOTSTRAP_PASSWORD_FILE", "ADMIN_TOKEN",
+		"RATE_LIMIT_WINDOW", "RATE_LIMIT_LOGIN_PER_IP", "RATE_LIMIT_ADMIN_LOGIN_PER_USER",
+		"RATE_LIMIT_ORDERS_PER_USER", "RATE_LIMIT_ORDERS_PER_IP", "TRUSTED_PROXIES"}
+	load := func(vars map[string]string) (*Config, error) {
+		t.Helper()
+		all := weChatVars()
+		for _, k := range admin {
+			t.Setenv(k, "")
+		}
+		for k, v := range vars {
+			all[k] = v
+		}
+		setMerchantEnv(t, all)
+		return Load()
+	}
+
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RateLimits{Window: time.Minute, LoginPerIP: 10, AdminLoginPerUser: 5, OrdersPerUser: 30, OrdersPerIP: 120}
+	if c.RateLimits != want || c.AdminBootstrapUser != "admin" || c.AdminBootstrapPassword != "" || c.LegacyAdminToken {
+		t.Errorf("defaults: %+v user %q password %q legacy %v", c.RateLimits, c.AdminBootstrapUser, c.AdminBootstrapPassword, c.LegacyAdminToken)
+	}
+
+	c, err = load(map[string]string{"ADMIN_BOOTSTRAP_PASSWORD_FILE": "file:from-a-file\n", "ADMIN_TOKEN": "old",
+		"RATE_LIMIT_ORDERS_PER_USER": "1000000", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminBootstrapPassword != "from-a-file" || !c.LegacyAdminToken || c.RateLimits.OrdersPerUser != 1000000 ||
+		len(c.TrustedProxies) != 2 {
+		t.Errorf("got password %q legacy %v limits %+v proxies %q", c.AdminBootstrapPassword, c.LegacyAdminToken, c.RateLimits, c.TrustedProxies)
+	}
+
+	for name, vars := range map[string]map[string]string{
+		"both passwords":   {"ADMIN_BOOTSTRAP_PASSWORD": "x", "ADMIN_BOOTSTRAP_PASSWORD_FILE": "file:y"},
+		"empty file":       {"ADMIN_BOOTSTRAP_PASSWORD_FILE": "file:\n"},
+		"zero limit":       {"RATE_LIMIT_LOGIN_PER_IP": "0"},
+		"not a number":     {"RATE_LIMIT_ORDERS_PER_IP": "many"},
+		"bad window":       {"RATE_LIMIT_WINDOW": "-1m"},
+		"bad proxy":        {"TRUSTED_PROXIES": "proxy.internal"},
+		"bad admin expiry": {"ADMIN_TOKEN_TTL": "0s"},
+	} {
+		t.Setenv("ADMIN_TOKEN_TTL", "")
+		if _, err := load(vars); err == nil {
+			t.Errorf("%s: Load succeeded", name)
+		}
+	}
+}

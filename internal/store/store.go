@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
@@ -141,6 +142,7 @@ func Migrate(db *gorm.DB) error {
 	err := db.AutoMigrate(
 		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{},
 		&users.User{}, &users.Token{},
+		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},
 		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{},
 		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{},
 		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},

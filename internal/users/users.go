@@ -16,11 +16,10 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Token scopes.
-const (
-	ScopeUser  = "user"
-	ScopeAdmin = "admin"
-)
+// ScopeUser is the scope of a buyer's token, the only scope this service
+// issues and accepts. (Earlier versions also stored a static operator token
+// of scope "admin"; operators now have accounts in internal/admins.)
+const ScopeUser = "user"
 
 // ErrUnauthorized means the token is unknown or expired.
 var ErrUnauthorized = errors.New("invalid or expired token")
@@ -47,15 +46,12 @@ type Token struct {
 	CreatedAt time.Time
 }
 
-// Principal is who a request acts for.
+// Principal is the buyer a request acts for.
 type Principal struct {
 	UserID uint
 	OpenID string
 	Scope  string
 }
-
-// Admin reports whether the principal may see every order.
-func (p Principal) Admin() bool { return p.Scope == ScopeAdmin }
 
 // Session is a mini-program login session.
 type Session struct{ OpenID, UnionID string }
@@ -130,22 +126,16 @@ func (s *Service) IssueToken(ctx context.Context, userID uint, scope string, ttl
 	return tok, exp, nil
 }
 
-// EnsureAdminToken stores a configured operator token with admin scope,
-// bound to a system user. Calling it again is harmless.
-func (s *Service) EnsureAdminToken(ctx context.Context, tok string, ttl time.Duration) error {
-	u, err := s.upsert(ctx, &Session{OpenID: "system:admin"})
-	if err != nil {
-		return err
+// RevokeLegacyAdminTokens deletes the tokens of admin scope that earlier
+// versions stored from the static ADMIN_TOKEN setting. Operators now sign in
+// to admin accounts (internal/admins); Authenticate refuses such tokens in
+// any case. It returns how many were deleted.
+func (s *Service) RevokeLegacyAdminTokens(ctx context.Context) (int64, error) {
+	res := s.db.WithContext(ctx).Where("scope <> ?", ScopeUser).Delete(&Token{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("delete legacy admin tokens: %w", res.Error)
 	}
-	row := Token{Hash: hashToken(tok), UserID: u.ID, Scope: ScopeAdmin, ExpiresAt: time.Now().Add(ttl)}
-	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "hash"}},
-		DoUpdates: clause.AssignmentColumns([]string{"expires_at", "scope"}),
-	}).Create(&row).Error
-	if err != nil {
-		return fmt.Errorf("store admin token: %w", err)
-	}
-	return nil
+	return res.RowsAffected, nil
 }
 
 // Authenticate resolves a bearer token to its principal.
@@ -162,7 +152,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (*Principal, err
 	err := s.db.WithContext(ctx).Table("tokens").
 		Select("tokens.user_id, tokens.scope, tokens.expires_at, users.open_id").
 		Joins("JOIN users ON users.id = tokens.user_id").
-		Where("tokens.hash = ?", hashToken(tok)).Take(&row).Error
+		Where("tokens.hash = ? AND tokens.scope = ?", hashToken(tok), ScopeUser).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrUnauthorized
 	}

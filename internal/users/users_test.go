@@ -90,7 +90,6 @@ func TestLoginWithCodeUpsertsOneUserPerOpenID(t *testing.T) {
 		p, err := f.svc.Authenticate(ctx, l.Token)
 		require.NoError(t, err)
 		assert.Equal(t, users.Principal{UserID: first.User.ID, OpenID: "openid-a", Scope: users.ScopeUser}, *p)
-		assert.False(t, p.Admin())
 	}
 }
 
@@ -165,15 +164,13 @@ func TestTokensStoredHashed(t *testing.T) {
 	ctx := context.Background()
 	l, err := f.svc.LoginWithCode(ctx, "code-a1")
 	require.NoError(t, err)
-	require.NoError(t, f.svc.EnsureAdminToken(ctx, "operator-secret-token", time.Hour))
 
 	// Every column of every row, as text.
 	var rows []string
 	require.NoError(t, f.db.Raw("SELECT t::text FROM tokens t").Scan(&rows).Error)
-	require.Len(t, rows, 2)
+	require.Len(t, rows, 1)
 	for _, r := range rows {
 		assert.NotContains(t, r, l.Token)
-		assert.NotContains(t, r, "operator-secret-token")
 	}
 
 	var tok users.Token
@@ -182,23 +179,38 @@ func TestTokensStoredHashed(t *testing.T) {
 	assert.Equal(t, users.ScopeUser, tok.Scope)
 }
 
-func TestEnsureAdminToken(t *testing.T) {
+// storeLegacyAdminToken writes the row that EnsureAdminToken of earlier
+// versions stored for the static ADMIN_TOKEN: admin scope, bound to the
+// "system:admin" user, valid for 30 days.
+func storeLegacyAdminToken(t *testing.T, db *gorm.DB, tok string) {
+	t.Helper()
+	u := users.User{OpenID: "system:admin"}
+	require.NoError(t, db.Create(&u).Error)
+	require.NoError(t, db.Create(&users.Token{Hash: sha256Hex(tok), UserID: u.ID, Scope: "admin",
+		ExpiresAt: time.Now().Add(30 * 24 * time.Hour)}).Error)
+}
+
+// The static operator token of earlier versions is no buyer token either:
+// it is refused, and RevokeLegacyAdminTokens deletes it (and only it).
+func TestLegacyAdminTokenRefusedAndRevoked(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-
-	require.NoError(t, f.svc.EnsureAdminToken(ctx, "operator-secret-token", time.Hour))
-	require.NoError(t, f.svc.EnsureAdminToken(ctx, "operator-secret-token", 2*time.Hour), "calling again is harmless")
-	assert.Equal(t, int64(1), f.count(t, &users.Token{}))
-	assert.Equal(t, int64(1), f.count(t, &users.User{}))
-
-	p, err := f.svc.Authenticate(ctx, "operator-secret-token")
+	storeLegacyAdminToken(t, f.db, "operator-secret-token")
+	buyer, err := f.svc.LoginWithCode(ctx, "code-b")
 	require.NoError(t, err)
-	assert.True(t, p.Admin())
-	assert.Equal(t, "system:admin", p.OpenID)
 
-	var tok users.Token
-	require.NoError(t, f.db.Take(&tok).Error)
-	assert.WithinDuration(t, time.Now().Add(2*time.Hour), tok.ExpiresAt, 5*time.Second, "the expiry is refreshed")
+	_, err = f.svc.Authenticate(ctx, "operator-secret-token")
+	assert.ErrorIs(t, err, users.ErrUnauthorized)
+
+	n, err := f.svc.RevokeLegacyAdminTokens(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n)
+	assert.EqualValues(t, 1, f.count(t, &users.Token{}), "the buyer's token stays")
+	_, err = f.svc.Authenticate(ctx, buyer.Token)
+	assert.NoError(t, err)
+	n, err = f.svc.RevokeLegacyAdminTokens(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "calling again is harmless")
 }
 
 func TestGetUser(t *testing.T) {

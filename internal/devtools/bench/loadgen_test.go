@@ -189,6 +189,12 @@ func startSystem(t *testing.T) (apiURL, sandboxURL string) {
 		"PUBLIC_API_URL":           apiURL,
 		"PAYMENT_TIMEOUT":          "1h",
 		"SEED_DEMO_PRODUCTS":       "true",
+		"ADMIN_BOOTSTRAP_PASSWORD": "bench-bootstrap-password",
+		// The load generator logs in and orders from one address.
+		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
+		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
+		"RATE_LIMIT_ORDERS_PER_USER":      "1000000",
+		"RATE_LIMIT_ORDERS_PER_IP":        "1000000",
 	} {
 		env[k] = v
 	}

@@ -32,8 +32,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// adminToken is the operator token every test system accepts.
-const adminToken = "e2e-admin-token-0123456789abcdef"
+// The bootstrap admin every test system creates (role admin).
+const (
+	bootstrapAdmin    = "root"
+	bootstrapPassword = "e2e-bootstrap-password"
+)
 
 // system is the whole product running in-process: sandbox, API and worker
 // on real listeners, against the dev server and a real database.
@@ -45,6 +48,7 @@ type system struct {
 	sandbox    *sandbox.Server
 	stateDir   string
 	http       *http.Client
+	admin      string // a token of the bootstrap admin
 }
 
 type options struct {
@@ -92,10 +96,16 @@ func startSystem(t *testing.T, o options) *system {
 		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
 		"PUBLIC_API_URL":           apiURL,
-		"ADMIN_TOKEN":              adminToken,
-		"PAYMENT_TIMEOUT":          timeout.String(),
-		"POINTS_PER_YUAN":          "1",
-		"SEED_DEMO_PRODUCTS":       "true",
+		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
+		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		// Tests log in and order far faster than any buyer.
+		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
+		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
+		"RATE_LIMIT_ORDERS_PER_USER":      "1000000",
+		"RATE_LIMIT_ORDERS_PER_IP":        "1000000",
+		"PAYMENT_TIMEOUT":                 timeout.String(),
+		"POINTS_PER_YUAN":                 "1",
+		"SEED_DEMO_PRODUCTS":              "true",
 	} {
 		env[k] = v
 	}
@@ -117,7 +127,17 @@ func startSystem(t *testing.T, o options) *system {
 	go func() { _ = srv.Listener(apiLn) }()
 	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 
-	return &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second}}
+	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second}}
+	s.admin = s.adminLogin(bootstrapAdmin, bootstrapPassword)
+	return s
+}
+
+// adminLogin signs an admin in and returns the token.
+func (s *system) adminLogin(username, password string) string {
+	s.t.Helper()
+	res := s.api("POST", "/api/v1/admin/login", "", map[string]string{"username": username, "password": password})
+	require.Equal(s.t, http.StatusOK, res.Status, "admin login: %s", res.Body)
+	return res.JSON(s.t)["token"].(string)
 }
 
 func serve(t *testing.T, h http.Handler) string {

@@ -292,7 +292,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	cancelled := res.JSON(t)["order_no"].(string)
 	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+cancelled+"/cancel", token, nil).Status)
 
-	require.Equal(t, http.StatusAccepted, s.api("POST", "/api/v1/admin/orders/"+completed+"/refund", adminToken, map[string]any{"refund_no": "RF-REPLAY"}).Status)
+	require.Equal(t, http.StatusAccepted, s.api("POST", "/api/v1/admin/orders/"+completed+"/refund", s.admin, map[string]any{"refund_no": "RF-REPLAY"}).Status)
 	s.awaitStatus(token, completed, orders.StatusRefunded)
 
 	replayer := worker.NewWorkflowReplayer()

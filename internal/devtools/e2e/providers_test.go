@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,7 +41,7 @@ func (s *system) openCashier(pay map[string]any) {
 func TestEveryChannelPaysAndRefunds(t *testing.T) {
 	s := startSystem(t, options{})
 	token, _ := s.login("code-channels")
-	admin := adminToken
+	admin := s.admin
 	channels := []struct {
 		channel string
 		param   string // the pay parameter the client gets
@@ -95,9 +97,18 @@ func TestPartialRefundTakesBackPointsInProportion(t *testing.T) {
 	user := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", token, map[string]any{"amount": 3400})
 	assert.Equal(t, http.StatusForbidden, user.Status, "buyers cannot refund")
 
-	refund := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", adminToken, map[string]any{"amount": 3400, "refund_no": "RF-PARTIAL-1"})
+	// Refunds take the finance role: support reads, and is refused.
+	for name, role := range map[string]string{"fin": "finance", "sup": "support"} {
+		res := s.api("POST", "/api/v1/admin/admins", s.admin, map[string]any{"username": name, "password": name + "-password-1", "role": role})
+		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	}
+	fin, sup := s.adminLogin("fin", "fin-password-1"), s.adminLogin("sup", "sup-password-1")
+	denied := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", sup, map[string]any{"amount": 3400})
+	assert.Equal(t, http.StatusForbidden, denied.Status, "support cannot refund: %s", denied.Body)
+
+	refund := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", fin, map[string]any{"amount": 3400, "refund_no": "RF-PARTIAL-1"})
 	require.Equal(t, http.StatusAccepted, refund.Status, string(refund.Body))
-	repeat := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", adminToken, map[string]any{"amount": 3400, "refund_no": "RF-PARTIAL-1"})
+	repeat := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", fin, map[string]any{"amount": 3400, "refund_no": "RF-PARTIAL-1"})
 	require.Equal(t, http.StatusAccepted, repeat.Status, "same refund_no is the same refund: %s", repeat.Body)
 	s.awaitStatus(token, orderNo, orders.StatusPartiallyRefunded)
 
@@ -107,8 +118,31 @@ func TestPartialRefundTakesBackPointsInProportion(t *testing.T) {
 	assert.Equal(t, stock, s.stock(coffeeID), "a partial refund keeps the goods with the buyer")
 	assert.EqualValues(t, 1, s.count("refunds", "order_no = ?", orderNo))
 
-	tooMuch := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", adminToken, map[string]any{"amount": 10201})
+	tooMuch := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", s.admin, map[string]any{"amount": 10201})
 	assert.Equal(t, http.StatusConflict, tooMuch.Status, string(tooMuch.Body))
+	assert.Equal(t, http.StatusOK, s.api("GET", "/api/v1/admin/orders/"+orderNo, sup, nil).Status, "support reads any order")
+
+	// The audit log has each attempt, with its outcome.
+	res := s.api("GET", "/api/v1/admin/audit?action=refund.create&order_no="+orderNo, s.admin, nil)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	var page struct {
+		Entries []struct {
+			Username string `json:"username"`
+			RefundNo string `json:"refund_no"`
+			Outcome  string `json:"outcome"`
+			IP       string `json:"ip"`
+			Detail   string `json:"detail"`
+			Status   int    `json:"status"`
+		} `json:"entries"`
+	}
+	require.NoError(t, json.Unmarshal(res.Body, &page))
+	var got []string
+	for _, e := range page.Entries {
+		got = append(got, fmt.Sprintf("%s %s %d %s", e.Username, e.Outcome, e.Status, e.RefundNo))
+		assert.Equal(t, "127.0.0.1", e.IP)
+	}
+	assert.Equal(t, []string{"root refused 409 ", "fin ok 202 RF-PARTIAL-1", "fin ok 202 RF-PARTIAL-1", "sup denied 403 "}, got)
+	assert.Contains(t, page.Entries[1].Detail, "amount=3400")
 }
 
 // A payment whose notify never arrives is found by the reconciliation

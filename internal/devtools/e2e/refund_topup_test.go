@@ -34,7 +34,7 @@ func spentTopUpRefund(t *testing.T, o options) {
 
 	// Refund numbers name workflows on the dev server all tests share.
 	spentNo, workflowNo, unspentNo := "RF-SPENT-"+topUp, "RF-SPENT-WF-"+topUp, "RF-UNSPENT-"+topUp
-	refused := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", adminToken, map[string]any{"refund_no": spentNo})
+	refused := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", s.admin, map[string]any{"refund_no": spentNo})
 	require.Equal(t, http.StatusConflict, refused.Status, string(refused.Body))
 	body := refused.JSON(t)["error"].(map[string]any)
 	assert.Equal(t, "recharge_spent", body["code"])
@@ -54,17 +54,17 @@ func spentTopUpRefund(t *testing.T, o options) {
 	require.ErrorAs(t, err, &appErr)
 	assert.Equal(t, string(contract.ErrRechargeSpent), appErr.Type())
 	assert.Less(t, time.Since(start), 10*time.Second, "refused at once")
-	row := s.api("GET", "/api/v1/admin/refunds/"+workflowNo, adminToken, nil)
+	row := s.api("GET", "/api/v1/admin/refunds/"+workflowNo, s.admin, nil)
 	require.Equal(t, 200, row.Status, string(row.Body))
 	assert.Equal(t, contract.RefundFailed, row.JSON(t)["status"], "failed, not pending")
 	assert.EqualValues(t, 3200, s.balance(token), "nothing taken back")
 
 	// The failed refund holds nothing back: the unspent 32.00 is refunded.
-	part := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", adminToken, map[string]any{"refund_no": unspentNo, "amount": 3200})
+	part := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", s.admin, map[string]any{"refund_no": unspentNo, "amount": 3200})
 	require.Equal(t, http.StatusAccepted, part.Status, string(part.Body))
 	s.awaitStatus(token, topUp, orders.StatusPartiallyRefunded)
 	assert.EqualValues(t, 0, s.balance(token), "the unspent balance went back with the money")
-	more := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", adminToken, map[string]any{"amount": 1})
+	more := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", s.admin, map[string]any{"amount": 1})
 	require.Equal(t, http.StatusConflict, more.Status, string(more.Body))
 	assert.Equal(t, "recharge_spent", more.JSON(t)["error"].(map[string]any)["code"])
 }

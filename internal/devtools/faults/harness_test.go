@@ -199,6 +199,13 @@ func (s *system) env(paymentTimeout time.Duration) map[string]string {
 		"POINTS_PER_YUAN":          "1",
 		"SEED_DEMO_PRODUCTS":       "true",
 		"RECONCILE_EVERY":          "24h",
+		"ADMIN_BOOTSTRAP_USER":     "root",
+		"ADMIN_BOOTSTRAP_PASSWORD": "faults-bootstrap-password",
+		// The hot-SKU test places 1,000 orders from one address at once.
+		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
+		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
+		"RATE_LIMIT_ORDERS_PER_USER":      "1000000",
+		"RATE_LIMIT_ORDERS_PER_IP":        "1000000",
 	} {
 		env[k] = v
 	}
