@@ -18,6 +18,7 @@ const (
 	CodeKeyReused           = "idempotency_key_reused"
 	CodeForbidden           = "forbidden"
 	CodeOrderState          = "order_state_conflict"
+	CodeOrderNoConflict     = "order_number_conflict"
 	CodeRefundRefused       = "refund_refused"
 	CodeInsufficientBalance = "insufficient_balance"
 	CodeUnavailable         = "service_unavailable"

@@ -40,6 +40,10 @@ type Deps struct {
 	PointsPerYuan  int64
 	RequestTimeout time.Duration // bound on a request's Temporal and database calls
 	Logger         *slog.Logger
+	// NewOrderNo draws a candidate order number (22 digits); nil draws
+	// NewOrderNo's. Each candidate is reserved in the database before use,
+	// so a generator that repeats itself costs a draw, never a shared order.
+	NewOrderNo func(now time.Time) string
 }
 
 // Server holds the handlers.
@@ -53,6 +57,9 @@ func New(d Deps) *fiber.App {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 15 * time.Second
 	}
+	if d.NewOrderNo == nil {
+		d.NewOrderNo = NewOrderNo
+	}
 	s := &Server{Deps: d}
 	app := fiber.New(fiber.Config{
 		AppName:               "orderpay",
@@ -62,7 +69,7 @@ func New(d Deps) *fiber.App {
 		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 	})
-	app.Use(recover.New())
+	app.Use(recover.New(), checkPath)
 	app.Get("/healthz", s.health)
 	app.Get("/paid", paidLanding)
 

@@ -30,7 +30,9 @@ type Options struct {
 	MaxOpen     int // connection pool size for PostgreSQL (default 20)
 }
 
-// Open connects to the database and checks that it answers.
+// Open connects to the database and checks that it answers. Every
+// statement's error passes through Classify: input the database can never
+// store comes back as a non-retryable InvalidInput error.
 func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 	cfg := &gorm.Config{
 		Logger: logger.New(log.New(os.Stderr, "", log.LstdFlags), logger.Config{
@@ -51,6 +53,9 @@ func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 		db, err = openSQLite(o.SQLitePath, cfg)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := registerClassify(db); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB, err := db.DB()
@@ -109,7 +114,7 @@ func Migrate(db *gorm.DB) error {
 	err := db.AutoMigrate(
 		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{},
 		&users.User{}, &users.Token{},
-		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{},
+		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{}, &orders.OrderNumber{},
 		&payments.Payment{}, &payments.Refund{},
 		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
 		&wallet.Wallet{}, &wallet.Entry{},
