@@ -182,7 +182,7 @@ func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) st
 	if err != nil {
 		return "" // never started (or Temporal is down): the request is refused as it stands
 	}
-	if owner, ok := workflowOwner(d); !ok || owner != userID {
+	if owner, ok := s.workflowOwner(ctx, d); !ok || owner != userID {
 		return "" // not this buyer's workflow: never attach to it
 	}
 	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -272,7 +272,7 @@ func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo 
 		if derr != nil {
 			return s.orderError(c, derr)
 		}
-		if owner, ok := workflowOwner(d); !ok || owner != userID {
+		if owner, ok := s.workflowOwner(ctx, d); !ok || owner != userID {
 			return s.foreignOrder(c, orderNo, userID, owner)
 		}
 		var res contract.OrderResult
@@ -295,18 +295,33 @@ func (s *Server) foreignOrder(c *fiber.Ctx, orderNo string, caller, owner uint) 
 		"this request is bound to an order number that is not yours; retry with a new Idempotency-Key")
 }
 
-// workflowOwner is the buyer an order workflow was started for (its
-// UserId search attribute, set at start).
-func workflowOwner(d *workflowservice.DescribeWorkflowExecutionResponse) (uint, bool) {
-	p := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[contract.AttrUserID]
-	if p == nil {
+// workflowOwner is the buyer an order workflow was started for: its UserId
+// search attribute (set by every start through this API), else the
+// OrderInput.UserID of its start event (one more call, for workflows
+// started some other way).
+func (s *Server) workflowOwner(ctx context.Context, d *workflowservice.DescribeWorkflowExecutionResponse) (uint, bool) {
+	info := d.GetWorkflowExecutionInfo()
+	if p := info.GetSearchAttributes().GetIndexedFields()[contract.AttrUserID]; p != nil {
+		var id int64
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &id); err == nil && id > 0 {
+			return uint(id), true
+		}
+	}
+	it := s.Temporal.GetWorkflowHistory(ctx, info.GetExecution().GetWorkflowId(), info.GetExecution().GetRunId(),
+		false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
 		return 0, false
 	}
-	var id int64
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &id); err != nil || id <= 0 {
+	first, err := it.Next()
+	if err != nil {
 		return 0, false
 	}
-	return uint(id), true
+	payloads := first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+	var in contract.OrderInput
+	if len(payloads) == 0 || converter.GetDefaultDataConverter().FromPayload(payloads[0], &in) != nil || in.UserID == 0 {
+		return 0, false
+	}
+	return in.UserID, true
 }
 
 // refusedOrder answers a retry of an order its workflow refused, from the
