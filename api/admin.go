@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,6 +30,9 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 	}
 	if req.AmountCents < 0 || len(req.RefundNo) > 64 || len(req.Reason) > 200 {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "amount must be ≥ 0 cents, refund_no ≤ 64 and reason ≤ 200 characters")
+	}
+	if err := errors.Join(checkText("refund_no", req.RefundNo), checkText("reason", req.Reason)); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 	}
 	if req.RefundNo == "" {
 		req.RefundNo = newRefundNo(time.Now())

@@ -26,6 +26,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if req.Code == "" || len(req.Code) > 128 {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "code is required (the wx.login code)")
 	}
+	if err := checkText("code", req.Code); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	login, err := s.Users.LoginWithCode(ctx, req.Code)

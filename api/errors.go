@@ -21,6 +21,7 @@ const (
 	CodeKeyReused           = "idempotency_key_reused"
 	CodeForbidden           = "forbidden"
 	CodeOrderState          = "order_state_conflict"
+	CodeOrderNoConflict     = "order_number_conflict"
 	CodeRefundRefused       = "refund_refused"
 	CodeRechargeSpent       = "recharge_spent"
 	CodeInsufficientBalance = "insufficient_balance"

@@ -55,6 +55,7 @@ func TestOrderErrorMapping(t *testing.T) {
 		{contract.ErrProviderRejected, 502, CodeProvider},
 		{contract.ErrUnknownChannel, 502, CodeProvider},
 		{contract.ErrNotFound, 404, CodeNotFound},
+		{contract.ErrInvalidInput, 400, CodeBadRequest},
 		// No answer of their own: the order path never meets them.
 		{contract.ErrAlreadyPaid, 503, CodeUnavailable},
 		{contract.ErrConflictingPayment, 503, CodeUnavailable},

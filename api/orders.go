@@ -16,7 +16,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/catalog"
@@ -69,7 +71,7 @@ func (r *CreateOrderRequest) Validate(supported func(string) bool) error {
 	if len(addr) > 0 && !bytes.Equal(addr, []byte("null")) && addr[0] != '{' {
 		return errors.New("address must be a JSON object")
 	}
-	return nil
+	return checkRawText("address", addr)
 }
 
 // PayResponse is what the client needs to pay: the channel, when the offer
@@ -109,6 +111,11 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		}
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 	}
+	if key := c.Get("Idempotency-Key"); len(key) > 100 {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "Idempotency-Key is longer than 100 characters")
+	} else if err := checkText("Idempotency-Key", key); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 
@@ -132,11 +139,13 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	if !s.temporalUp(c.UserContext()) {
 		return s.temporalUnavailable(c, "nothing was created or charged, try again shortly")
 	}
-	orderNo := newOrderNo(time.Now())
+	// The number is reserved for this buyer before any workflow can start
+	// under it (one single-row INSERT): two buyers never share one.
+	orderNo, err := s.Orders.ReserveNumber(ctx, p.UserID, func() string { return s.NewOrderNo(time.Now()) })
+	if err != nil {
+		return s.orderError(c, err)
+	}
 	if key := c.Get("Idempotency-Key"); key != "" {
-		if len(key) > 100 {
-			return fail(c, fiber.StatusBadRequest, CodeBadRequest, "Idempotency-Key is longer than 100 characters")
-		}
 		sum := sha256.Sum256(c.Body())
 		bound, err := s.Orders.ReserveKey(ctx, p.UserID, key, hex.EncodeToString(sum[:]), orderNo)
 		if errors.Is(err, orders.ErrKeyReused) {
@@ -180,6 +189,9 @@ func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) st
 	if err != nil {
 		return "" // never started (or Temporal is down): the request is refused as it stands
 	}
+	if owner, ok := s.workflowOwner(ctx, d); !ok || owner != userID {
+		return "" // not this buyer's workflow: never attach to it
+	}
 	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return orderNo
 	}
@@ -195,7 +207,7 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	orderNo := in.OrderNo
 	pay, err := s.startOrder(ctx, in)
 	if isAlreadyStarted(err) {
-		return s.replayFinishedOrder(c, ctx, orderNo)
+		return s.replayFinishedOrder(c, ctx, orderNo, in.UserID)
 	}
 	if isTimeout(err) && !s.temporalUp(c.UserContext()) {
 		// Temporal went away during the request: the order may or may not
@@ -205,12 +217,17 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	status, amount, err := s.Orders.Summary(ctx, orderNo)
+	o, err := s.Orders.Brief(ctx, orderNo)
 	if err != nil {
 		return s.orderError(c, err)
 	}
+	if o.UserID != in.UserID {
+		// Attached to another buyer's workflow (an order number bound
+		// before numbers were reserved): never hand out its pay parameters.
+		return s.foreignOrder(c, orderNo, in.UserID, o.UserID)
+	}
 	return c.Status(fiber.StatusCreated).JSON(CreateOrderResponse{
-		OrderNo: orderNo, Status: status, AmountCents: amount, Pay: payResponse(pay),
+		OrderNo: orderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: payResponse(pay),
 	})
 }
 
@@ -247,13 +264,24 @@ func (s *Server) startOrder(ctx context.Context, in contract.OrderInput) (*contr
 }
 
 // replayFinishedOrder answers a repeated submit (same Idempotency-Key) of
-// an order whose workflow has already finished: the order as it stands.
-func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo string) error {
+// an order whose workflow has already finished: the order as it stands,
+// and only to the buyer who placed it.
+func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo string, userID uint) error {
 	o, err := s.Orders.Get(ctx, orderNo)
+	if err == nil && o.UserID != userID {
+		return s.foreignOrder(c, orderNo, userID, o.UserID)
+	}
 	if errors.Is(err, orders.ErrNotFound) {
 		// No order was written: the workflow refused it at its own check
 		// (the stock went while the first attempt waited). Answer the retry
 		// with that refusal, as the first attempt would have been answered.
+		d, derr := s.Temporal.DescribeWorkflowExecution(ctx, orderNo, "")
+		if derr != nil {
+			return s.orderError(c, derr)
+		}
+		if owner, ok := s.workflowOwner(ctx, d); !ok || owner != userID {
+			return s.foreignOrder(c, orderNo, userID, owner)
+		}
 		var res contract.OrderResult
 		if werr := s.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res); werr == nil && res.Status == contract.StatusRejected {
 			return refusedOrder(c, res)
@@ -263,6 +291,44 @@ func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo 
 		return s.orderError(c, err)
 	}
 	return c.Status(fiber.StatusOK).JSON(CreateOrderResponse{OrderNo: o.OrderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: PayResponse{}})
+}
+
+// foreignOrder answers a request that reached another buyer's order
+// number: 409, and nothing of that order (its pay parameters, amount or
+// status) is shown.
+func (s *Server) foreignOrder(c *fiber.Ctx, orderNo string, caller, owner uint) error {
+	s.Logger.Error("order number belongs to another buyer: refused", "order_no", orderNo, "caller", caller, "owner", owner)
+	return fail(c, fiber.StatusConflict, CodeOrderNoConflict,
+		"this request is bound to an order number that is not yours; retry with a new Idempotency-Key")
+}
+
+// workflowOwner is the buyer an order workflow was started for: its UserId
+// search attribute (set by every start through this API), else the
+// OrderInput.UserID of its start event (one more call, for workflows
+// started some other way).
+func (s *Server) workflowOwner(ctx context.Context, d *workflowservice.DescribeWorkflowExecutionResponse) (uint, bool) {
+	info := d.GetWorkflowExecutionInfo()
+	if p := info.GetSearchAttributes().GetIndexedFields()[contract.AttrUserID]; p != nil {
+		var id int64
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &id); err == nil && id > 0 {
+			return uint(id), true
+		}
+	}
+	it := s.Temporal.GetWorkflowHistory(ctx, info.GetExecution().GetWorkflowId(), info.GetExecution().GetRunId(),
+		false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return 0, false
+	}
+	first, err := it.Next()
+	if err != nil {
+		return 0, false
+	}
+	payloads := first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+	var in contract.OrderInput
+	if len(payloads) == 0 || converter.GetDefaultDataConverter().FromPayload(payloads[0], &in) != nil || in.UserID == 0 {
+		return 0, false
+	}
+	return in.UserID, true
 }
 
 // refusedOrder answers a retry of an order its workflow refused, from the
@@ -303,6 +369,8 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 		return fail(c, fiber.StatusBadGateway, CodeProvider, message(err))
 	case contract.ErrNotFound:
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
+	case contract.ErrInvalidInput:
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, message(err))
 	}
 	if isTimeout(err) {
 		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the order is taking longer than expected; poll GET /api/v1/orders or retry with the same Idempotency-Key")
@@ -357,10 +425,12 @@ func message(err error) string {
 	return err.Error()
 }
 
-// newOrderNo makes a 22-digit order number: the local time to the second
-// and 8 random digits. It is also the provider's out_trade_no and the
-// workflow id, so a collision could never start a second workflow.
-func newOrderNo(now time.Time) string {
+// NewOrderNo draws a 22-digit order number: the local time to the second
+// and 8 random digits (providers take out_trade_no up to 32 characters,
+// Alipay letters, digits and _ only). It is also the workflow id. Two
+// draws may be equal; the API reserves each number (orders.ReserveNumber)
+// before starting a workflow under it, so a repeat only costs a redraw.
+func NewOrderNo(now time.Time) string {
 	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
 	if err != nil {
 		panic(fmt.Sprintf("entropy: %v", err))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -42,6 +43,7 @@ func FuzzCreateOrderRequest(f *testing.F) {
 		`{"items":[{"product_id":1,"quantity":1}],"pay_channel":"wechat_jsapi"}{"items":[]}`,
 		`{"items":[{"product_id":1,"quantity":1,"price":0}],"pay_channel":"wechat_jsapi"}`,
 		`{"items":null,"pay_channel":null,"address":null}`,
+		"{\"items\":[{\"product_id\":1,\"quantity\":1}],\"pay_channel\":\"wechat_jsapi\",\"address\":{\"name\":\"Li \xff Lei\"}}",
 		`{"items":[`, `null`, `[]`, `"order"`, ``, "\xff\xfe",
 	} {
 		f.Add([]byte(seed))
@@ -78,7 +80,7 @@ func FuzzCreateOrderRequest(f *testing.F) {
 		addr := bytes.TrimSpace(req.Address)
 		if len(addr) > 0 && !bytes.Equal(addr, []byte("null")) {
 			var obj map[string]any
-			if len(addr) > maxAddress || json.Unmarshal(addr, &obj) != nil {
+			if len(addr) > maxAddress || json.Unmarshal(addr, &obj) != nil || !utf8.Valid(addr) || bytes.IndexByte(addr, 0) >= 0 {
 				t.Fatalf("accepted address %q", addr)
 			}
 		}

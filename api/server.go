@@ -50,6 +50,10 @@ type Deps struct {
 	// X-Forwarded-For header names the client for rate limits and the audit
 	// log; empty: the peer address is the client.
 	TrustedProxies []string
+	// NewOrderNo draws a candidate order number (22 digits); nil draws
+	// NewOrderNo's. Each candidate is reserved in the database before use,
+	// so a generator that repeats itself costs a draw, never a shared order.
+	NewOrderNo func(now time.Time) string
 }
 
 // Server holds the handlers.
@@ -67,6 +71,9 @@ func New(d Deps) *fiber.App {
 		d.RequestTimeout = 15 * time.Second
 	}
 	d.RateLimits = d.RateLimits.withDefaults()
+	if d.NewOrderNo == nil {
+		d.NewOrderNo = NewOrderNo
+	}
 	s := &Server{Deps: d, proxies: parseProxies(d.TrustedProxies, d.Logger)}
 	app := fiber.New(fiber.Config{
 		AppName:               "orderpay",
@@ -76,7 +83,7 @@ func New(d Deps) *fiber.App {
 		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 	})
-	app.Use(recover.New(), refuseEncodedBodies)
+	app.Use(recover.New(), refuseEncodedBodies, checkPath)
 	app.Get("/healthz", s.health)
 	app.Get("/paid", paidLanding)
 

@@ -86,14 +86,30 @@ func (o *orderFlow) finishCancel(ctx workflow.Context) (*contract.OrderResult, e
 	return o.result(), nil
 }
 
+// changeFreeOrderNothingToRefund versions refundPaid's path for a payment
+// of 0 cents: no refund workflow (it would be refused), straight to refunded.
+const changeFreeOrderNothingToRefund = "free-order-nothing-to-refund"
+
 // refundPaid marks a paid order unfulfillable and refunds all of it through
 // a refund workflow (the same one operators start), which survives this
-// workflow's cancellation or termination.
+// workflow's cancellation or termination. A payment of 0 cents has nothing
+// to refund: the order moves to refunded without a refund workflow.
 func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*contract.OrderResult, error) {
 	ctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	if err := o.setStatus(ctx, contract.StatusPaidUnfulfilled, reason); err != nil {
 		return nil, err
+	}
+	if o.paid.AmountCents == 0 &&
+		workflow.GetVersion(ctx, changeFreeOrderNothingToRefund, workflow.DefaultVersion, 1) == 1 {
+		// Nothing was paid (a free order): nothing to refund, and a refund
+		// of 0 is refused (payments.ErrNothingPaid). The order ends as a
+		// refund would have ended it, without one.
+		if err := o.setStatus(ctx, contract.StatusRefunded, reason); err != nil {
+			return nil, err
+		}
+		o.done()
+		return o.result(), nil
 	}
 	o.step(contract.StepRefund)
 	refundNo := contract.AutoRefundNo(o.in.OrderNo)

@@ -843,3 +843,28 @@ func (s *OrderWorkflowSuite) TestPaymentDuringCloseIsHandedOver() {
 
 // acts references the activities by method, as the workflows do.
 var acts *activities.Activities
+
+// A payment of 0 cents that cannot be fulfilled has nothing to refund
+// (payments.OpenRefund refuses it): the order is marked paid_unfulfilled
+// and then refunded without a refund workflow, instead of a refund
+// workflow that fails and leaves it paid_unfulfilled ("money at risk").
+func (s *OrderWorkflowSuite) TestZeroPaymentUnfulfillableStartsNoRefund() {
+	s.mockCreate()
+	s.mockPrepay(contract.DefaultPaymentTimeout)
+	s.mockSetStatus()
+	s.mockRecordPayment("tx-1")
+	s.forbidRest()
+	s.env.RegisterWorkflow(workflows.RefundWorkflow)
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.Anything).
+		Return((*contract.RefundOutcome)(nil), businessErr(string(contract.ErrNotRefundable), "free orders have nothing to refund")).Maybe()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", 0))
+	res := s.run(input())
+
+	s.Equal(contract.StatusRefunded, res.Status)
+	s.True(strings.HasPrefix(res.Reason, "amount_mismatch: paid 0"), res.Reason)
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusPaidUnfulfilled, contract.StatusRefunded}, s.statuses())
+	s.Empty(s.finalState().RefundNo, "no refund workflow")
+	s.assertNotCalled("DeductStock", "Fulfil")
+}

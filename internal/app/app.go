@@ -44,6 +44,14 @@ func (a *App) Prepare(ctx context.Context) error { return api.Prepare(ctx, a.Pla
 // API builds the HTTP API.
 func (a *App) API() *fiber.App { return api.New(a.api) }
 
+// APIWith is API with its dependencies adjusted first: tests inject, for
+// example, the order-number generator (api.Deps.NewOrderNo).
+func (a *App) APIWith(adjust func(*api.Deps)) *fiber.App {
+	d := a.api
+	adjust(&d)
+	return api.New(d)
+}
+
 // PayChannels lists the pay channels the API accepts, sorted.
 func (a *App) PayChannels() []string { return a.api.Payments.Channels() }
 

@@ -26,6 +26,9 @@ const (
 	ErrRefundFailed       ErrorKind = "RefundFailed"
 	ErrNotPayable         ErrorKind = "OrderNotPayable"
 	ErrNotCancellable     ErrorKind = "OrderNotCancellable"
+	// ErrInvalidInput is input the database can never store (bytes that
+	// are not UTF-8, a value too long for its column, a broken check).
+	ErrInvalidInput ErrorKind = "InvalidInput"
 )
 
 // BusinessErrors are the kinds activities never retry: the same input
@@ -33,7 +36,7 @@ const (
 var BusinessErrors = []ErrorKind{
 	ErrOutOfStock, ErrUnknownProduct, ErrProviderRejected, ErrAlreadyPaid, ErrConflictingPayment,
 	ErrUnknownChannel, ErrNotRefundable, ErrRefundTooLarge, ErrRefundNoReused, ErrRechargeSpent,
-	ErrInsufficientFunds, ErrNotFound, ErrNotLate,
+	ErrInsufficientFunds, ErrNotFound, ErrNotLate, ErrInvalidInput,
 }
 
 // BusinessErrorTypes is BusinessErrors as strings, for retry policies.

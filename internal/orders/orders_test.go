@@ -26,7 +26,7 @@ type fixture struct {
 	gold    catalog.Product
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	_, db := testenv.Postgres(t)
 	f := &fixture{db: db, svc: orders.NewService(db)}

@@ -31,21 +31,13 @@ func (s *Service) Place(ctx context.Context, in contract.CreateOrderInput) (*con
 
 // Summary reads what the answer to a placed order needs, its status and
 // amount, in one query (Get also loads the item lines: a second round trip
-// on the order path that the answer does not use).
+// on the order path that the answer does not use). See Brief for its owner too.
 func (s *Service) Summary(ctx context.Context, orderNo string) (status string, amountCents int64, err error) {
-	var row struct {
-		Status      string
-		AmountCents int64
+	b, err := s.Brief(ctx, orderNo)
+	if err != nil {
+		return "", 0, err
 	}
-	res := s.db.WithContext(ctx).Model(&Order{}).Select("status", "amount_cents").
-		Where("order_no = ?", orderNo).Limit(1).Scan(&row)
-	if res.Error != nil {
-		return "", 0, fmt.Errorf("load order %s: %w", orderNo, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return "", 0, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
-	}
-	return row.Status, row.AmountCents, nil
+	return b.Status, b.AmountCents, nil
 }
 
 // KeyOrder returns the order number an Idempotency-Key is bound to for the

@@ -20,6 +20,10 @@ const (
 var (
 	// ErrNotRefundable means the order has no paid payment to refund.
 	ErrNotRefundable = contract.Kinded(contract.ErrNotRefundable, "order has no paid payment to refund")
+	// ErrNothingPaid means the order's payment was of 0 cents (a free
+	// order): there is no money to return, and a refund would only give
+	// back stock that was delivered.
+	ErrNothingPaid = contract.Kinded(contract.ErrNotRefundable, "free orders have nothing to refund")
 	// ErrRefundTooLarge means the refunds would exceed what was paid.
 	ErrRefundTooLarge = contract.Kinded(contract.ErrRefundTooLarge, "refund exceeds the amount paid")
 	// ErrRefundNoReused means a refund number already names another refund.
@@ -59,7 +63,8 @@ func (r *Refund) Contract() *contract.Refund {
 
 // OpenRefund records a refund of an order's paid payment: AmountCents, or
 // everything not yet refunded when zero. It is idempotent by refund number
-// and refuses to refund more than was paid in total.
+// and refuses to refund more than was paid in total, and any refund of a
+// payment of 0 cents (ErrNothingPaid, kind NotRefundable).
 func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amountCents int64, reason string) (*Refund, error) {
 	var out Refund
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -84,6 +89,9 @@ func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amou
 			return fmt.Errorf("%w: %s", ErrNotRefundable, orderNo)
 		} else if err != nil {
 			return fmt.Errorf("load paid payment of %s: %w", orderNo, err)
+		}
+		if paid.AmountCents == 0 {
+			return fmt.Errorf("%w: order %s paid 0 cents", ErrNothingPaid, orderNo)
 		}
 		var refunded int64
 		err = tx.Model(&Refund{}).Scopes(orderRefunds).Where("order_no = ? AND status <> ?", orderNo, RefundFailed).

@@ -36,7 +36,9 @@ type Options struct {
 	LogWriter io.Writer
 }
 
-// Open connects to the database and checks that it answers.
+// Open connects to the database and checks that it answers. Every
+// statement's error passes through Classify: input the database can never
+// store comes back as a non-retryable InvalidInput error.
 func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 	w := o.LogWriter
 	if w == nil {
@@ -62,6 +64,9 @@ func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 		db, err = openSQLite(o.SQLitePath, cfg)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := registerClassify(db); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB, err := db.DB()
@@ -143,7 +148,7 @@ func Migrate(db *gorm.DB) error {
 		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{},
 		&users.User{}, &users.Token{},
 		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},
-		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{},
+		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{}, &orders.OrderNumber{},
 		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{},
 		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
 		&wallet.Wallet{}, &wallet.Entry{},

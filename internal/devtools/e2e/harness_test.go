@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/contract"
@@ -54,6 +55,7 @@ type system struct {
 type options struct {
 	sqlite         bool
 	paymentTimeout time.Duration
+	orderNo        func(time.Time) string // the API's order-number generator; nil: the product's
 }
 
 func startSystem(t *testing.T, o options) *system {
@@ -123,7 +125,7 @@ func startSystem(t *testing.T, o options) *system {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	srv := a.API()
+	srv := a.APIWith(func(d *api.Deps) { d.NewOrderNo = o.orderNo })
 	go func() { _ = srv.Listener(apiLn) }()
 	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 

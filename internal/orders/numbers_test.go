@@ -1,0 +1,88 @@
+package orders_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/orders"
+)
+
+// draws hands out the given numbers in turn and counts the draws.
+func draws(nos ...string) (func() string, *int) {
+	n := 0
+	return func() string {
+		n++
+		return nos[min(n, len(nos))-1]
+	}, &n
+}
+
+// A number is reserved once: a second buyer drawing it draws again, and a
+// number already used by an order (written before reservations existed) is
+// never handed out.
+func TestReserveNumberNeverHandsOutATakenNumber(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+
+	next, n := draws("2026010100000000000001")
+	no, err := f.svc.ReserveNumber(ctx, 7, next)
+	require.NoError(t, err)
+	assert.Equal(t, "2026010100000000000001", no)
+	assert.Equal(t, 1, *n)
+
+	next, n = draws("2026010100000000000001", "2026010100000000000002")
+	no, err = f.svc.ReserveNumber(ctx, 8, next)
+	require.NoError(t, err)
+	assert.Equal(t, "2026010100000000000002", no, "the clash is redrawn")
+	assert.Equal(t, 2, *n)
+
+	_, err = f.svc.Place(ctx, contract.CreateOrderInput{OrderNo: "2026010100000000000003", UserID: 9,
+		PayChannel: contract.ChannelWeChatJSAPI, Lines: []contract.Line{{ProductID: f.coffee.ID, Quantity: 1}}})
+	require.NoError(t, err)
+	next, _ = draws("2026010100000000000003", "2026010100000000000004")
+	no, err = f.svc.ReserveNumber(ctx, 8, next)
+	require.NoError(t, err)
+	assert.Equal(t, "2026010100000000000004", no, "an existing order's number is never reserved again")
+
+	next, n = draws("2026010100000000000001")
+	_, err = f.svc.ReserveNumber(ctx, 8, next)
+	require.ErrorIs(t, err, orders.ErrNumbersExhausted)
+	assert.Equal(t, 5, *n, "bounded")
+
+	b, err := f.svc.Brief(ctx, "2026010100000000000003")
+	require.NoError(t, err)
+	assert.Equal(t, &orders.Brief{UserID: 9, Status: orders.StatusPending, AmountCents: 6800}, b)
+}
+
+// BenchmarkReserveNumber measures the round trip ReserveNumber adds to
+// POST /orders (one INSERT … SELECT … WHERE NOT EXISTS … ON CONFLICT).
+func BenchmarkReserveNumber(b *testing.B) {
+	f := setup(b)
+	ctx := context.Background()
+	i := 0
+	next := func() string { i++; return fmt.Sprintf("%022d", i) }
+	for b.Loop() {
+		if _, err := f.svc.ReserveNumber(ctx, 7, next); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReserveKey is the round trip POST /orders with an
+// Idempotency-Key already paid before order numbers were reserved: the
+// yardstick for BenchmarkReserveNumber.
+func BenchmarkReserveKey(b *testing.B) {
+	f := setup(b)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := f.svc.ReserveKey(ctx, 7, fmt.Sprintf("key-%d", i), "hash", fmt.Sprintf("%022d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
