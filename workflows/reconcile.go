@@ -46,7 +46,7 @@ func ReconcileWorkflow(ctx workflow.Context, in contract.ReconcileInput) (*contr
 			continue
 		}
 		// The order's workflow has finished (closed or cancelled): refund.
-		late := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo))
+		late := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo)
 		if err := workflow.ExecuteChildWorkflow(late, LatePaymentWorkflow, paid).GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 			out.Errors++
 			logger.Error("start late payment refund failed: money at risk", "order_no", p.OrderNo, "out_trade_no", p.OutTradeNo, "error", err)
@@ -76,7 +76,7 @@ func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.Refun
 	logger.Warn("payment arrived after its order closed: refunding it", "order_no", p.OrderNo, "transaction_id", p.TransactionID)
 	refundNo := contract.LateRefundNo(p.OutTradeNo)
 	var out contract.RefundOutcome
-	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo)), RefundWorkflow, contract.RefundInput{
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), p.OrderNo), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: p.OrderNo, Reason: "paid_after_close",
 	}).Get(ctx, &out)
 	if err != nil {
