@@ -27,6 +27,8 @@ type OrderBook interface {
 	Place(ctx context.Context, in contract.CreateOrderInput) (*contract.CreateOrderResult, error)
 	// SetStatus moves an order forward; a repeated or stale move changes nothing.
 	SetStatus(ctx context.Context, t contract.Transition) error
+	// SetReason rewrites the reason of an order still in t.Status.
+	SetReason(ctx context.Context, t contract.Transition) error
 }
 
 // Payments are the payment attempts and the providers behind them.
@@ -54,6 +56,9 @@ type Refunds interface {
 	QueryRefund(ctx context.Context, refundNo string) (*contract.RefundResult, error)
 	// RecordRefundResult stores a refund's outcome; a final one is never overwritten.
 	RecordRefundResult(ctx context.Context, res contract.RefundResult) error
+	// FailRefund marks a refund failed with its reason (idempotent; a
+	// succeeded refund is left alone).
+	FailRefund(ctx context.Context, refundNo, reason string) error
 }
 
 // Stock is the catalogue's stock.
@@ -68,6 +73,9 @@ type Fulfilment interface {
 	Fulfil(ctx context.Context, orderNo string, pointsPerYuan int64) (*contract.Delivered, error)
 	// ReclaimTopUp takes a refunded top-up back out of the wallet.
 	ReclaimTopUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (int64, error)
+	// RestoreTopUp gives back what ReclaimTopUp took for a refund that
+	// failed (once per refund number).
+	RestoreTopUp(ctx context.Context, refundNo string) (int64, error)
 }
 
 // Settlement records what money did to an order: payments, late payments
@@ -120,6 +128,12 @@ func (a *Activities) Prepay(ctx context.Context, in contract.PrepayInput) (*cont
 // SetOrderStatus moves the order record to a new status.
 func (a *Activities) SetOrderStatus(ctx context.Context, t contract.Transition) error {
 	return classify(a.Orders.SetStatus(ctx, t))
+}
+
+// SetOrderReason rewrites the status reason of an order still in t.Status
+// (an automatic refund that failed, and why).
+func (a *Activities) SetOrderReason(ctx context.Context, t contract.Transition) error {
+	return classify(a.Orders.SetReason(ctx, t))
 }
 
 // RecordPayment stores a confirmed payment on the payment row and marks the

@@ -28,6 +28,13 @@ func (a *Activities) ReclaimTopUp(ctx context.Context, r contract.Refund) (int64
 	return n, classify(err)
 }
 
+// RestoreTopUp gives back the top-up balance ReclaimTopUp took for a refund
+// that then failed (once per refund number; nothing if nothing was taken).
+func (a *Activities) RestoreTopUp(ctx context.Context, r contract.Refund) (int64, error) {
+	n, err := a.Fulfilment.RestoreTopUp(ctx, r.RefundNo)
+	return n, classify(err)
+}
+
 // ExecuteRefund asks the provider to return the money (idempotent by refund number).
 func (a *Activities) ExecuteRefund(ctx context.Context, refundNo string) (*contract.RefundResult, error) {
 	res, err := a.Refunds.ExecuteRefund(ctx, refundNo)
@@ -54,4 +61,10 @@ func (a *Activities) SettleRefund(ctx context.Context, res contract.RefundResult
 // FailRefund records that the provider refused or failed a refund.
 func (a *Activities) FailRefund(ctx context.Context, refundNo string) error {
 	return classify(a.Refunds.RecordRefundResult(ctx, contract.RefundResult{RefundNo: refundNo, Status: contract.RefundFailed}))
+}
+
+// RecordRefundFailure marks a refund failed with why it failed (the
+// provider's reason, a refusal, or the deadline), once per refund number.
+func (a *Activities) RecordRefundFailure(ctx context.Context, f contract.RefundFailure) error {
+	return classify(a.Refunds.FailRefund(ctx, f.RefundNo, f.Reason))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopflow/orderpay/internal/contract"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 // RefundRequestBody is the body of POST /api/v1/admin/orders/{order_no}/refund.
@@ -43,7 +44,8 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	orderNo := c.Params("order_no")
-	if _, err := s.Orders.Get(ctx, orderNo); err != nil {
+	o, err := s.Orders.Get(ctx, orderNo)
+	if err != nil {
 		return s.orderError(c, err)
 	}
 	if err := s.Fulfilment.CheckRefundable(ctx, orderNo, req.RefundNo, req.AmountCents); err != nil {
@@ -58,6 +60,11 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		// OrderNo="…" lists every workflow of an order; OrderStatus is the
+		// order's until the refund settles and upserts the new one.
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(r.OrderNo),
+			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderStatus).ValueSet(o.Status)),
 	}, contract.RefundWorkflowType, contract.RefundInput{
 		RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason,
 	})

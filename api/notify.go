@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/payments"
@@ -94,6 +95,9 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// OrderNo="…" lists every workflow of an order (docs/operations.md).
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(paid.OrderNo)),
 	}, contract.LatePaymentWorkflowType, *paid)
 	if isAlreadyStarted(err) {
 		return nil

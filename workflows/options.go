@@ -80,12 +80,23 @@ func reconcileQueryCtx(ctx workflow.Context) workflow.Context {
 
 // abandonedChild is for a child workflow that must outlive its parent (a
 // refund, a late payment's refund): one execution per workflow id, ever.
-func abandonedChild(ctx workflow.Context, workflowID string) workflow.Context {
+// It carries its order's number as the OrderNo search attribute, so
+// OrderNo="…" lists every workflow of an order.
+func abandonedChild(ctx workflow.Context, workflowID, orderNo string) workflow.Context {
 	return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            workflowID,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(AttrOrderNo.ValueSet(orderNo)),
 	})
+}
+
+// retriedChild lets a child run again under the id of a run that failed
+// (a refund retried under the same refund number).
+func retriedChild(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetChildWorkflowOptions(ctx)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+	return workflow.WithChildOptions(ctx, opts)
 }
 
 // kindOf is the error kind of an activity's or child's business failure, or "".

@@ -270,6 +270,6 @@ func (o *orderFlow) handOverUnrecordedPayment(ctx workflow.Context) error {
 		return nil
 	}
 	o.logger.Warn("payment arrived while the order was closing: refunding it", "transaction_id", o.paid.TransactionID)
-	cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(o.paid.OutTradeNo))
+	cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(o.paid.OutTradeNo), o.in.OrderNo)
 	return workflow.ExecuteChildWorkflow(cctx, LatePaymentWorkflow, *o.paid).GetChildWorkflowExecution().Get(ctx, nil)
 }

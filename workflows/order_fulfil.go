@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -93,7 +94,9 @@ const changeFreeOrderNothingToRefund = "free-order-nothing-to-refund"
 // refundPaid marks a paid order unfulfillable and refunds all of it through
 // a refund workflow (the same one operators start), which survives this
 // workflow's cancellation or termination. A payment of 0 cents has nothing
-// to refund: the order moves to refunded without a refund workflow.
+// to refund: the order moves to refunded without a refund workflow. A
+// refund that fails is retried (refundUntilDone) until it succeeds or an
+// operator resolves it.
 func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*contract.OrderResult, error) {
 	ctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
@@ -112,10 +115,13 @@ func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*contract.O
 		return o.result(), nil
 	}
 	o.step(contract.StepRefund)
+	if workflow.GetVersion(ctx, autoRefundRetry, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		return o.refundUntilDone(ctx, reason)
+	}
 	refundNo := contract.AutoRefundNo(o.in.OrderNo)
 	o.state.RefundNo = refundNo
 	var out contract.RefundOutcome
-	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo)), RefundWorkflow, contract.RefundInput{
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), o.in.OrderNo), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: o.in.OrderNo, Reason: reason,
 	}).Get(ctx, &out)
 	if err != nil {
@@ -127,4 +133,93 @@ func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*contract.O
 	o.done()
 	o.upsertStatus(ctx)
 	return o.result(), nil
+}
+
+// autoRefundRetry is the change that retries a failed automatic refund.
+const autoRefundRetry = "auto-refund-retry"
+
+// Retries of a failed automatic refund: the first after an hour, doubling
+// to a day. After AutoRefundAttempts attempts (about five days) only an
+// operator's resolve-refund signal starts another, so the order's history
+// stays bounded (about 15 events an attempt).
+const (
+	autoRefundFirstRetry = time.Hour
+	autoRefundMaxRetry   = 24 * time.Hour
+	// AutoRefundAttempts is how many automatic refunds an order tries before
+	// it waits for an operator.
+	AutoRefundAttempts = 10
+)
+
+// refundUntilDone runs the automatic refund until it succeeds or an
+// operator resolves it (signal resolve-refund: retry now, or settled by
+// hand). While it fails the order stays paid_unfulfilled, visible with
+// OrderStatus="paid_unfulfilled", its reason naming the failed refund. A
+// refund that failed at the provider (recorded failed, its top-up given
+// back) is retried under a new number, <order>_AR2, <order>_AR3, …; one
+// whose workflow failed for another reason (its refund row not final) is
+// retried under the same number.
+func (o *orderFlow) refundUntilDone(ctx workflow.Context, reason string) (*contract.OrderResult, error) {
+	resolve := workflow.GetSignalChannel(ctx, contract.SignalResolveRefund)
+	wait := autoRefundFirstRetry
+	refundNo := contract.AutoRefundNo(o.in.OrderNo)
+	for attempt, numbered := 1, 1; ; attempt++ {
+		o.state.RefundNo = refundNo
+		o.step(contract.StepRefund)
+		cctx := abandonedChild(ctx, contract.RefundWorkflowID(refundNo), o.in.OrderNo)
+		if attempt > 1 {
+			cctx = retriedChild(cctx)
+		}
+		var out contract.RefundOutcome
+		err := workflow.ExecuteChildWorkflow(cctx, RefundWorkflow, contract.RefundInput{
+			RefundNo: refundNo, OrderNo: o.in.OrderNo, Reason: reason,
+		}).Get(ctx, &out)
+		if err == nil {
+			o.state.Status, o.state.Reason = out.OrderStatus, reason
+			o.done()
+			o.upsertStatus(ctx)
+			return o.result(), nil
+		}
+		o.logger.Error("automatic refund failed: order stays paid_unfulfilled, money at risk",
+			"refund_no", refundNo, "attempt", attempt, "error", err)
+		note := fmt.Sprintf("%s; refund %s failed: %s", reason, refundNo, message(err))
+		if err := o.setReason(ctx, note); err != nil {
+			return nil, err
+		}
+		o.step(contract.StepAwaitRefundDecision)
+		var decision contract.ResolveRefund
+		if attempt < AutoRefundAttempts {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(resolve, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &decision) })
+			sel.AddFuture(workflow.NewTimer(ctx, wait), func(workflow.Future) { decision.Action = contract.ResolveRetry })
+			sel.Select(ctx)
+			wait = min(2*wait, autoRefundMaxRetry)
+		} else {
+			o.logger.Error("automatic refund gave up retrying: waiting for an operator's resolve-refund", "refund_no", refundNo)
+			resolve.Receive(ctx, &decision)
+		}
+		if decision.Action == contract.ResolveSettled {
+			o.logger.Warn("failed automatic refund resolved by an operator", "refund_no", refundNo, "note", decision.Note)
+			if err := o.setReason(ctx, fmt.Sprintf("%s; refund settled by an operator: %s", reason, decision.Note)); err != nil {
+				return nil, err
+			}
+			o.done()
+			return o.result(), nil
+		}
+		if kindOf(err) == contract.ErrRefundFailed || isBusiness(err) {
+			numbered++
+			refundNo = contract.AutoRefundRetryNo(o.in.OrderNo, numbered)
+		}
+	}
+}
+
+// setReason rewrites the reason of the order's current status, in the
+// record and in the workflow's state.
+func (o *orderFlow) setReason(ctx workflow.Context, reason string) error {
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.SetOrderReason,
+		contract.Transition{OrderNo: o.in.OrderNo, Status: o.state.Status, Reason: reason}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	o.state.Reason = reason
+	return nil
 }

@@ -531,23 +531,143 @@ func (s *OrderWorkflowSuite) TestOutOfStockAtDeductIsPaidUnfulfilled() {
 	s.env.AssertActivityNumberOfCalls(s.T(), "DeductStock", 1)
 }
 
-func (s *OrderWorkflowSuite) TestFailedAutoRefundLeavesPaidUnfulfilled() {
+// autoRefundFails makes the automatic refund refundNo fail with err.
+func (s *OrderWorkflowSuite) autoRefundFails(refundNo string, err error) {
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in contract.RefundInput) bool {
+		return in.RefundNo == refundNo && in.OrderNo == orderNo && in.AmountCents == 0
+	})).Return(nil, err).Once()
+}
+
+// autoRefundSucceeds makes the automatic refund refundNo succeed.
+func (s *OrderWorkflowSuite) autoRefundSucceeds(refundNo string) {
+	s.env.OnWorkflow(workflows.RefundWorkflow, mock.Anything, mock.MatchedBy(func(in contract.RefundInput) bool {
+		return in.RefundNo == refundNo && in.OrderNo == orderNo
+	})).Return(&contract.RefundOutcome{RefundNo: refundNo, OrderNo: orderNo, Status: contract.RefundSucceeded,
+		AmountCents: amountCents, OrderStatus: contract.StatusRefunded}, nil).Once()
+}
+
+// reasons records every SetOrderReason call.
+func (s *OrderWorkflowSuite) mockSetReason() *[]contract.Transition {
+	var got []contract.Transition
+	s.env.OnActivity(acts.SetOrderReason, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, t contract.Transition) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			got = append(got, t)
+			return nil
+		})
+	return &got
+}
+
+// outOfStockPaid drives an order that is paid, then finds its stock gone.
+func (s *OrderWorkflowSuite) outOfStockPaid() {
 	s.mockCreate()
 	s.mockPrepay(contract.DefaultPaymentTimeout)
 	s.mockSetStatus()
 	s.mockRecordPayment("tx-1")
 	s.mockDeduct(businessErr(string(contract.ErrOutOfStock), "out of stock: product 1 for order "+orderNo))
-	s.mockRefund("out_of_stock: ", "", businessErr("RefundFailed", "refund did not succeed at the provider"))
+	s.env.RegisterWorkflow(workflows.RefundWorkflow)
+}
+
+// An automatic refund that fails at the provider is not the end: the order
+// stays paid_unfulfilled (its reason names the failed refund, visible to
+// the state query and in the record) and the refund is retried an hour
+// later under a new number, which succeeds.
+func (s *OrderWorkflowSuite) TestFailedAutoRefundIsRetriedWithNewNumber() {
+	s.outOfStockPaid()
+	reasons := s.mockSetReason()
+	s.autoRefundFails(contract.AutoRefundNo(orderNo), businessErr(string(contract.ErrRefundFailed), "refund did not succeed at the provider: wechat refund ABNORMAL"))
+	s.autoRefundSucceeds(orderNo + "_AR2")
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	waiting := s.stateAt(10*time.Minute + 30*time.Minute)
+	res := s.run(input())
+
+	s.Equal(contract.StatusPaidUnfulfilled, waiting.Status, "visible for an operator while it waits")
+	s.Equal(contract.StepAwaitRefundDecision, waiting.Step)
+	s.Contains(waiting.Reason, orderNo+"_AR failed: refund did not succeed at the provider: wechat refund ABNORMAL")
+	s.Require().Len(*reasons, 1)
+	s.Equal(contract.StatusPaidUnfulfilled, (*reasons)[0].Status)
+	s.Contains((*reasons)[0].Reason, "out_of_stock: ")
+	s.Contains((*reasons)[0].Reason, orderNo+"_AR failed")
+
+	s.Equal(contract.StatusRefunded, res.Status)
+	st := s.finalState()
+	s.Equal(orderNo+"_AR2", st.RefundNo)
+	s.Equal(contract.StatusRefunded, st.Status)
+	s.GreaterOrEqual(s.env.Now().Sub(start), 10*time.Minute+time.Hour, "retried after the backoff")
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusPaid, contract.StatusPaidUnfulfilled, contract.StatusRefunded}, s.attrStatus)
+}
+
+// A refund workflow that failed without a final refund (its provider call
+// gave up, say) is retried under the same refund number.
+func (s *OrderWorkflowSuite) TestTransientAutoRefundFailureKeepsTheNumber() {
+	s.outOfStockPaid()
+	s.mockSetReason()
+	s.autoRefundFails(contract.AutoRefundNo(orderNo), errors.New("activity ScheduleToClose timeout"))
+	s.autoRefundSucceeds(contract.AutoRefundNo(orderNo))
 	s.forbidRest()
 
 	s.sendPrepay()
 	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
 	res := s.run(input())
+	s.Equal(contract.StatusRefunded, res.Status)
+	s.Equal(contract.AutoRefundNo(orderNo), s.finalState().RefundNo)
+}
 
-	s.Equal(contract.StatusPaidUnfulfilled, res.Status, "visible for an operator")
-	s.True(strings.HasPrefix(res.Reason, "out_of_stock: "), res.Reason)
-	s.Equal(contract.StatusPaidUnfulfilled, s.finalState().Status)
-	s.assertNotCalled("Fulfil")
+// An operator may retry at once (resolve-refund "retry") or end the
+// retries when the money was settled by hand ("settled"); the order then
+// stays paid_unfulfilled with the operator's note.
+func (s *OrderWorkflowSuite) TestFailedAutoRefundResolvedByOperator() {
+	s.outOfStockPaid()
+	reasons := s.mockSetReason()
+	failed := businessErr(string(contract.ErrRefundFailed), "refund did not succeed at the provider")
+	s.autoRefundFails(contract.AutoRefundNo(orderNo), failed)
+	s.autoRefundFails(orderNo+"_AR2", failed)
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(contract.SignalResolveRefund, contract.ResolveRefund{Action: contract.ResolveRetry})
+	}, 15*time.Minute)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(contract.SignalResolveRefund, contract.ResolveRefund{Action: contract.ResolveSettled, Note: "paid back by bank transfer"})
+	}, 20*time.Minute)
+	res := s.run(input())
+
+	s.Equal(contract.StatusPaidUnfulfilled, res.Status)
+	s.Contains(res.Reason, "refund settled by an operator: paid back by bank transfer")
+	s.Len(*reasons, 3)
+	s.Less(s.env.Now().Sub(start), time.Hour, "the operator's retry did not wait for the backoff")
+}
+
+// Retries are bounded: after AutoRefundAttempts failures only an operator
+// starts another, so a refund that keeps failing cannot grow the order's
+// history without end.
+func (s *OrderWorkflowSuite) TestAutoRefundRetriesAreBounded() {
+	s.outOfStockPaid()
+	s.mockSetReason()
+	failed := businessErr(string(contract.ErrRefundFailed), "refund did not succeed at the provider")
+	for i := 1; i <= workflows.AutoRefundAttempts; i++ {
+		s.autoRefundFails(contract.AutoRefundRetryNo(orderNo, i), failed)
+	}
+	s.forbidRest()
+
+	var timers int
+	s.env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(contract.SignalResolveRefund, contract.ResolveRefund{Action: contract.ResolveSettled})
+	}, 60*24*time.Hour)
+	res := s.run(input())
+
+	s.Equal(contract.StatusPaidUnfulfilled, res.Status)
+	s.env.AssertWorkflowNumberOfCalls(s.T(), "RefundWorkflow", workflows.AutoRefundAttempts)
+	s.LessOrEqual(timers, workflows.AutoRefundAttempts+1, "one backoff timer per automatic attempt (plus the payment window)")
 }
 
 func (s *OrderWorkflowSuite) TestDuplicateNotifiesFulfilOnce() {

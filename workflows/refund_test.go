@@ -1,13 +1,17 @@
 package workflows_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/shopflow/orderpay/activities"
 	"github.com/shopflow/orderpay/internal/contract"
@@ -67,12 +71,25 @@ func (s *RefundWorkflowSuite) TestProviderSettlesAtOnce() {
 	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
 		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundSucceeded, RefundCents: amountCents}, nil).Once()
 	s.mockSettle(contract.StatusRefunded)
+	var orderNos, statuses []string
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		if v, ok := sa.GetKeyword(workflows.AttrOrderNo); ok {
+			orderNos = append(orderNos, v)
+		}
+		if v, ok := sa.GetKeyword(workflows.AttrOrderStatus); ok {
+			statuses = append(statuses, v)
+		}
+	}).Return()
 	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
 	out, err := s.run()
 	s.NoError(err)
 	s.Equal(contract.RefundSucceeded, out.Status)
 	s.Equal(contract.StatusRefunded, out.OrderStatus)
 	s.env.AssertNotCalled(s.T(), "QueryRefund", mock.Anything, mock.Anything)
+	// Visible by order: OrderNo="…" finds the refund, which shows the order's new status.
+	s.Equal([]string{orderNo, orderNo}, orderNos)
+	s.Equal([]string{contract.StatusRefunded}, statuses)
 }
 
 // A processing refund finishes on the provider's refund notify (a signal),
@@ -114,11 +131,12 @@ func (s *RefundWorkflowSuite) TestProviderRefuses() {
 	s.mockOpen(amountCents)
 	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
 		Return(nil, businessErr(string(contract.ErrProviderRejected), "NOT_ENOUGH")).Once()
-	s.env.OnActivity(acts.FailRefund, mock.Anything, refundNo).Return(nil).Once()
+	s.expectFailure("refused: NOT_ENOUGH")
 	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: "damaged"})
 	_, err := s.run()
 	s.Error(err)
 	s.env.AssertNotCalled(s.T(), "SettleRefund", mock.Anything, mock.Anything)
+	s.env.AssertNotCalled(s.T(), "RestoreTopUp", mock.Anything, mock.Anything)
 }
 
 // A spent top-up is not refunded: the provider is never asked.
@@ -126,11 +144,108 @@ func (s *RefundWorkflowSuite) TestSpentTopUpIsRefused() {
 	s.env.OnActivity(acts.OpenRefund, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
 	s.env.OnActivity(acts.ReclaimTopUp, mock.Anything, mock.Anything).
 		Return(int64(0), businessErr(string(contract.ErrRechargeSpent), "the top-up has been spent")).Once()
-	s.env.OnActivity(acts.FailRefund, mock.Anything, refundNo).Return(nil).Once()
+	s.expectFailure("recharge_spent: the top-up has been spent")
 	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, Reason: "damaged"})
 	_, err := s.run()
 	s.Error(err)
 	s.env.AssertNotCalled(s.T(), "ExecuteRefund", mock.Anything, mock.Anything)
+}
+
+// expectFailure expects the refund recorded failed with reason.
+func (s *RefundWorkflowSuite) expectFailure(reason string) {
+	s.env.OnActivity(acts.RecordRefundFailure, mock.Anything, contract.RefundFailure{RefundNo: refundNo, Reason: reason}).Return(nil).Once()
+}
+
+// A refund that fails at the provider (WeChat REFUND.ABNORMAL) after its
+// top-up was taken out of the wallet gives the top-up back, records the
+// provider's reason and fails with kind RefundFailed; nothing is settled.
+func (s *RefundWorkflowSuite) TestFailureAtProviderRestoresTheTopUp() {
+	s.env.OnActivity(acts.OpenRefund, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
+	s.env.OnActivity(acts.ReclaimTopUp, mock.Anything, mock.Anything).Return(int64(10000), nil).Once()
+	s.env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
+		Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundProcessing}, nil).Once()
+	s.env.OnActivity(acts.RestoreTopUp, mock.Anything, *refundRow(amountCents)).Return(int64(10000), nil).Once()
+	s.expectFailure("provider_failed: wechat refund ABNORMAL")
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(contract.SignalRefundResult, contract.RefundResult{RefundNo: refundNo, Status: contract.RefundFailed, FailureReason: "wechat refund ABNORMAL"})
+	}, 20*time.Second)
+	s.env.ExecuteWorkflow(workflows.RefundWorkflow, contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, Reason: "damaged"})
+	_, err := s.run()
+	s.Equal(string(contract.ErrRefundFailed), kindOf(err))
+	s.Contains(err.Error(), "wechat refund ABNORMAL")
+	s.env.AssertNotCalled(s.T(), "SettleRefund", mock.Anything, mock.Anything)
+}
+
+// A refund still processing after seven days (a lost Baidu refund notify)
+// is polled with a backoff, continues as new every RefundPollsPerRun
+// queries carrying its state (never opening, reclaiming or calling the
+// provider again), and then fails cleanly: its top-up given back, recorded
+// failed with the timeout as reason. Bound checked per run: at most
+// RefundPollsPerRun queries and timers, i.e. at most 50×11 + 40 = 590
+// history events (a query: timer started/fired, activity
+// scheduled/started/completed, two workflow tasks of three events).
+func (s *RefundWorkflowSuite) TestStillProcessingAfterSevenDaysContinuesAsNewThenFails() {
+	in := contract.RefundInput{RefundNo: refundNo, OrderNo: orderNo, Reason: "damaged"}
+	now := start
+	var runs, polls, lastRunPolls int
+	for {
+		runs++
+		s.Require().LessOrEqual(runs, 10, "the refund never ends")
+		env := s.NewTestWorkflowEnvironment()
+		env.SetStartTime(now)
+		env.RegisterActivity(s.acts)
+		env.RegisterWorkflow(workflows.RefundWorkflow)
+		if in.Resume == nil {
+			env.OnActivity(acts.OpenRefund, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
+			env.OnActivity(acts.ReclaimTopUp, mock.Anything, mock.Anything).Return(int64(2500), nil).Once()
+			env.OnActivity(s.acts.ExecuteRefund, mock.Anything, refundNo).
+				Return(&contract.RefundResult{RefundNo: refundNo, Status: contract.RefundProcessing}, nil).Once()
+		}
+		runPolls, timers := 0, 0
+		env.OnActivity(s.acts.QueryRefund, mock.Anything, refundNo).Return(
+			func(context.Context, string) (*contract.RefundResult, error) {
+				runPolls++
+				return &contract.RefundResult{RefundNo: refundNo, Status: contract.RefundProcessing}, nil
+			})
+		env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+		env.OnActivity(acts.RestoreTopUp, mock.Anything, mock.Anything).Return(int64(2500), nil).Maybe()
+		env.OnActivity(acts.RecordRefundFailure, mock.Anything, mock.Anything).Return(nil).Maybe()
+
+		env.ExecuteWorkflow(workflows.RefundWorkflow, in)
+		s.Require().True(env.IsWorkflowCompleted())
+		s.LessOrEqual(runPolls, workflows.RefundPollsPerRun, "run %d", runs)
+		s.LessOrEqual(timers, workflows.RefundPollsPerRun, "run %d", runs)
+		polls += runPolls
+		err := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if errors.As(err, &can) {
+			env.AssertNotCalled(s.T(), "RestoreTopUp", mock.Anything, mock.Anything)
+			var next contract.RefundInput
+			s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+			s.Require().NotNil(next.Resume)
+			s.Equal(refundNo, next.Resume.Refund.RefundNo)
+			s.True(next.Resume.Reclaimed)
+			s.Equal(start.Add(7*24*time.Hour), next.Resume.Deadline)
+			s.LessOrEqual(next.Resume.NextPoll, workflows.MaxRefundPoll)
+			s.Equal(polls, next.Resume.Polls)
+			in, now = next, env.Now()
+			continue
+		}
+		lastRunPolls = runPolls
+		s.Equal(string(contract.ErrRefundFailed), kindOf(err))
+		env.AssertActivityNumberOfCalls(s.T(), "RestoreTopUp", 1)
+		env.AssertCalled(s.T(), "RecordRefundFailure", mock.Anything, contract.RefundFailure{RefundNo: refundNo,
+			Reason: "refund_timeout: still processing at the provider after 7 days"})
+		env.AssertNotCalled(s.T(), "SettleRefund", mock.Anything, mock.Anything)
+		s.False(env.Now().Before(start.Add(7 * 24 * time.Hour)))
+		s.Less(env.Now().Sub(start), 7*24*time.Hour+time.Hour)
+		break
+	}
+	s.Greater(lastRunPolls, 0)
+	// 1+2+4+…+32 minutes, then hourly: about 173 queries instead of 10,080.
+	s.Less(polls, 200)
+	s.Greater(runs, 1, "continued as new at least once")
+	s.T().Logf("7 days processing: %d queries over %d runs", polls, runs)
 }
 
 // Too large a refund is refused before anything else runs.
@@ -199,4 +314,13 @@ func (s *RefundWorkflowSuite) TestReconcile() {
 		"wechatpay_v3": {Checked: 1},
 		"baidu":        {Checked: 2, Late: 1, Errors: 1, Failing: 1},
 	}, out.Providers)
+}
+
+// kindOf is the kind of a workflow's failure.
+func kindOf(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return ""
 }

@@ -31,6 +31,9 @@ const (
 	// SignalRefundResult carries a provider's refund outcome (RefundResult)
 	// to a refund workflow.
 	SignalRefundResult = "refund-result"
+	// SignalResolveRefund carries an operator's decision (ResolveRefund)
+	// to an order whose automatic refund failed.
+	SignalResolveRefund = "resolve-refund"
 )
 
 // Defaults, used when an input leaves them zero.
@@ -127,18 +130,19 @@ type Step string
 
 // The order workflow's steps, in order.
 const (
-	StepCheckStock         Step = "check_stock"          // check stock and snapshot the order
-	StepPrepay             Step = "prepay"               // ask the channel for pay parameters
-	StepAwaitPayment       Step = "await_payment"        // wait for the notify, a cancel or the timeout
-	StepQueryProvider      Step = "query_provider"       // timed out: ask the provider before closing
-	StepCloseProviderOrder Step = "close_provider_order" // unpaid: close the provider order
-	StepRecordPayment      Step = "record_payment"       // write the verified payment
-	StepDeductStock        Step = "deduct_stock"         // check and deduct stock atomically
-	StepGrant              Step = "grant"                // grant membership, points, top-up
-	StepComplete           Step = "complete"             // mark the order completed
-	StepCancel             Step = "cancel"               // close the provider order of a cancelled order
-	StepRefund             Step = "refund"               // refund a paid order that cannot be fulfilled
-	StepDone               Step = "done"                 // the order reached its final status
+	StepCheckStock          Step = "check_stock"          // check stock and snapshot the order
+	StepPrepay              Step = "prepay"               // ask the channel for pay parameters
+	StepAwaitPayment        Step = "await_payment"        // wait for the notify, a cancel or the timeout
+	StepQueryProvider       Step = "query_provider"       // timed out: ask the provider before closing
+	StepCloseProviderOrder  Step = "close_provider_order" // unpaid: close the provider order
+	StepRecordPayment       Step = "record_payment"       // write the verified payment
+	StepDeductStock         Step = "deduct_stock"         // check and deduct stock atomically
+	StepGrant               Step = "grant"                // grant membership, points, top-up
+	StepComplete            Step = "complete"             // mark the order completed
+	StepCancel              Step = "cancel"               // close the provider order of a cancelled order
+	StepRefund              Step = "refund"               // refund a paid order that cannot be fulfilled
+	StepAwaitRefundDecision Step = "await_refund_retry"   // the automatic refund failed: waiting to retry or for an operator
+	StepDone                Step = "done"                 // the order reached its final status
 )
 
 // RepayRequest asks to pay an unpaid order through a channel.

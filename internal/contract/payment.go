@@ -131,6 +131,7 @@ type RefundResult struct {
 	Status           string // RefundProcessing, RefundSucceeded or RefundFailed
 	RefundCents      int64
 	RefundedAt       time.Time
+	FailureReason    string `json:",omitempty"` // why a failed refund failed, in the provider's words
 }
 
 // Refund is a refund as the refund workflow sees it: what to return, of

@@ -234,6 +234,22 @@ func (s *Service) topUp(ctx context.Context, orderNo, refundNo string, refundCen
 	return t, nil
 }
 
+// RestoreTopUp gives back what ReclaimTopUp took for refundNo, because that
+// refund failed at the provider and the buyer must not lose both the money
+// and the balance. It credits the wallet once per refund number (nothing
+// when nothing was taken) and answers the cents given back.
+func (s *Service) RestoreTopUp(ctx context.Context, refundNo string) (int64, error) {
+	taken, err := s.Wallet.Entry(ctx, refundNo, wallet.KindReversal)
+	if err != nil || taken == nil {
+		return 0, err
+	}
+	back, err := s.Wallet.Credit(ctx, taken.UserID, refundNo, wallet.KindRestore, -taken.AmountCents)
+	if err != nil {
+		return 0, fmt.Errorf("restore top-up of refund %s: %w", refundNo, err)
+	}
+	return back.AmountCents, nil
+}
+
 // Reversed is what a refund took back.
 type Reversed = contract.Reversed
 

@@ -196,6 +196,22 @@ func (s *Service) Get(ctx context.Context, orderNo string) (*Order, error) {
 // Transition is a status change requested by the workflow.
 type Transition = contract.Transition
 
+// SetReason rewrites the status reason of an order that is still in
+// t.Status (why a paid_unfulfilled order's refund failed, say). An order
+// that has moved on keeps its reason; the same reason again changes nothing.
+func (s *Service) SetReason(ctx context.Context, t Transition) error {
+	reason := t.Reason
+	if r := []rune(reason); len(r) > maxReasonLen {
+		reason = string(r[:maxReasonLen])
+	}
+	err := s.db.WithContext(ctx).Model(&Order{}).Where("order_no = ? AND status = ?", t.OrderNo, t.Status).
+		Updates(map[string]any{"status_reason": reason, "updated_at": time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("set reason of order %s: %w", t.OrderNo, err)
+	}
+	return nil
+}
+
 // maxReasonLen is the size of orders.status_reason.
 const maxReasonLen = 200
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
@@ -48,6 +49,7 @@ type Refund struct {
 	// TransactionID is the provider transaction an extra payment's refund
 	// returns; empty for order refunds (the kept attempt's).
 	TransactionID string     `gorm:"size:64" json:"transaction_id,omitempty"`
+	FailureReason string     `gorm:"size:200" json:"failure_reason,omitempty"` // why a failed refund failed
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	RefundedAt    *time.Time `json:"refunded_at,omitempty"`
@@ -204,6 +206,9 @@ func (s *Service) RecordRefundResult(ctx context.Context, res RefundResult) erro
 	if res.ProviderRefundID != "" {
 		updates["provider_refund_id"] = res.ProviderRefundID
 	}
+	if res.Status == RefundFailed && res.FailureReason != "" {
+		updates["failure_reason"] = truncate(res.FailureReason, 200)
+	}
 	if res.Status == RefundSucceeded {
 		at := res.RefundedAt
 		if at.IsZero() {
@@ -218,6 +223,36 @@ func (s *Service) RecordRefundResult(ctx context.Context, res RefundResult) erro
 		return fmt.Errorf("record refund %s: %w", res.RefundNo, err)
 	}
 	return nil
+}
+
+// FailRefund marks a refund failed with why it failed. A refund that
+// already succeeded is left alone; one already failed keeps its status and
+// gains the reason if it had none, so a retry changes nothing.
+func (s *Service) FailRefund(ctx context.Context, refundNo, reason string) error {
+	if err := s.RecordRefundResult(ctx, RefundResult{RefundNo: refundNo, Status: RefundFailed, FailureReason: reason}); err != nil {
+		return err
+	}
+	if reason == "" {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&Refund{}).
+		Where("refund_no = ? AND status = ? AND (failure_reason IS NULL OR failure_reason = '')", refundNo, RefundFailed).
+		Update("failure_reason", truncate(reason, 200)).Error
+	if err != nil {
+		return fmt.Errorf("record failure reason of refund %s: %w", refundNo, err)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // orderRefunds keeps the refunds of the order's kept payment: an extra

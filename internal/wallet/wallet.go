@@ -21,6 +21,7 @@ const (
 	KindRefund   = "refund"   // money returned to the balance (credit)
 	KindRecharge = "recharge" // a top-up order fulfilled (credit)
 	KindReversal = "reversal" // a refunded top-up taken back (debit)
+	KindRestore  = "restore"  // a reversal given back because its refund failed (credit)
 )
 
 var (

@@ -220,7 +220,7 @@ func refundOf(r *Refund) *contract.RefundResult {
 	case RefundStatusSuccess:
 		res.Status, res.RefundedAt = contract.RefundSucceeded, r.SuccessTime
 	case RefundStatusAbnormal, RefundStatusClosed:
-		res.Status = contract.RefundFailed
+		res.Status, res.FailureReason = contract.RefundFailed, "wechat refund "+r.Status
 	}
 	return res
 }

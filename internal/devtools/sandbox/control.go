@@ -243,7 +243,7 @@ func (s *Server) Order(outTradeNo string) (*OrderView, error) {
 // controlError maps control-plane errors to HTTP answers.
 func controlError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, ErrInvalidPayMode):
+	case errors.Is(err, ErrInvalidPayMode), errors.Is(err, ErrInvalidRefundOutcome):
 		writeJSON(w, http.StatusBadRequest, apiError{Code: "PARAM_ERROR", Message: err.Error()})
 	case errors.Is(err, ErrUnknownOrder):
 		writeJSON(w, http.StatusNotFound, apiError{Code: "ORDER_NOT_EXIST", Message: err.Error()})

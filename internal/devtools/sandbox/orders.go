@@ -77,6 +77,10 @@ type order struct {
 	notify        notifyState
 	refunded      int64    // sum of the refunds taken from this order
 	refundNos     []string // out_refund_no of every refund, in creation order
+	// nextRefundStatus is how the next refund of this order settles:
+	// RefundStatusAbnormal or RefundStatusClosed (set by FailNextRefund),
+	// or "" for RefundStatusSuccess.
+	nextRefundStatus string
 }
 
 // paid reports whether the order has been paid (refunded or not).

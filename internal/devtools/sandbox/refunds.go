@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,6 +37,7 @@ var outRefundNoRe = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
 
 // refund is the sandbox's record of one refund. Guarded by Server.mu.
 type refund struct {
+	settleAs      string // the final status it settles to; "" for RefundStatusSuccess
 	RefundID      string
 	OutRefundNo   string
 	OutTradeNo    string
@@ -232,6 +234,7 @@ func (s *Server) handleRefund(_ *http.Request, raw []byte) reply {
 		fingerprint:   fingerprint,
 	}
 	rf.notify.id = notifyID
+	rf.settleAs, o.nextRefundStatus = o.nextRefundStatus, ""
 	s.refunds[rf.OutRefundNo] = rf
 	o.refunded += rf.Refund
 	o.refundNos = append(o.refundNos, rf.OutRefundNo)
@@ -308,6 +311,17 @@ func (s *Server) scheduleSettleLocked(rf *refund) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if rf.Status != RefundStatusProcessing {
+			return
+		}
+		if rf.settleAs != "" {
+			// The bank refused it: the money stays with the merchant, so the
+			// order may be refunded again.
+			rf.Status, rf.notify.createTime = rf.settleAs, s.now()
+			if o, ok := s.orders[rf.OutTradeNo]; ok {
+				o.refunded -= rf.Refund
+			}
+			s.log.Info("refund failed", "out_trade_no", rf.OutTradeNo, "out_refund_no", rf.OutRefundNo, "status", rf.Status)
+			s.startRefundNotifyLocked(rf)
 			return
 		}
 		rf.Status, rf.SuccessTime = RefundStatusSuccess, s.now()
@@ -407,6 +421,40 @@ func (s *Server) Refund(outRefundNo string) (*RefundView, error) {
 		v.SuccessTime = &t
 	}
 	return v, nil
+}
+
+// ErrInvalidRefundOutcome reports a refund outcome other than
+// RefundStatusAbnormal and RefundStatusClosed.
+var ErrInvalidRefundOutcome = errors.New("sandbox: invalid refund outcome")
+
+// FailNextRefund makes the next refund of the order outTradeNo settle as
+// status (RefundStatusAbnormal or RefundStatusClosed) instead of
+// RefundStatusSuccess: it is accepted PROCESSING as usual, then fails after
+// the settle delay and its REFUND.ABNORMAL / REFUND.CLOSED notify is sent.
+// The refunds after it succeed again.
+func (s *Server) FailNextRefund(outTradeNo, status string) error {
+	if status != RefundStatusAbnormal && status != RefundStatusClosed {
+		return fmt.Errorf("%w %q (want %s or %s)", ErrInvalidRefundOutcome, status, RefundStatusAbnormal, RefundStatusClosed)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[outTradeNo]
+	if !ok {
+		return fmt.Errorf("order %s: %w", outTradeNo, ErrUnknownOrder)
+	}
+	o.nextRefundStatus = status
+	return nil
+}
+
+// handleSandboxRefundOutcome serves POST
+// /sandbox/orders/{no}/refund-outcome?status=ABNORMAL|CLOSED (FailNextRefund).
+func (s *Server) handleSandboxRefundOutcome(w http.ResponseWriter, r *http.Request) {
+	status := r.URL.Query().Get("status")
+	if err := s.FailNextRefund(r.PathValue("no"), status); err != nil {
+		controlError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"out_trade_no": r.PathValue("no"), "next_refund": status})
 }
 
 // handleSandboxRefund serves GET /sandbox/refunds/{out_refund_no}.

@@ -182,6 +182,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /sandbox/orders/{no}/notify", s.handleSandboxNotify)
 	mux.HandleFunc("GET /sandbox/orders/{no}", s.handleSandboxOrder)
 	mux.HandleFunc("GET /sandbox/refunds/{no}", s.handleSandboxRefund)
+	mux.HandleFunc("POST /sandbox/orders/{no}/refund-outcome", s.handleSandboxRefundOutcome)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
