@@ -59,6 +59,7 @@ func (s *Service) Record(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now().UTC()
 	}
+	e.Action, e.Role, e.Outcome = cut(e.Action, 48), Role(cut(string(e.Role), 16)), cut(e.Outcome, 16)
 	e.Username = cut(e.Username, 64)
 	e.OrderNo = cut(e.OrderNo, 64)
 	e.RefundNo = cut(e.RefundNo, 64)
@@ -118,7 +119,9 @@ func (s *Service) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
 // cut makes s valid UTF-8 (headers may be anything) and shortens it to at
 // most n bytes without splitting a character.
 func cut(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	// Audited text comes from requests: it may be any bytes, and PostgreSQL
+	// text refuses invalid UTF-8 and NUL.
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
