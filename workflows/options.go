@@ -16,6 +16,18 @@ import (
 // ExecuteLocalActivity; the worker registers the real ones under the same names.
 var acts *activities.Activities
 
+// backoff retries from initial, doubling up to max, and never retries a
+// business refusal (the same input gives the same answer). The time limit
+// is the activity options' ScheduleToCloseTimeout.
+func backoff(initial, max time.Duration) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        initial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        max,
+		NonRetryableErrorTypes: contract.BusinessErrorTypes(),
+	}
+}
+
 // localCtx is for short database steps. They run as local activities
 // (no task-queue round trip) and retry for up to an hour, so an outage of
 // the database delays orders instead of failing them.
@@ -23,12 +35,7 @@ func localCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        15 * time.Second,
-			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
-		},
+		RetryPolicy:            backoff(200*time.Millisecond, 15*time.Second),
 	})
 }
 
@@ -38,12 +45,7 @@ func prepayCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    15 * time.Second,
 		ScheduleToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        500 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
-		},
+		RetryPolicy:            backoff(500*time.Millisecond, 5*time.Second),
 	})
 }
 
@@ -53,12 +55,7 @@ func providerCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    15 * time.Second,
 		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
-		},
+		RetryPolicy:            backoff(time.Second, time.Minute),
 	})
 }
 
@@ -66,15 +63,12 @@ func providerCtx(ctx workflow.Context) workflow.Context {
 // tries within a minute each, because the next pass asks again (the SDK's
 // default policy would retry a dead provider forever).
 func reconcileQueryCtx(ctx workflow.Context) workflow.Context {
+	policy := backoff(time.Second, 0)
+	policy.MaximumAttempts = 3
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    15 * time.Second,
 		ScheduleToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumAttempts:        3,
-			NonRetryableErrorTypes: contract.BusinessErrorTypes(),
-		},
+		RetryPolicy:            policy,
 	})
 }
 

@@ -111,17 +111,6 @@ func (e *StatusError) Retryable() bool {
 // answers and ACQ.SYSTEM_ERROR-like business answers. Business sub codes,
 // signature failures, invalid requests and cancelled contexts are not.
 func IsRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pe *ProviderError
-	if errors.As(err, &pe) {
-		return pe.Retryable()
-	}
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Retryable()
-	}
 	return retry.Retryable(err)
 }
 

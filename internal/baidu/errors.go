@@ -89,13 +89,6 @@ func (e *ProviderError) Retryable() bool {
 // signature failures, invalid requests or configs, unknown orders and
 // cancelled contexts are not retryable.
 func IsRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pe *ProviderError
-	if errors.As(err, &pe) {
-		return pe.Retryable()
-	}
 	return retry.Retryable(err)
 }
 

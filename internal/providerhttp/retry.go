@@ -33,13 +33,19 @@ type Retry struct {
 }
 
 // Retryable reports whether err is a transient failure worth retrying. In
-// order: nil and errors wrapping a Permanent error or context.Canceled are
-// not; errors wrapping a Transient error, context.DeadlineExceeded,
+// order: nil is not; a provider answer in the chain (an error with a
+// Retryable() bool method: each client's ProviderError, BusinessError, …)
+// decides for itself; errors wrapping a Permanent error or context.Canceled
+// are not; errors wrapping a Transient error, context.DeadlineExceeded,
 // io.ErrUnexpectedEOF or io.EOF are; so are network errors (net.Error) and
 // transport errors (*url.Error). Anything else is not.
 func (r Retry) Retryable(err error) bool {
 	if err == nil {
 		return false
+	}
+	var answer interface{ Retryable() bool }
+	if errors.As(err, &answer) {
+		return answer.Retryable()
 	}
 	if errors.Is(err, context.Canceled) || isAny(err, r.Permanent) {
 		return false

@@ -80,13 +80,6 @@ func (e *ProviderError) Retryable() bool {
 // with a WeChat error code), signature failures, invalid requests and
 // cancelled contexts are not retryable.
 func IsRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pe *ProviderError
-	if errors.As(err, &pe) {
-		return pe.Retryable()
-	}
 	return retry.Retryable(err)
 }
 

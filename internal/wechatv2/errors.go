@@ -113,21 +113,6 @@ func (e *HTTPError) Retryable() bool {
 // business codes and a busy return_msg. Business refusals, signature and
 // merchant mismatches, invalid requests and cancelled contexts are not.
 func IsRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var be *BusinessError
-	if errors.As(err, &be) {
-		return be.Retryable()
-	}
-	var ce *CommunicationError
-	if errors.As(err, &ce) {
-		return ce.Retryable()
-	}
-	var he *HTTPError
-	if errors.As(err, &he) {
-		return he.Retryable()
-	}
 	return retry.Retryable(err)
 }
 
