@@ -3,8 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payloadcodec"
 	"github.com/shopflow/orderpay/internal/users"
@@ -94,6 +97,21 @@ func TestHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 	require.Len(t, decoded.Payloads, 1)
 	assert.Contains(t, string(decoded.Payloads[0].Data), u.OpenID)
 	assert.Contains(t, string(decoded.Payloads[0].Data), "13800000000")
+
+	// So does the real Temporal CLI, as docs/security.md tells operators
+	// (its JSON shows the decrypted start input, base64 as protojson has
+	// it); without a token it shows nothing decrypted.
+	show := func(auth ...string) string {
+		args := append([]string{"workflow", "show", "--address", temporalAddress(t), "--namespace", "default",
+			"-w", orderNo, "--output", "json", "--codec-endpoint", s.apiURL + api.CodecPath}, auth...)
+		out, _ := exec.Command(testenv.TemporalCLI(t), args...).CombinedOutput()
+		return string(out)
+	}
+	clearInput := base64.StdEncoding.EncodeToString(decoded.Payloads[0].Data)
+	withToken := show("--codec-auth", "Bearer "+s.admin)
+	assert.Contains(t, withToken, clearInput)
+	assert.NotContains(t, withToken, base64.StdEncoding.EncodeToString([]byte(payloadcodec.Encoding)), "every payload decrypted")
+	assert.NotContains(t, show(), clearInput)
 }
 
 // history reads a workflow's whole history as the server stores it.
