@@ -325,7 +325,7 @@ func (s *Server) workflowOwner(ctx context.Context, d *workflowservice.DescribeW
 	}
 	payloads := first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
 	var in contract.OrderInput
-	if len(payloads) == 0 || converter.GetDefaultDataConverter().FromPayload(payloads[0], &in) != nil || in.UserID == 0 {
+	if len(payloads) == 0 || s.DataConverter.FromPayload(payloads[0], &in) != nil || in.UserID == 0 {
 		return 0, false
 	}
 	return in.UserID, true

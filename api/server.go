@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
@@ -30,22 +31,31 @@ type Pinger interface {
 
 // Deps is what the API needs.
 type Deps struct {
-	Database       Pinger // the health check's database ping
-	Temporal       client.Client
-	TaskQueue      string
-	Users          *users.Service
-	Admins         *admins.Service // admin accounts, their tokens, the audit log
-	Catalog        *catalog.Service
-	Orders         *orders.Service
-	Payments       *payments.Service
-	Fulfilment     *fulfilment.Service // refuses refunds of a top-up whose balance was spent
-	Wallet         *wallet.Service
-	Providers      *providers.Registry // every configured provider; their notify URLs are served
-	PaymentTimeout time.Duration
-	PointsPerYuan  int64
-	RequestTimeout time.Duration // bound on a request's Temporal and database calls
-	Logger         *slog.Logger
-	RateLimits     RateLimits
+	Database Pinger // the health check's database ping
+	Temporal client.Client
+	// DataConverter is Temporal's client converter (the payload codec over
+	// the default): it reads payloads from a workflow's history. Nil: the
+	// SDK's default.
+	DataConverter converter.DataConverter
+	// PayloadCodec is served at CodecPath for the Temporal Web UI and CLI;
+	// nil: no codec endpoint.
+	PayloadCodec converter.PayloadCodec
+	// TemporalUIOrigins may call the codec endpoint from a browser (CORS).
+	TemporalUIOrigins []string
+	TaskQueue         string
+	Users             *users.Service
+	Admins            *admins.Service // admin accounts, their tokens, the audit log
+	Catalog           *catalog.Service
+	Orders            *orders.Service
+	Payments          *payments.Service
+	Fulfilment        *fulfilment.Service // refuses refunds of a top-up whose balance was spent
+	Wallet            *wallet.Service
+	Providers         *providers.Registry // every configured provider; their notify URLs are served
+	PaymentTimeout    time.Duration
+	PointsPerYuan     int64
+	RequestTimeout    time.Duration // bound on a request's Temporal and database calls
+	Logger            *slog.Logger
+	RateLimits        RateLimits
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For header names the client for rate limits and the audit
 	// log; empty: the peer address is the client.
@@ -73,6 +83,9 @@ func New(d Deps) *fiber.App {
 	d.RateLimits = d.RateLimits.withDefaults()
 	if d.NewOrderNo == nil {
 		d.NewOrderNo = NewOrderNo
+	}
+	if d.DataConverter == nil {
+		d.DataConverter = converter.GetDefaultDataConverter()
 	}
 	s := &Server{Deps: d, proxies: parseProxies(d.TrustedProxies, d.Logger)}
 	app := fiber.New(fiber.Config{
@@ -112,6 +125,7 @@ func New(d Deps) *fiber.App {
 	v1.Post("/admin/admins", s.adminRoute(ActionAdminCreate, nil, s.createAdmin)...)
 	v1.Patch("/admin/admins/:id", s.adminRoute(ActionAdminUpdate, nil, s.updateAdmin)...)
 	v1.Get("/admin/audit", s.adminRoute(ActionAuditRead, nil, s.getAudit)...)
+	s.mountCodec(v1)
 
 	authed := v1.Group("", s.authenticate)
 	authed.Post("/orders",

@@ -27,6 +27,7 @@ func Wire(p *platform.Platform) Deps {
 	pay := payments.NewService(p.DB, p.Providers)
 	return Deps{
 		Database: p, Temporal: p.Temporal, TaskQueue: cfg.TaskQueue,
+		DataConverter: p.DataConverter, PayloadCodec: p.PayloadCodec, TemporalUIOrigins: cfg.TemporalUIOrigins,
 		Users:    users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL),
 		Admins:   admins.NewService(p.DB, cfg.AdminTokenTTL),
 		Catalog:  cat,

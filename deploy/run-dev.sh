@@ -34,6 +34,23 @@ mkdir -p "$LOGS"
 chmod 700 "$DATA_DIR" "$LOGS"
 chmod 600 "$LOGS"/*.log "$DATA_DIR"/*.db* 2>/dev/null || true
 
+# Temporal payloads (the buyer's openid, phone, address, IP) are encrypted
+# with a dev key generated once into $DATA_DIR/payload-keys (0600) and kept
+# across runs, so the histories of earlier runs stay readable. A
+# TEMPORAL_PAYLOAD_KEYS or TEMPORAL_PAYLOAD_KEYS_FILE you set wins.
+if [[ -z "${TEMPORAL_PAYLOAD_KEYS:-}" && -z "${TEMPORAL_PAYLOAD_KEYS_FILE:-}" ]]; then
+  PAYLOAD_KEYS_FILE=$DATA_DIR/payload-keys
+  if [[ ! -s "$PAYLOAD_KEYS_FILE" ]]; then
+    printf 'dev1:%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >"$PAYLOAD_KEYS_FILE"
+  fi
+  chmod 600 "$PAYLOAD_KEYS_FILE"
+  export TEMPORAL_PAYLOAD_KEYS_FILE=$PAYLOAD_KEYS_FILE
+fi
+# The Web UI decodes them through the API's codec endpoint (admin or
+# support token; docs/security.md), called from the UI's origin.
+export TEMPORAL_UI_ORIGIN=${TEMPORAL_UI_ORIGIN:-http://127.0.0.1:$TEMPORAL_UI_PORT}
+CODEC_ENDPOINT=$PUBLIC_API_URL/api/v1/admin/codec
+
 CLEANUP_MESSAGE="stopping…"
 # shellcheck source=deploy/lib.sh
 source deploy/lib.sh
@@ -44,6 +61,7 @@ require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"
   --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
   --search-attribute OrderNo=Keyword --search-attribute UserId=Int \
   --search-attribute OrderStatus=Keyword --search-attribute PayChannel=Keyword \
+  --ui-codec-endpoint "$CODEC_ENDPOINT" \
   --log-level warn >"$LOGS/temporal.log" 2>&1 &
 pids+=($!)
 wait_for temporal "127.0.0.1:$TEMPORAL_PORT"
@@ -67,6 +85,8 @@ cat <<MSG
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)
   Admin login    $ADMIN_BOOTSTRAP_USER / $ADMIN_BOOTSTRAP_PASSWORD   (POST /api/v1/admin/login; first start only)
+  Payloads       encrypted (${TEMPORAL_PAYLOAD_KEYS_FILE:-TEMPORAL_PAYLOAD_KEYS}); decode with an admin token:
+                 temporal workflow show -w <order_no> --codec-endpoint $CODEC_ENDPOINT --codec-auth "Bearer <token>"
   Data           $DATA_DIR/ (SQLite: $SQLITE_PATH; set DATABASE_URL for PostgreSQL)
   Logs           tail -f $LOGS/*.log
 

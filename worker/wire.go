@@ -57,7 +57,9 @@ func Activities(p *platform.Platform) *activities.Activities {
 // its interval, action and overlap policy where they differ from these (a
 // changed RECONCILE_EVERY, RECONCILE_AFTER or RECONCILE_GRACE takes effect
 // at the worker's next start); an up-to-date schedule is left untouched.
-func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue string, every time.Duration, in contract.ReconcileInput) error {
+// dc is c's data converter: it reads the schedule's stored input, which
+// the payload codec encrypted.
+func EnsureReconcileSchedule(ctx context.Context, c client.Client, dc converter.DataConverter, taskQueue string, every time.Duration, in contract.ReconcileInput) error {
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
 	action := &client.ScheduleWorkflowAction{
 		ID:        "reconcile",
@@ -80,7 +82,7 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue str
 	h := c.ScheduleClient().GetHandle(ctx, contract.ReconcileScheduleID)
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := u.Description.Schedule
-		if reconcileScheduleMatches(s, every, taskQueue, in) {
+		if reconcileScheduleMatches(dc, s, every, taskQueue, in) {
 			return nil, temporal.ErrSkipScheduleUpdate
 		}
 		s.Spec = &spec
@@ -99,7 +101,7 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, taskQueue str
 
 // reconcileScheduleMatches reports whether an existing reconciliation
 // schedule already runs every `every` on taskQueue with input in.
-func reconcileScheduleMatches(s client.Schedule, every time.Duration, taskQueue string, in contract.ReconcileInput) bool {
+func reconcileScheduleMatches(dc converter.DataConverter, s client.Schedule, every time.Duration, taskQueue string, in contract.ReconcileInput) bool {
 	if s.Spec == nil || len(s.Spec.Intervals) != 1 || s.Spec.Intervals[0] != (client.ScheduleIntervalSpec{Every: every}) ||
 		len(s.Spec.Calendars) > 0 || len(s.Spec.CronExpressions) > 0 {
 		return false
@@ -116,7 +118,7 @@ func reconcileScheduleMatches(s client.Schedule, every time.Duration, taskQueue 
 		return false
 	}
 	var got contract.ReconcileInput
-	if err := converter.GetDefaultDataConverter().FromPayload(payload, &got); err != nil {
+	if err := dc.FromPayload(payload, &got); err != nil {
 		return false
 	}
 	return got.OlderThan == in.OlderThan && got.Limit == in.Limit && got.Grace == in.Grace && got.MaxFailures == in.MaxFailures

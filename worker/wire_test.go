@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
+	"github.com/shopflow/orderpay/internal/payloadcodec"
 	"github.com/shopflow/orderpay/worker"
 )
 
@@ -25,15 +26,30 @@ func TestMain(m *testing.M) {
 
 // EnsureReconcileSchedule creates the schedule, brings an existing one to
 // a changed RECONCILE_EVERY / RECONCILE_AFTER / RECONCILE_GRACE, and leaves
-// an up-to-date one alone (against a real dev server).
+// an up-to-date one alone (against a real dev server), with payloads in
+// clear and encrypted by the payload codec (whose stored schedule input
+// only the codec reads).
 func TestEnsureReconcileScheduleUpdatesExisting(t *testing.T) {
+	keys, err := payloadcodec.ParseKeys("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	require.NoError(t, err)
+	codec, err := payloadcodec.New(keys)
+	require.NoError(t, err)
+	for name, dc := range map[string]converter.DataConverter{
+		"clear":     converter.GetDefaultDataConverter(),
+		"encrypted": payloadcodec.DataConverter(codec),
+	} {
+		t.Run(name, func(t *testing.T) { ensureReconcileSchedule(t, dc) })
+	}
+}
+
+func ensureReconcileSchedule(t *testing.T, dc converter.DataConverter) {
 	addr := testenv.TemporalDevServer(t)
-	c, err := client.Dial(client.Options{HostPort: addr})
+	c, err := client.Dial(client.Options{HostPort: addr, DataConverter: dc})
 	require.NoError(t, err)
 	defer c.Close()
 	ctx := context.Background()
 	h := c.ScheduleClient().GetHandle(ctx, contract.ReconcileScheduleID)
-	t.Cleanup(func() { _ = h.Delete(context.Background()) })
+	defer func() { _ = h.Delete(context.Background()) }()
 
 	describe := func() (*client.ScheduleDescription, contract.ReconcileInput) {
 		t.Helper()
@@ -45,26 +61,26 @@ func TestEnsureReconcileScheduleUpdatesExisting(t *testing.T) {
 		require.Equal(t, "orders-wire-test", a.TaskQueue)
 		require.Len(t, a.Args, 1)
 		var in contract.ReconcileInput
-		require.NoError(t, converter.GetDefaultDataConverter().FromPayload(a.Args[0].(*commonpb.Payload), &in))
+		require.NoError(t, dc.FromPayload(a.Args[0].(*commonpb.Payload), &in))
 		require.Equal(t, enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, d.Schedule.Policy.Overlap)
 		return d, in
 	}
 
 	first := contract.ReconcileInput{OlderThan: 10 * time.Minute, Grace: 30 * time.Minute}
-	require.NoError(t, worker.EnsureReconcileSchedule(ctx, c, "orders-wire-test", 5*time.Minute, first))
+	require.NoError(t, worker.EnsureReconcileSchedule(ctx, c, dc, "orders-wire-test", 5*time.Minute, first))
 	d, in := describe()
 	require.Equal(t, []client.ScheduleIntervalSpec{{Every: 5 * time.Minute}}, d.Schedule.Spec.Intervals)
 	require.Equal(t, first, in)
 
 	changed := contract.ReconcileInput{OlderThan: 20 * time.Minute, Grace: time.Hour}
-	require.NoError(t, worker.EnsureReconcileSchedule(ctx, c, "orders-wire-test", time.Minute, changed))
+	require.NoError(t, worker.EnsureReconcileSchedule(ctx, c, dc, "orders-wire-test", time.Minute, changed))
 	d, in = describe()
 	require.Equal(t, []client.ScheduleIntervalSpec{{Every: time.Minute}}, d.Schedule.Spec.Intervals, "the interval follows RECONCILE_EVERY")
 	require.Equal(t, changed, in, "the input follows RECONCILE_AFTER and RECONCILE_GRACE")
 	updated := d.Info.LastUpdateAt
 	require.False(t, updated.IsZero())
 
-	require.NoError(t, worker.EnsureReconcileSchedule(ctx, c, "orders-wire-test", time.Minute, changed))
+	require.NoError(t, worker.EnsureReconcileSchedule(ctx, c, dc, "orders-wire-test", time.Minute, changed))
 	d, _ = describe()
 	require.Equal(t, updated, d.Info.LastUpdateAt, "an up-to-date schedule is not updated")
 }

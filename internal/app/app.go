@@ -63,6 +63,6 @@ func (a *App) Worker() sdkworker.Worker { return worker.Build(a.Platform) }
 // overdue payments with their providers (the lost-notify case), or updates
 // it to the configured RECONCILE_EVERY, RECONCILE_AFTER and RECONCILE_GRACE.
 func (a *App) EnsureReconcileSchedule(ctx context.Context) error {
-	return worker.EnsureReconcileSchedule(ctx, a.Temporal, a.Config.TaskQueue, a.Config.ReconcileEvery,
+	return worker.EnsureReconcileSchedule(ctx, a.Temporal, a.DataConverter, a.Config.TaskQueue, a.Config.ReconcileEvery,
 		contract.ReconcileInput{OlderThan: a.Config.ReconcileAfter, Grace: a.Config.ReconcileGrace})
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/payloadcodec"
 	"github.com/shopflow/orderpay/internal/wechatpay"
 )
 
@@ -36,6 +37,17 @@ type Config struct {
 	// "none" (default: the server is on the same host or network, where
 	// gzip only burns CPU on both ends) or "gzip" (a distant server).
 	TemporalCompression string
+	// PayloadKeys encrypt the payloads handed to Temporal (workflow inputs,
+	// results, signals: the buyer's openid, phone, address, IP):
+	// TEMPORAL_PAYLOAD_KEYS="k2:<base64 of 32 bytes>,k1:<…>" or the file
+	// TEMPORAL_PAYLOAD_KEYS_FILE names. The first key encrypts, all
+	// decrypt. Empty: payloads are written in clear and the API and the
+	// worker warn at start.
+	PayloadKeys []payloadcodec.Key
+	// TemporalUIOrigins are the Temporal Web UI origins allowed to call the
+	// codec endpoint from the browser (TEMPORAL_UI_ORIGIN, comma-separated,
+	// e.g. http://127.0.0.1:8233); empty: no cross-origin access.
+	TemporalUIOrigins []string
 
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
@@ -138,6 +150,18 @@ func Load() (*Config, error) {
 	if err := c.loadRateLimits(); err != nil {
 		return nil, err
 	}
+	if err := c.loadPayloadKeys(); err != nil {
+		return nil, err
+	}
+	for _, o := range strings.Split(os.Getenv("TEMPORAL_UI_ORIGIN"), ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o == "" {
+			continue
+		}
+		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.ContainsAny(o, "* ") {
+			return nil, fmt.Errorf("TEMPORAL_UI_ORIGIN: %q is not an origin like http://127.0.0.1:8233", o)
+		}
+		c.TemporalUIOrigins = append(c.TemporalUIOrigins, o)
+	}
 	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -177,6 +201,30 @@ func (c *Config) loadAdminBootstrap() error {
 		}
 	}
 	c.AdminBootstrapPassword = pw
+	return nil
+}
+
+// loadPayloadKeys reads the payload keys from TEMPORAL_PAYLOAD_KEYS or from
+// the file TEMPORAL_PAYLOAD_KEYS_FILE names (one of them).
+func (c *Config) loadPayloadKeys() error {
+	spec, file := os.Getenv("TEMPORAL_PAYLOAD_KEYS"), os.Getenv("TEMPORAL_PAYLOAD_KEYS_FILE")
+	if spec != "" && file != "" {
+		return fmt.Errorf("set TEMPORAL_PAYLOAD_KEYS or TEMPORAL_PAYLOAD_KEYS_FILE, not both")
+	}
+	if file != "" {
+		b, err := readFileEnv("TEMPORAL_PAYLOAD_KEYS_FILE")
+		if err != nil {
+			return err
+		}
+		if spec = strings.TrimSpace(b); spec == "" {
+			return fmt.Errorf("TEMPORAL_PAYLOAD_KEYS_FILE=%q is empty", file)
+		}
+	}
+	keys, err := payloadcodec.ParseKeys(spec)
+	if err != nil {
+		return fmt.Errorf("TEMPORAL_PAYLOAD_KEYS: %w", err)
+	}
+	c.PayloadKeys = keys
 	return nil
 }
 

@@ -195,3 +195,51 @@ func TestLoadAdminAndRateLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadPayloadKeysAndUIOrigin(t *testing.T) {
+	vars := []string{"TEMPORAL_PAYLOAD_KEYS", "TEMPORAL_PAYLOAD_KEYS_FILE", "TEMPORAL_UI_ORIGIN"}
+	load := func(set map[string]string) (*Config, error) {
+		t.Helper()
+		all := weChatVars()
+		for _, k := range vars {
+			t.Setenv(k, "")
+		}
+		for k, v := range set {
+			all[k] = v
+		}
+		setMerchantEnv(t, all)
+		return Load()
+	}
+	const k = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes
+
+	c, err := load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.PayloadKeys) != 0 || len(c.TemporalUIOrigins) != 0 {
+		t.Errorf("defaults: keys %d origins %q", len(c.PayloadKeys), c.TemporalUIOrigins)
+	}
+
+	c, err = load(map[string]string{"TEMPORAL_PAYLOAD_KEYS_FILE": "file:k2:" + k + ",k1:" + k + "\n",
+		"TEMPORAL_UI_ORIGIN": "http://127.0.0.1:8233/, https://ui.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.PayloadKeys) != 2 || c.PayloadKeys[0].ID != "k2" ||
+		strings.Join(c.TemporalUIOrigins, " ") != "http://127.0.0.1:8233 https://ui.example.com" {
+		t.Errorf("got keys %d origins %q", len(c.PayloadKeys), c.TemporalUIOrigins)
+	}
+
+	for name, set := range map[string]map[string]string{
+		"both":       {"TEMPORAL_PAYLOAD_KEYS": "k1:" + k, "TEMPORAL_PAYLOAD_KEYS_FILE": "file:k1:" + k},
+		"empty file": {"TEMPORAL_PAYLOAD_KEYS_FILE": "file:\n"},
+		"short key":  {"TEMPORAL_PAYLOAD_KEYS": "k1:c2hvcnQ="},
+		"no id":      {"TEMPORAL_PAYLOAD_KEYS": k},
+		"bad origin": {"TEMPORAL_UI_ORIGIN": "127.0.0.1:8233"},
+		"wildcard":   {"TEMPORAL_UI_ORIGIN": "*"},
+	} {
+		if _, err := load(set); err == nil {
+			t.Errorf("%s: Load succeeded", name)
+		}
+	}
+}

@@ -12,9 +12,11 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/payloadcodec"
 	"github.com/shopflow/orderpay/internal/providers"
 	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/internal/wallet"
@@ -26,6 +28,12 @@ type Platform struct {
 	Logger   *slog.Logger
 	DB       *gorm.DB
 	Temporal client.Client
+	// PayloadCodec encrypts the payloads the Temporal client writes
+	// (TEMPORAL_PAYLOAD_KEYS); without keys it writes them in clear.
+	PayloadCodec *payloadcodec.Codec
+	// DataConverter is the Temporal client's converter (PayloadCodec over
+	// the SDK's default): read raw payloads from a history with it.
+	DataConverter converter.DataConverter
 	// Providers are the configured payment providers (internal/providers).
 	Providers *providers.Registry
 }
@@ -42,20 +50,42 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Platfo
 		store.Close(db)
 		return nil, err
 	}
-	tc, err := client.NewLazyClient(TemporalOptions(cfg, logger))
+	codec, err := NewPayloadCodec(cfg, logger)
+	if err != nil {
+		store.Close(db)
+		return nil, err
+	}
+	dc := payloadcodec.DataConverter(codec)
+	tc, err := client.NewLazyClient(TemporalOptions(cfg, logger, dc))
 	if err != nil {
 		store.Close(db)
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
-	return &Platform{Config: cfg, Logger: logger, DB: db, Temporal: tc, Providers: reg}, nil
+	return &Platform{Config: cfg, Logger: logger, DB: db, Temporal: tc, PayloadCodec: codec, DataConverter: dc, Providers: reg}, nil
 }
 
-// TemporalOptions are the Temporal client settings of the API and the worker.
-func TemporalOptions(cfg *config.Config, logger *slog.Logger) client.Options {
+// NewPayloadCodec builds the payload codec from TEMPORAL_PAYLOAD_KEYS. With
+// no key it warns that the buyers' personal data goes to Temporal in clear
+// (docs/security.md: make run and docker compose always set a key).
+func NewPayloadCodec(cfg *config.Config, logger *slog.Logger) (*payloadcodec.Codec, error) {
+	codec, err := payloadcodec.New(cfg.PayloadKeys)
+	if err != nil {
+		return nil, fmt.Errorf("payload codec: %w", err)
+	}
+	if !codec.Encrypts() {
+		logger.Warn("TEMPORAL_PAYLOAD_KEYS is not set: workflow payloads (openid, phone, address, IP) are stored in Temporal in clear; see docs/security.md")
+	}
+	return codec, nil
+}
+
+// TemporalOptions are the Temporal client settings of the API and the
+// worker; dc is their data converter (payloadcodec.DataConverter).
+func TemporalOptions(cfg *config.Config, logger *slog.Logger, dc converter.DataConverter) client.Options {
 	return client.Options{
 		HostPort:          cfg.TemporalAddress,
 		Namespace:         cfg.TemporalNamespace,
 		Logger:            logger.With("component", "temporal"),
+		DataConverter:     dc,
 		ConnectionOptions: client.ConnectionOptions{GrpcCompression: GrpcCompression(cfg.TemporalCompression)},
 	}
 }

@@ -39,6 +39,10 @@ const (
 	bootstrapPassword = "e2e-bootstrap-password"
 )
 
+// testPayloadKeys encrypt every test system's Temporal payloads, as
+// TEMPORAL_PAYLOAD_KEYS does in production (k2 encrypts, k1 is an old key).
+const testPayloadKeys = "k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+
 // system is the whole product running in-process: sandbox, API and worker
 // on real listeners, against the dev server and a real database.
 type system struct {
@@ -100,6 +104,8 @@ func startSystem(t *testing.T, o options) *system {
 		"PUBLIC_API_URL":           apiURL,
 		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
 		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		"TEMPORAL_PAYLOAD_KEYS":    testPayloadKeys,
+		"TEMPORAL_UI_ORIGIN":       "",
 		// Tests log in and order far faster than any buyer.
 		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
 		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",

@@ -295,7 +295,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, s.api("POST", "/api/v1/admin/orders/"+completed+"/refund", s.admin, map[string]any{"refund_no": "RF-REPLAY"}).Status)
 	s.awaitStatus(token, completed, orders.StatusRefunded)
 
-	replayer := worker.NewWorkflowReplayer()
+	// The histories are encrypted: the replayer reads them through the codec.
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: s.app.DataConverter})
+	require.NoError(t, err)
 	replayer.RegisterWorkflow(workflows.OrderWorkflow)
 	replayer.RegisterWorkflow(workflows.RefundWorkflow)
 	for _, id := range []string{completed, repaid, cancelled, contract.RefundWorkflowID("RF-REPLAY")} {

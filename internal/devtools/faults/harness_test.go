@@ -201,6 +201,8 @@ func (s *system) env(paymentTimeout time.Duration) map[string]string {
 		"RECONCILE_EVERY":          "24h",
 		"ADMIN_BOOTSTRAP_USER":     "root",
 		"ADMIN_BOOTSTRAP_PASSWORD": "faults-bootstrap-password",
+		// Payloads encrypted as in production (the worker processes too).
+		"TEMPORAL_PAYLOAD_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 		// The hot-SKU test places 1,000 orders from one address at once.
 		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
 		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
