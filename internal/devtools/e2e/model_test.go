@@ -4,11 +4,14 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopflow/orderpay/internal/devtools/books"
 	"github.com/shopflow/orderpay/internal/devtools/books/model"
 )
 
@@ -58,6 +61,28 @@ func runModel(t *testing.T, sessions, actions int) {
 	require.NoError(t, err, "MODEL_SEED=%d", seed)
 	t.Logf("figures: %s", res.Figures())
 	t.Log(res.Report.String())
+	for _, o := range res.OverloadedSeen {
+		t.Logf("model: overloaded answer: %s", o)
+	}
 	require.Empty(t, res.ServerErrors, "server errors (MODEL_SEED=%d)", seed)
 	require.Empty(t, res.Report.Discrepancies, "the books do not balance (MODEL_SEED=%d):\n%s", seed, res.Report)
+
+	// The checker is not blind: an order that kept its money marked
+	// cancelled, and a unit of stock gone missing, are both reported.
+	var kept string
+	require.NoError(t, s.app.DB.Table("orders").Where("status = ? AND amount_cents > 0", "completed").
+		Order("order_no").Limit(1).Pluck("order_no", &kept).Error)
+	require.NotEmpty(t, kept, "the run completed no paid order (MODEL_SEED=%d)", seed)
+	require.NoError(t, s.app.DB.Table("orders").Where("order_no = ?", kept).Update("status", "cancelled").Error)
+	require.NoError(t, s.app.DB.Exec("UPDATE products SET stock = stock - 1 WHERE id = ?", coffeeID).Error)
+	b, err := books.Fetch(ctx, nil, s.sandboxURL)
+	require.NoError(t, err)
+	rep, err := books.Check(ctx, s.app.DB, b, books.Options{PointsPerYuan: 1, InitialStock: model.InitialStock()})
+	require.NoError(t, err)
+	var about []string
+	for _, d := range rep.Discrepancies {
+		about = append(about, d.String())
+	}
+	assert.Contains(t, strings.Join(about, "\n"), "order "+kept+": the buyer paid", rep.String())
+	assert.Contains(t, strings.Join(about, "\n"), "product 1 (", rep.String())
 }

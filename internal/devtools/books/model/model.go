@@ -75,8 +75,10 @@ type Result struct {
 	// ServerErrors lists answers with status 500 (or a transport failure):
 	// a bug whatever the request.
 	ServerErrors []string
-	// Overloaded counts 502/503/504 answers.
-	Overloaded int
+	// Overloaded counts 502/503/504 answers; OverloadedSeen lists the
+	// first few.
+	Overloaded     int
+	OverloadedSeen []string
 	Report     *books.Report // the final check, nothing in flight allowed
 	Settled    time.Duration // how long money stayed in flight after the last action
 }
@@ -219,6 +221,10 @@ func (r *runner) call(ctx context.Context, method, url, token string, body any) 
 	case res.StatusCode == http.StatusBadGateway || res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusGatewayTimeout:
 		r.mu.Lock()
 		r.res.Overloaded++
+		if len(r.res.OverloadedSeen) < 5 {
+			r.res.OverloadedSeen = append(r.res.OverloadedSeen, fmt.Sprintf("%s %s → %d %s", method,
+				strings.TrimPrefix(strings.TrimPrefix(url, r.cfg.APIURL), r.cfg.SandboxURL), res.StatusCode, raw))
+		}
 		r.mu.Unlock()
 	case res.StatusCode >= 500:
 		r.serverError(fmt.Sprintf("%s %s → %d %s", method, strings.TrimPrefix(strings.TrimPrefix(url, r.cfg.APIURL), r.cfg.SandboxURL), res.StatusCode, raw))
@@ -338,8 +344,8 @@ func (b *buyer) place(ctx context.Context, action string, product int, channel s
 	}
 	o := &order{no: created.OrderNo, amount: created.Amount, tradeNos: []string{created.OrderNo}}
 	b.orders = append(b.orders, o)
-	if action == "top_up" && b.rnd.Intn(4) > 0 {
-		b.pay(ctx, o) // a top-up is usually paid right away
+	if b.rnd.Intn(3) > 0 {
+		b.pay(ctx, o) // most buyers pay right away
 	}
 }
 
