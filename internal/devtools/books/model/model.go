@@ -79,8 +79,8 @@ type Result struct {
 	// first few.
 	Overloaded     int
 	OverloadedSeen []string
-	Report     *books.Report // the final check, nothing in flight allowed
-	Settled    time.Duration // how long money stayed in flight after the last action
+	Report         *books.Report // the final check, nothing in flight allowed
+	Settled        time.Duration // how long money stayed in flight after the last action
 }
 
 // Figures is the one-line summary the tests print.
