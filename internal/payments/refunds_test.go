@@ -36,7 +36,7 @@ func TestFailedRefundDoesNotHoldBackItsAmount(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 2)
 	assert.Equal(t, contract.Refund{RefundNo: "RF-SPENT", OrderNo: orderNo, OutTradeNo: orderNo, Channel: contract.ChannelWeChatJSAPI,
-		AmountCents: amount, TotalCents: amount, Reason: "top-up spent", Status: payments.RefundFailed}, list[0])
+		AmountCents: amount, TotalCents: amount, Reason: "top-up spent", Status: payments.RefundFailed, Kind: contract.RefundKindOrder}, list[0])
 	assert.Equal(t, "RF-AGAIN", list[1].RefundNo)
 	assert.Equal(t, payments.RefundStatusPending, list[1].Status)
 }

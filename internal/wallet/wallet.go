@@ -139,7 +139,9 @@ func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, group [
 	return taken, nil
 }
 
-// Reversed sums what the reversals of refs took (a positive number).
+// Reversed sums what the reversals of refs took and kept (a positive
+// number): a reversal given back (KindRestore, its refund failed) no longer
+// counts, so a later refund of the same top-up takes its share again.
 func (s *Service) Reversed(ctx context.Context, refs []string) (int64, error) {
 	return reversedBy(s.db.WithContext(ctx), refs)
 }
@@ -149,7 +151,7 @@ func reversedBy(db *gorm.DB, refs []string) (int64, error) {
 		return 0, nil
 	}
 	var n int64
-	err := db.Model(&Entry{}).Where("kind = ? AND ref IN ?", KindReversal, refs).
+	err := db.Model(&Entry{}).Where("kind IN ? AND ref IN ?", []string{KindReversal, KindRestore}, refs).
 		Select("COALESCE(-SUM(amount_cents), 0)").Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("sum wallet reversals: %w", err)
