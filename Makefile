@@ -55,7 +55,8 @@ clean:
 	rm -rf bin .data
 
 ## fault-test: inject real faults (duplicate/forged notifies, a hot SKU, worker SIGKILL, PostgreSQL and
-## Temporal cut off) into the whole system, then run every fuzz target for FUZZTIME (see docs/reliability.md)
+## Temporal cut off) into the whole system, run the 200-buyer model checked against the providers' books
+## (MODEL_SEED / MODEL_SESSIONS), then every fuzz target for FUZZTIME (see docs/reliability.md)
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./api:FuzzCreateOrderRequest \
 	./internal/wechatpay:FuzzParseNotify ./internal/wechatpay:FuzzParseNotifyResource ./internal/wechatpay:FuzzParseRefundNotify \

@@ -106,7 +106,9 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 }
 
 // acceptRefund verifies a refund notify and signals the refund's workflow.
-// A refund we do not know, or whose workflow has finished, changes nothing.
+// A refund we do not know, or whose workflow has finished, changes nothing;
+// one named only by a provider refund id we have not recorded yet is
+// refused, so the provider sends it again once the id is recorded.
 func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	res, err := p.ParseRefundNotify(notifyRequest(c))
 	if err != nil {
@@ -115,6 +117,15 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	ctx, cancel := s.notifyCtx(c)
 	defer cancel()
 	r, err := s.Payments.FindRefund(ctx, res.RefundNo, res.ProviderRefundID)
+	if errors.Is(err, payments.ErrNotFound) && res.RefundNo == "" {
+		// Named by the provider's refund id only (Baidu): the id is recorded
+		// when the refund call answers, and the notify can overtake that
+		// answer. Acknowledged, it would never come again (and Baidu cannot
+		// be asked), so it is refused: the provider sends it again.
+		s.Logger.Warn("refund notify ahead of its refund's provider id; refused so it is sent again",
+			"provider", p.Name(), "provider_refund_id", res.ProviderRefundID)
+		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "refund not recorded yet, send again"))
+	}
 	if errors.Is(err, payments.ErrNotFound) {
 		s.Logger.Warn("refund notify for an unknown refund", "provider", p.Name(), "refund_no", res.RefundNo, "provider_refund_id", res.ProviderRefundID)
 		return reply(c, p.Ack(providers.RefundNotify))

@@ -257,13 +257,12 @@ type Reversed = contract.Reversed
 // everything refunded so far (refundedCents, this refund included) of what
 // was paid: the cumulative share of the grant minus what earlier refunds
 // took. When the whole order is refunded (full) it takes the rest of the
-// grant and returns the goods' stock.
+// grant and returns the stock of every line (goods, membership, top-up).
 func (s *Service) Reverse(ctx context.Context, orderNo, refundNo string, refundedCents, totalCents int64, full bool) (*Reversed, error) {
 	o, err := s.Orders.Get(ctx, orderNo)
 	if err != nil {
 		return nil, err
 	}
-	sum := Summarise(o)
 	if full || totalCents <= 0 {
 		refundedCents, totalCents = max(totalCents, 1), max(totalCents, 1)
 	}
@@ -273,8 +272,10 @@ func (s *Service) Reverse(ctx context.Context, orderNo, refundNo string, refunde
 		return nil, err
 	}
 	out := &Reversed{Points: r.Points, MembershipDays: r.MembershipDays}
-	if full && len(sum.GoodsLines) > 0 {
-		if err := s.Catalog.Restock(ctx, orderNo, sum.GoodsLines); err != nil {
+	// Every line took stock (goods, membership and top-up products all
+	// have one), so a full refund gives every line back.
+	if full && len(o.Items) > 0 {
+		if err := s.Catalog.Restock(ctx, orderNo, o.Lines()); err != nil {
 			return nil, err
 		}
 		out.Restocked = true

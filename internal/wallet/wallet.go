@@ -140,8 +140,8 @@ func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, group [
 }
 
 // Reversed sums what the reversals of refs took and kept (a positive
-// number): a reversal given back by a restore (its refund failed) counts
-// for nothing.
+// number): a reversal given back (KindRestore, its refund failed) no longer
+// counts, so a later refund of the same top-up takes its share again.
 func (s *Service) Reversed(ctx context.Context, refs []string) (int64, error) {
 	return reversedBy(s.db.WithContext(ctx), refs)
 }

@@ -18,6 +18,7 @@
 //	POST /sandbox/orders/{out_trade_no}/notify      re-send the payment notify
 //	GET  /sandbox/orders/{out_trade_no}             the sandbox's view of an order
 //	GET  /sandbox/refunds/{out_refund_no}           the sandbox's view of a refund
+//	GET  /sandbox/books                             every captured payment and refund, of every provider (Books)
 //	GET  /healthz
 //
 // Other providers' sandboxes mount into the same server through
@@ -183,6 +184,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sandbox/orders/{no}", s.handleSandboxOrder)
 	mux.HandleFunc("GET /sandbox/refunds/{no}", s.handleSandboxRefund)
 	mux.HandleFunc("POST /sandbox/orders/{no}/refund-outcome", s.handleSandboxRefundOutcome)
+	mux.HandleFunc("GET /sandbox/books", s.handleSandboxBooks)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
