@@ -31,8 +31,21 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	s.Metrics.ObserveHTTP(c.Method(), routeLabel(c.Route()), strconv.Itoa(c.Response().StatusCode()), time.Since(start))
+	s.Metrics.ObserveHTTP(methodLabel(c.Method()), routeLabel(c.Route()), strconv.Itoa(c.Response().StatusCode()), time.Since(start))
 	return nil
+}
+
+// methodLabel is the request method as a label: a constant string, never
+// c.Method() itself, whose bytes fasthttp reuses for the next request
+// (the registry keeps label values for good).
+func methodLabel(m string) string {
+	for _, known := range []string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+		fiber.MethodDelete, fiber.MethodHead, fiber.MethodOptions} {
+		if m == known {
+			return known
+		}
+	}
+	return "other"
 }
 
 // routeLabel is a route's pattern for the metrics' route label.
