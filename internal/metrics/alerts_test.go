@@ -143,3 +143,46 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 		assert.NoError(t, err, "promtool %s:\n%s", strings.Join(args, " "), out)
 	}
 }
+
+// TestDashboardUsesExportedMetrics parses deploy/grafana/orderpay.json and
+// checks that every panel's queries name exported metrics only.
+func TestDashboardUsesExportedMetrics(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "orderpay.json"))
+	require.NoError(t, err)
+	var dash struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			ID      int    `json:"id"`
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	assert.Equal(t, "orderpay", dash.UID)
+	known := exportedNames(t)
+	for n := range temporalNames(t) {
+		known[n] = true
+	}
+	metricName := regexp.MustCompile(`\b(?:orderpay|temporal)_[a-z0-9_]+\b`)
+	ids, queries := map[int]bool{}, 0
+	for _, p := range dash.Panels {
+		assert.False(t, ids[p.ID], "panel id %d used twice", p.ID)
+		ids[p.ID] = true
+		if p.Type == "row" {
+			continue
+		}
+		assert.NotEmpty(t, p.Targets, "panel %q has no query", p.Title)
+		for _, q := range p.Targets {
+			queries++
+			names := metricName.FindAllString(q.Expr, -1)
+			assert.NotEmpty(t, names, "panel %q: %s names no metric", p.Title, q.Expr)
+			for _, n := range names {
+				assert.True(t, known[n], "panel %q: metric %s is not exported", p.Title, n)
+			}
+		}
+	}
+	assert.Greater(t, queries, 10)
+}
