@@ -22,8 +22,8 @@ import (
 // middleware's prefix and "/*" (for example "/*" for an unknown path,
 // "/api/v1/*" for a buyer request refused by authentication). An error
 // from the chain is answered here by the app's error handler, so the
-// status recorded is the one sent. Recording costs two map lookups and no
-// I/O.
+// status recorded is the one sent. Recording costs a few map lookups and
+// no I/O.
 func (s *Server) observeRequests(c *fiber.Ctx) error {
 	start := time.Now()
 	if err := c.Next(); err != nil {
@@ -31,8 +31,43 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	s.Metrics.ObserveHTTP(methodLabel(c.Method()), routeLabel(c.Route()), strconv.Itoa(c.Response().StatusCode()), time.Since(start))
+	s.Metrics.ObserveHTTP(methodLabel(c.Method()), s.routeLabel(c.Route()), strconv.Itoa(c.Response().StatusCode()), time.Since(start))
 	return nil
+}
+
+// routeLabel is a route's label: its pattern, or for a middleware its
+// prefix and "/*" (see labelRoutes).
+func (s *Server) routeLabel(r *fiber.Route) string {
+	if r == nil {
+		return "/*"
+	}
+	if l, ok := s.routeLabels[r]; ok {
+		return l
+	}
+	return r.Path
+}
+
+// labelRoutes computes the route label of every route of app once, after
+// all routes are registered: Fiber gives middleware (Use, a group's
+// handlers) the same kind of route as a handler, so a route is a handler
+// when some handler route has its method and path, and a middleware
+// otherwise.
+func labelRoutes(app *fiber.App) map[*fiber.Route]string {
+	handlers := map[string]bool{}
+	for _, r := range app.GetRoutes(true) { // without middleware
+		handlers[r.Method+" "+r.Path] = true
+	}
+	labels := map[*fiber.Route]string{}
+	for _, routes := range app.Stack() {
+		for _, r := range routes {
+			if handlers[r.Method+" "+r.Path] {
+				labels[r] = r.Path
+			} else {
+				labels[r] = strings.TrimSuffix(r.Path, "/") + "/*"
+			}
+		}
+	}
+	return labels
 }
 
 // methodLabel is the request method as a label: a constant string, never

@@ -67,7 +67,8 @@ type Deps struct {
 // Server holds the handlers.
 type Server struct {
 	Deps
-	proxies []netip.Prefix // TrustedProxies, parsed
+	proxies     []netip.Prefix          // TrustedProxies, parsed
+	routeLabels map[*fiber.Route]string // the HTTP metrics' route label of each route
 }
 
 // New builds the Fiber app with every route.
@@ -138,6 +139,7 @@ func New(d Deps) *fiber.App {
 	authed.Post("/orders/:order_no/pay", requireJSON, s.repayOrder)
 	authed.Post("/orders/:order_no/cancel", s.cancelOrder)
 	authed.Get("/wallet", s.getWallet)
+	s.routeLabels = labelRoutes(app)
 	return app
 }
 
