@@ -31,7 +31,7 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	s.Metrics.ObserveHTTP(methodLabel(c.Method()), s.routeLabel(c.Route()), strconv.Itoa(c.Response().StatusCode()), time.Since(start))
+	s.Metrics.ObserveHTTP(methodLabel(c.Method()), s.routeLabel(c.Route()), statusLabel(c.Response().StatusCode()), time.Since(start))
 	return nil
 }
 
@@ -68,6 +68,23 @@ func labelRoutes(app *fiber.App) map[*fiber.Route]string {
 		}
 	}
 	return labels
+}
+
+// statusLabels are the status codes as label values, built once so that
+// recording a request allocates nothing.
+var statusLabels = func() []string {
+	l := make([]string, 600)
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 // methodLabel is the request method as a label: a constant string, never
