@@ -129,6 +129,8 @@ func newTemporalHandler(reg *prometheus.Registry, logger *slog.Logger) (client.M
 		CachedReporter:  reporter,
 		Separator:       tallyprom.DefaultSeparator,
 		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+		// tally's own tally_internal_* gauges say nothing about the service.
+		OmitCardinalityMetrics: true,
 	}, temporalReportInterval)
 	return sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)), closer
 }
