@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/metrics"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/providers"
 )
@@ -42,7 +43,7 @@ func (s *Server) notifyCtx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
 func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 	trade, err := p.ParsePaymentNotify(notifyRequest(c))
 	if err != nil {
-		return s.refuseUnverified(c, p, "payment", err)
+		return s.refuseUnverified(c, p, metrics.NotifyPayment, err)
 	}
 	log := s.Logger.With("provider", p.Name(), "order_no", trade.OutTradeNo, "transaction_id", trade.TransactionID)
 	ctx, cancel := s.notifyCtx(c)
@@ -50,22 +51,28 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 	paid, err := s.Payments.CheckNotify(ctx, trade, p.Merchant())
 	switch {
 	case errors.Is(err, payments.ErrAlreadyRecorded):
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyAccepted, metrics.ReasonDuplicate)
 		return reply(c, p.Ack(providers.PaymentNotify))
 	case errors.Is(err, payments.ErrNotFound):
 		log.Warn("notify for an unknown order", "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyRefused, metrics.ReasonUnknownOrder)
 		return reply(c, p.Refuse(fiber.StatusNotFound, "unknown out_trade_no"))
 	case errors.Is(err, payments.ErrNotifyMismatch):
 		log.Error("notify does not match the payment", "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyRefused, metrics.ReasonMismatch)
 		return reply(c, p.Refuse(fiber.StatusBadRequest, "notify does not match the order"))
 	case err != nil:
 		log.Error("check notify", "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyRefused, metrics.ReasonUnavailable)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}
 	if err := s.deliverPayment(ctx, paid); err != nil {
 		log.Error("deliver payment to its order", "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyRefused, metrics.ReasonUnavailable)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}
 	log.Info("payment notify accepted")
+	s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyAccepted, metrics.ReasonOK)
 	return reply(c, p.Ack(providers.PaymentNotify))
 }
 
@@ -74,8 +81,10 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 func (s *Server) refuseUnverified(c *fiber.Ctx, p providers.Provider, what string, err error) error {
 	s.Logger.Warn("rejected "+what+" notify", "provider", p.Name(), "error", err, "remote", c.IP())
 	if errors.Is(err, providers.ErrMalformedNotify) {
+		s.Metrics.Notify(p.Name(), what, metrics.NotifyRefused, metrics.ReasonMalformed)
 		return reply(c, p.Refuse(fiber.StatusBadRequest, "malformed notify"))
 	}
+	s.Metrics.Notify(p.Name(), what, metrics.NotifyRefused, metrics.ReasonUnverified)
 	return reply(c, p.Refuse(fiber.StatusUnauthorized, "notify verification failed"))
 }
 
@@ -112,7 +121,7 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	res, err := p.ParseRefundNotify(notifyRequest(c))
 	if err != nil {
-		return s.refuseUnverified(c, p, "refund", err)
+		return s.refuseUnverified(c, p, metrics.NotifyRefund, err)
 	}
 	ctx, cancel := s.notifyCtx(c)
 	defer cancel()
@@ -128,9 +137,11 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	}
 	if errors.Is(err, payments.ErrNotFound) {
 		s.Logger.Warn("refund notify for an unknown refund", "provider", p.Name(), "refund_no", res.RefundNo, "provider_refund_id", res.ProviderRefundID)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonUnknownRefund)
 		return reply(c, p.Ack(providers.RefundNotify))
 	}
 	if err != nil {
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyRefused, metrics.ReasonUnavailable)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}
 	res.RefundNo = r.RefundNo
@@ -138,8 +149,10 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	var gone *serviceerror.NotFound
 	if err != nil && !errors.As(err, &gone) { // finished: it settled the refund by querying
 		s.Logger.Error("deliver refund result", "order_no", r.OrderNo, "refund_no", r.RefundNo, "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyRefused, metrics.ReasonUnavailable)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}
+	s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonOK)
 	return reply(c, p.Ack(providers.RefundNotify))
 }
 

@@ -23,8 +23,8 @@ import (
 func Wire(p *platform.Platform) Deps {
 	cfg := p.Config
 	mp := miniprogram.New(cfg.WeChatLogin.BaseURL, cfg.WeChatLogin.AppID, cfg.WeChatLogin.AppSecret, nil)
-	cat, ord, wal := catalog.NewService(p.DB), orders.NewService(p.DB), wallet.NewService(p.DB)
-	pay := payments.NewService(p.DB, p.Providers)
+	cat, ord, wal := catalog.NewService(p.DB), orders.NewService(p.DB).Observe(p.Metrics), wallet.NewService(p.DB)
+	pay := payments.NewService(p.DB, p.Providers).Observe(p.Metrics)
 	return Deps{
 		Database: p, Temporal: p.Temporal, TaskQueue: cfg.TaskQueue,
 		DataConverter: p.DataConverter, PayloadCodec: p.PayloadCodec, TemporalUIOrigins: cfg.TemporalUIOrigins,
@@ -41,6 +41,8 @@ func Wire(p *platform.Platform) Deps {
 		RequestTimeout: cfg.RequestTimeout, Logger: p.Logger,
 		RateLimits:     RateLimits(cfg.RateLimits),
 		TrustedProxies: cfg.TrustedProxies,
+		Metrics:        p.Metrics,
+		Readiness:      p.ReadinessChecks(),
 	}
 }
 

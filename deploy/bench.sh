@@ -26,6 +26,7 @@ TEMPORAL_PORT=$((BASE + 233))
 TEMPORAL_METRICS=127.0.0.1:$((BASE + 299))
 export HTTP_ADDR=127.0.0.1:$((BASE + 1080))
 export SANDBOX_ADDR=127.0.0.1:$((BASE + 1090))
+export WORKER_HTTP_ADDR=127.0.0.1:$((BASE + 1081))
 API_PPROF=127.0.0.1:$((BASE + 1060))
 WORKER_PPROF=127.0.0.1:$((BASE + 1061))
 export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench?sslmode=disable}
@@ -59,7 +60,7 @@ if [[ ${1:-} == --serve ]]; then serve=true; shift; fi
 
 # shellcheck source=deploy/lib.sh
 source deploy/lib.sh
-require_free bench "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"
+require_free bench "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WORKER_HTTP_ADDR"
 
 go build -o bin/ ./cmd/api ./cmd/worker ./cmd/sandbox ./cmd/bench ./cmd/loadgen
 rm -rf "$LOGS" "$SANDBOX_DIR" "$DIR"/temporal.db* "$DIR/profiles" # results.json stays for `bench report`

@@ -16,6 +16,7 @@ TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 export SANDBOX_ADDR=${SANDBOX_ADDR:-127.0.0.1:8090}
+export WORKER_HTTP_ADDR=${WORKER_HTTP_ADDR:-127.0.0.1:8081}
 export SANDBOX_DIR=${SANDBOX_DIR:-$DATA_DIR/sandbox}
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
 export SANDBOX_URL=${SANDBOX_URL:-http://$SANDBOX_ADDR}
@@ -54,7 +55,7 @@ CODEC_ENDPOINT=$PUBLIC_API_URL/api/v1/admin/codec
 CLEANUP_MESSAGE="stopping…"
 # shellcheck source=deploy/lib.sh
 source deploy/lib.sh
-require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR"
+require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WORKER_HTTP_ADDR"
 
 "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA_DIR/temporal.db" \
@@ -78,10 +79,12 @@ wait_for api "http://$HTTP_ADDR/healthz"
 
 ./bin/worker >"$LOGS/worker.log" 2>&1 &
 pids+=($!)
+wait_for worker "http://$WORKER_HTTP_ADDR/readyz"
 
 cat <<MSG
 
   API            http://$HTTP_ADDR        (try: curl http://$HTTP_ADDR/api/v1/products)
+  Metrics        http://$HTTP_ADDR/metrics   http://$WORKER_HTTP_ADDR/metrics (worker; /livez, /readyz on both)
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)
   Admin login    $ADMIN_BOOTSTRAP_USER / $ADMIN_BOOTSTRAP_PASSWORD   (POST /api/v1/admin/login; first start only)

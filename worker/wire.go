@@ -36,8 +36,8 @@ func Build(p *platform.Platform) sdkworker.Worker {
 // payment providers, and the order workflow's activities over them.
 func Activities(p *platform.Platform) *activities.Activities {
 	cat := catalog.NewService(p.DB)
-	ord := orders.NewService(p.DB)
-	pay := payments.NewService(p.DB, p.Providers)
+	ord := orders.NewService(p.DB).Observe(p.Metrics)
+	pay := payments.NewService(p.DB, p.Providers).Observe(p.Metrics)
 	ful := &fulfilment.Service{Orders: ord, Catalog: cat, Rewards: rewards.NewService(p.DB), Wallet: wallet.NewService(p.DB), Refunds: pay}
 	return &activities.Activities{
 		Orders:     ord,

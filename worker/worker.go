@@ -6,6 +6,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -26,6 +28,16 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	return w
 }
 
+// StopTimeout is how long a stopping worker waits for its in-flight
+// activities (WorkerStopTimeout). It exceeds the longest StartToClose
+// timeout of any activity (15 s, workflows/options.go), so an attempt
+// that started before SIGTERM finishes and reports its result instead of
+// being cut off and retried after its timeout; the process's termination
+// grace period (Kubernetes terminationGracePeriodSeconds, docker stop -t)
+// must be longer (30 s). Workflow tasks are not waited for: they are
+// retried at once by another worker.
+const StopTimeout = 20 * time.Second
+
 // Options are the order worker's settings (the benchmark's baseline worker
 // uses the same, so the two are compared like for like).
 //
@@ -42,5 +54,6 @@ func Options() sdkworker.Options {
 		MaxConcurrentWorkflowTaskExecutionSize:  200,
 		MaxConcurrentWorkflowTaskPollers:        16,
 		MaxConcurrentActivityTaskPollers:        8,
+		WorkerStopTimeout:                       StopTimeout,
 	}
 }

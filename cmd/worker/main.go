@@ -1,5 +1,6 @@
 // Command worker runs the order, refund and reconciliation workflows and
-// their activities, and keeps the reconciliation Schedule in place.
+// their activities, keeps the reconciliation Schedule in place, and serves
+// /metrics, /livez and /readyz on WORKER_HTTP_ADDR.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/shopflow/orderpay/internal/app"
+	"github.com/shopflow/orderpay/worker"
 )
 
 func main() {
@@ -15,7 +17,14 @@ func main() {
 		if err := a.EnsureReconcileSchedule(ctx); err != nil {
 			a.Logger.Warn("reconciliation schedule not created; will retry at next start", "error", err)
 		}
-		a.Logger.Info("worker starting", "task_queue", a.Config.TaskQueue, "temporal", a.Config.TemporalAddress)
+		addr, err := worker.HTTPServer(ctx, a.Platform, a.Config.WorkerHTTPAddr)
+		if err != nil {
+			return err
+		}
+		a.Logger.Info("worker starting", "task_queue", a.Config.TaskQueue, "temporal", a.Config.TemporalAddress,
+			"http", addr, "stop_timeout", worker.StopTimeout)
+		// On SIGINT/SIGTERM Run stops polling and waits up to
+		// worker.StopTimeout for the activities in flight.
 		return a.Worker().Run(sdkworker.InterruptCh())
 	})
 }

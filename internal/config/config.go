@@ -26,6 +26,9 @@ import (
 // Config is everything the API and the worker need.
 type Config struct {
 	HTTPAddr string // API listen address
+	// WorkerHTTPAddr is where the worker serves /metrics, /livez, /readyz
+	// and /healthz (WORKER_HTTP_ADDR, default :8081).
+	WorkerHTTPAddr string
 
 	DatabaseURL string // PostgreSQL DSN; empty selects the embedded SQLite file
 	SQLitePath  string
@@ -103,6 +106,7 @@ type LoginConfig struct {
 func Load() (*Config, error) {
 	c := &Config{
 		HTTPAddr:           env("HTTP_ADDR", ":8080"),
+		WorkerHTTPAddr:     env("WORKER_HTTP_ADDR", ":8081"),
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
 		SQLitePath:         env("SQLITE_PATH", ".data/shop.db"),
 		TemporalAddress:    env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),

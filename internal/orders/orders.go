@@ -93,10 +93,29 @@ type NewOrder struct {
 }
 
 // Service reads and writes orders.
-type Service struct{ db *gorm.DB }
+type Service struct {
+	db       *gorm.DB
+	observer StatusObserver
+}
 
 // NewService returns an order service over db.
 func NewService(db *gorm.DB) *Service { return &Service{db: db} }
+
+// StatusObserver hears every real change of an order's status, once (a
+// repeated or stale move, which changes nothing, is not heard): the
+// process's metrics (internal/metrics).
+type StatusObserver interface {
+	// OrderMoved is told the new status; for a move to paid, when the
+	// order was created and when it was paid.
+	OrderMoved(status string, orderedAt, paidAt time.Time)
+}
+
+// Observe makes o hear every status change this service writes, and
+// returns the service.
+func (s *Service) Observe(o StatusObserver) *Service {
+	s.observer = o
+	return s
+}
 
 // Create checks stock for every line and writes the order with its
 // snapshot, in one transaction. It is idempotent by order number: creating
@@ -271,6 +290,26 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 		if n == 0 {
 			return fmt.Errorf("%w: %s", ErrNotFound, t.OrderNo)
 		}
+		return nil
 	}
+	s.observe(ctx, t.OrderNo, t.Status, at)
 	return nil
+}
+
+// observe tells the observer of a status change. A move to paid reads the
+// order's creation time (one lookup by primary key, in the worker, once
+// per paid order); if that read fails the change is still told, without
+// the times.
+func (s *Service) observe(ctx context.Context, orderNo, status string, at time.Time) {
+	if s.observer == nil {
+		return
+	}
+	var orderedAt time.Time
+	if status == StatusPaid {
+		var o Order
+		if err := s.db.WithContext(ctx).Select("created_at").Where("order_no = ?", orderNo).Take(&o).Error; err == nil {
+			orderedAt = o.CreatedAt
+		}
+	}
+	s.observer.OrderMoved(status, orderedAt, at)
 }

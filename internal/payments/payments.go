@@ -101,6 +101,21 @@ type Service struct {
 	db        *gorm.DB
 	providers *providers.Registry
 	now       func() time.Time
+	observer  RefundObserver
+}
+
+// RefundObserver hears every refund that reaches a final outcome
+// (RefundSucceeded or RefundFailed), once per refund number: the
+// process's metrics (internal/metrics).
+type RefundObserver interface {
+	RefundFinished(outcome string)
+}
+
+// Observe makes o hear every refund outcome this service records, and
+// returns the service.
+func (s *Service) Observe(o RefundObserver) *Service {
+	s.observer = o
+	return s
 }
 
 // NewService returns a payment service over the providers of every

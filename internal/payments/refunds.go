@@ -216,11 +216,14 @@ func (s *Service) RecordRefundResult(ctx context.Context, res RefundResult) erro
 		}
 		updates["refunded_at"] = at.UTC()
 	}
-	err := s.db.WithContext(ctx).Model(&Refund{}).
+	q := s.db.WithContext(ctx).Model(&Refund{}).
 		Where("refund_no = ? AND status NOT IN ?", res.RefundNo, []string{RefundSucceeded, RefundFailed}).
-		Updates(updates).Error
-	if err != nil {
-		return fmt.Errorf("record refund %s: %w", res.RefundNo, err)
+		Updates(updates)
+	if q.Error != nil {
+		return fmt.Errorf("record refund %s: %w", res.RefundNo, q.Error)
+	}
+	if q.RowsAffected > 0 && s.observer != nil && (res.Status == RefundSucceeded || res.Status == RefundFailed) {
+		s.observer.RefundFinished(res.Status)
 	}
 	return nil
 }

@@ -16,6 +16,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/health"
+	"github.com/shopflow/orderpay/internal/metrics"
 	"github.com/shopflow/orderpay/internal/payloadcodec"
 	"github.com/shopflow/orderpay/internal/providers"
 	"github.com/shopflow/orderpay/internal/store"
@@ -36,10 +39,15 @@ type Platform struct {
 	DataConverter converter.DataConverter
 	// Providers are the configured payment providers (internal/providers).
 	Providers *providers.Registry
+	// Metrics is this process's Prometheus registry: the Temporal SDK's
+	// metrics, the HTTP and business metrics and the money at risk.
+	Metrics *metrics.Metrics
 }
 
-// Open opens the database, builds the provider clients and a lazy Temporal
-// client (the API starts, and reports 503, while Temporal is down).
+// Open opens the database, builds the provider clients, the process's
+// metrics (the Temporal client reports into them; the money at risk is
+// read from the database when scraped) and a lazy Temporal client (the
+// API starts, and reports 503, while Temporal is down).
 func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Platform, error) {
 	db, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath})
 	if err != nil {
@@ -56,12 +64,15 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Platfo
 		return nil, err
 	}
 	dc := payloadcodec.DataConverter(codec)
-	tc, err := client.NewLazyClient(TemporalOptions(cfg, logger, dc))
+	m := metrics.New(logger)
+	m.WatchMoneyAtRisk(db, metrics.MoneyAtRiskTTL)
+	tc, err := client.NewLazyClient(TemporalOptions(cfg, logger, dc, m.TemporalHandler()))
 	if err != nil {
+		m.Close()
 		store.Close(db)
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
-	return &Platform{Config: cfg, Logger: logger, DB: db, Temporal: tc, PayloadCodec: codec, DataConverter: dc, Providers: reg}, nil
+	return &Platform{Config: cfg, Logger: logger, DB: db, Temporal: tc, PayloadCodec: codec, DataConverter: dc, Providers: reg, Metrics: m}, nil
 }
 
 // NewPayloadCodec builds the payload codec from TEMPORAL_PAYLOAD_KEYS. With
@@ -79,13 +90,15 @@ func NewPayloadCodec(cfg *config.Config, logger *slog.Logger) (*payloadcodec.Cod
 }
 
 // TemporalOptions are the Temporal client settings of the API and the
-// worker; dc is their data converter (payloadcodec.DataConverter).
-func TemporalOptions(cfg *config.Config, logger *slog.Logger, dc converter.DataConverter) client.Options {
+// worker; dc is their data converter (payloadcodec.DataConverter). The SDK
+// reports its client and worker metrics (temporal_…) to mh; nil records none.
+func TemporalOptions(cfg *config.Config, logger *slog.Logger, dc converter.DataConverter, mh client.MetricsHandler) client.Options {
 	return client.Options{
 		HostPort:          cfg.TemporalAddress,
 		Namespace:         cfg.TemporalNamespace,
 		Logger:            logger.With("component", "temporal"),
 		DataConverter:     dc,
+		MetricsHandler:    mh,
 		ConnectionOptions: client.ConnectionOptions{GrpcCompression: GrpcCompression(cfg.TemporalCompression)},
 	}
 }
@@ -113,8 +126,41 @@ func (p *Platform) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the Temporal client and the database.
+// ReadinessChecks are what /readyz of the API and the worker ask: the
+// database answers a ping, the Temporal frontend answers its health check,
+// and the payment providers are configured (WeChat Pay v3 at least, whose
+// notifies the API must verify).
+func (p *Platform) ReadinessChecks() []health.Check {
+	return []health.Check{
+		{Name: "database", Run: p.Ping},
+		{Name: "temporal", Run: func(ctx context.Context) error {
+			if _, err := p.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				return fmt.Errorf("temporal health: %w", err)
+			}
+			return nil
+		}},
+		{Name: "providers", Run: func(context.Context) error { return ProvidersReady(p.Providers) }},
+	}
+}
+
+// ProvidersReady checks the payment providers' configuration: WeChat Pay
+// v3 must be registered with its notify handler.
+func ProvidersReady(reg *providers.Registry) error {
+	if reg == nil || !reg.Supports(contract.ChannelWeChatJSAPI) {
+		return fmt.Errorf("wechat pay v3 is not configured")
+	}
+	for _, n := range reg.Notifiers() {
+		if n.NotifyPath() == "wechatpay" {
+			return nil
+		}
+	}
+	return fmt.Errorf("wechat pay v3 has no notify handler")
+}
+
+// Close releases the Temporal client, the metrics' Temporal scope and the
+// database.
 func (p *Platform) Close() {
 	p.Temporal.Close()
+	p.Metrics.Close()
 	store.Close(p.DB)
 }

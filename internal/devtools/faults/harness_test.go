@@ -187,11 +187,14 @@ func (s *system) env(paymentTimeout time.Duration) map[string]string {
 	env, err := all.MerchantEnv(s.stateDir, s.sandboxURL)
 	must(s.t, err)
 	for k, v := range map[string]string{
-		"DATABASE_URL":             s.appDSN,
-		"SQLITE_PATH":              "",
-		"TEMPORAL_ADDRESS":         s.temporal,
-		"TEMPORAL_NAMESPACE":       "default",
-		"TEMPORAL_TASK_QUEUE":      s.taskQueue,
+		"DATABASE_URL":        s.appDSN,
+		"SQLITE_PATH":         "",
+		"TEMPORAL_ADDRESS":    s.temporal,
+		"TEMPORAL_NAMESPACE":  "default",
+		"TEMPORAL_TASK_QUEUE": s.taskQueue,
+		// A worker process run by a test serves /metrics and the probes
+		// on a free port (several may run at once).
+		"WORKER_HTTP_ADDR":         "127.0.0.1:0",
 		"WECHAT_NOTIFY_URL":        s.apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": s.apiURL + "/api/v1/notify/wechatpay/refund",
 		"PUBLIC_API_URL":           s.apiURL,
