@@ -57,6 +57,7 @@ func runModel(t *testing.T, sessions, actions int) {
 		APIURL: s.apiURL, SandboxURL: s.sandboxURL, AdminUser: bootstrapAdmin, AdminPassword: bootstrapPassword,
 		DB: s.app.DB, Seed: seed, Sessions: sessions, Actions: actions, PointsPerYuan: 1,
 		Settle: 2 * time.Minute, Logf: t.Logf,
+		Reconcile: model.ReconcileNow(s.app.Temporal, s.app.Config.TaskQueue),
 	})
 	require.NoError(t, err, "MODEL_SEED=%d", seed)
 	t.Logf("figures: %s", res.Figures())

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/shopflow/orderpay/internal/devtools/books/model"
 )
@@ -35,10 +36,14 @@ func TestModelLarge(t *testing.T) {
 	s := startSystem(t, options{paymentTimeout: 3 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	tc, err := client.Dial(client.Options{HostPort: s.temporal, Namespace: "default"})
+	require.NoError(t, err)
+	defer tc.Close()
 	res, err := model.Run(ctx, model.Config{
 		APIURL: s.apiURL, SandboxURL: s.sandboxURL, AdminUser: "root", AdminPassword: "faults-bootstrap-password",
 		DB: s.db, Seed: seed, Sessions: sessions, Actions: 15, PointsPerYuan: 1,
 		Settle: 3 * time.Minute, Logf: t.Logf,
+		Reconcile: model.ReconcileNow(tc, s.taskQueue),
 	})
 	require.NoError(t, err, "MODEL_SEED=%d", seed)
 	t.Logf("figures: %s", res.Figures())

@@ -61,6 +61,11 @@ type Config struct {
 	PointsPerYuan int64
 	// Settle bounds the wait for money in flight after the last action.
 	Settle time.Duration
+	// Reconcile, when set, runs one reconciliation pass after the last
+	// action, as the shop's Schedule does every few minutes: a payment whose
+	// notify raced its order's closing is found by reconciliation, not by
+	// the order's workflow, and the books are checked once it has run.
+	Reconcile func(ctx context.Context) error
 	// Logf receives progress lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -159,6 +164,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 
 	start := time.Now()
+	if cfg.Reconcile != nil {
+		if err := cfg.Reconcile(ctx); err != nil {
+			return nil, fmt.Errorf("model: reconciliation pass: %w", err)
+		}
+	}
 	opt := books.Options{PointsPerYuan: cfg.PointsPerYuan, InitialStock: InitialStock(), AllowInFlight: true}
 	for {
 		b, err := books.Fetch(ctx, r.hc, cfg.SandboxURL)
