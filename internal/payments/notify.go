@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
 )
 
@@ -45,5 +46,5 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchan
 	if paidAt.IsZero() {
 		paidAt = time.Now()
 	}
-	return &Paid{OrderNo: p.OrderNo, OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: "notify"}, nil
+	return &Paid{OrderNo: p.OrderNo, OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: contract.SourceNotify}, nil
 }
