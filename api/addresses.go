@@ -50,7 +50,7 @@ func (s *Server) getAddress(c *fiber.Ctx) error {
 // createAddress answers POST /api/v1/addresses: 201 and the address.
 func (s *Server) createAddress(c *fiber.Ctx) error {
 	var req AddressRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeTextJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if req.Name == nil || req.Phone == nil || req.Region == nil || req.Detail == nil {
@@ -72,7 +72,7 @@ func (s *Server) updateAddress(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "address not found")
 	}
 	var req AddressRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeTextJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if c.Method() == fiber.MethodPut && (req.Name == nil || req.Phone == nil || req.Region == nil || req.Detail == nil) {

@@ -99,7 +99,7 @@ func (s *Server) adminGetProduct(c *fiber.Ctx) error {
 // adminCreateProduct answers POST /api/v1/admin/products: 201.
 func (s *Server) adminCreateProduct(c *fiber.Ctx) error {
 	var req ProductRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeTextJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if req.Name == nil || req.PriceCents == nil {
@@ -131,7 +131,7 @@ func (s *Server) adminUpdateProduct(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "product not found")
 	}
 	var req ProductRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeTextJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if req.Stock != nil {
@@ -172,7 +172,7 @@ func (s *Server) adminAdjustStock(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "product not found")
 	}
 	var req StockRequest
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeTextJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	note(c).detail = fmt.Sprintf("product=%d delta=%d reason=%q", id, req.Delta, cutTo(req.Reason, 200))

@@ -99,3 +99,14 @@ func pathID(c *fiber.Ctx) (uint, bool) {
 	id, err := strconv.ParseUint(c.Params("id"), 10, 32)
 	return uint(id), err == nil && id > 0
 }
+
+// decodeTextJSON is decodeJSON for bodies whose strings are stored: the
+// raw body must be UTF-8 without NUL first (encoding/json would turn
+// invalid bytes into U+FFFD silently, storing something the buyer never
+// sent).
+func decodeTextJSON(c *fiber.Ctx, dst any) error {
+	if err := checkRawText("the body", c.Body()); err != nil {
+		return err
+	}
+	return decodeJSON(c, dst)
+}
