@@ -130,11 +130,11 @@ func queryTime(v, name string, endOfDay bool) (time.Time, error) {
 // adminListOrders answers GET /api/v1/admin/orders: any buyer's orders,
 // newest first, filtered (see orderQuery).
 func (s *Server) adminListOrders(c *fiber.Ctx) error {
+	note(c).detail = cutTo(string(c.Request().URI().QueryString()), 500)
 	q, err := orderQuery(c)
 	if err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 	}
-	note(c).detail = cutTo(string(c.Request().URI().QueryString()), 500)
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	page, err := s.Orders.List(ctx, q)
@@ -153,12 +153,12 @@ var csvHeader = []string{"order_no", "user_id", "status", "status_reason", "pay_
 // as CSV a page at a time. Text cells that a spreadsheet would run as a
 // formula are defused (see csvCell).
 func (s *Server) adminExportOrders(c *fiber.Ctx) error {
+	note(c).detail = cutTo(string(c.Request().URI().QueryString()), 500)
 	q, err := orderQuery(c)
 	if err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 	}
 	q.Cursor, q.Limit = "", pagination.MaxLimit
-	note(c).detail = cutTo(string(c.Request().URI().QueryString()), 500)
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="orders-`+time.Now().UTC().Format("20060102T150405Z")+`.csv"`)
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
