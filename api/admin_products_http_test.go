@@ -91,7 +91,7 @@ func TestAdminProducts(t *testing.T) {
 	res = s.do("POST", path+"/stock", root, map[string]any{"delta": 5, "reason": "delivery from the roaster"})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	adj := decode[struct {
-		Product  api.AdminProductView `json:"product"`
+		Product  api.AdminProductView  `json:"product"`
 		Movement catalog.StockMovement `json:"movement"`
 	}](t, res)
 	assert.EqualValues(t, 15, adj.Product.Stock)
