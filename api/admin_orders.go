@@ -159,6 +159,9 @@ func (s *Server) adminExportOrders(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 	}
 	q.Cursor, q.Limit = "", pagination.MaxLimit
+	// The stream writer runs after this handler returns: keep no string
+	// that points into the request's buffers.
+	q.Status, q.Channel, q.OrderNo = strings.Clone(q.Status), strings.Clone(q.Channel), strings.Clone(q.OrderNo)
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="orders-`+time.Now().UTC().Format("20060102T150405Z")+`.csv"`)
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
