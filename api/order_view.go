@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -61,11 +62,6 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 	return s.showOrder(c, func(o *orders.Order) bool { return o.UserID == p.UserID })
 }
 
-// adminGetOrder returns any order (GET /api/v1/admin/orders/{order_no}).
-func (s *Server) adminGetOrder(c *fiber.Ctx) error {
-	return s.showOrder(c, func(*orders.Order) bool { return true })
-}
-
 // showOrder answers the order of the path if visible says the caller may
 // see it, and 404 otherwise.
 func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error {
@@ -78,7 +74,17 @@ func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error
 	if !visible(o) {
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
 	}
-	view := OrderView{
+	view, err := s.orderView(ctx, o)
+	if err != nil {
+		return s.orderError(c, err)
+	}
+	return c.JSON(view)
+}
+
+// orderView reads what the order view shows besides the order row: its
+// payment and its extra payments.
+func (s *Server) orderView(ctx context.Context, o *orders.Order) (*OrderView, error) {
+	view := &OrderView{
 		OrderNo: o.OrderNo, Status: o.Status, StatusReason: o.StatusReason, AmountCents: o.AmountCents,
 		PayChannel: o.PayChannel, PointsAwarded: o.PointsAwarded, Items: o.Items, Address: o.Address(),
 		CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, CompletedAt: o.CompletedAt, ClosedAt: o.ClosedAt,
@@ -88,11 +94,11 @@ func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error
 	case err == nil:
 		view.Payment = paymentView(pay, payable(o.Status))
 	case !errors.Is(err, payments.ErrNotFound):
-		return s.orderError(c, err)
+		return nil, err
 	}
 	extras, err := s.Payments.ExtraPayments(ctx, o.OrderNo)
 	if err != nil {
-		return s.orderError(c, err)
+		return nil, err
 	}
 	view.ExtraPayments = make([]ExtraPaymentView, 0, len(extras))
 	for _, e := range extras {
@@ -101,7 +107,7 @@ func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error
 			PaidAt: e.PaidAt, RefundNo: e.RefundNo, RefundStatus: e.RefundStatus,
 		})
 	}
-	return c.JSON(view)
+	return view, nil
 }
 
 // payable reports whether an order in this status may still be paid: only

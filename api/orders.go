@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/shopflow/orderpay/internal/addresses"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
@@ -39,6 +40,9 @@ type CreateOrderRequest struct {
 	Items      []catalog.Line  `json:"items"`
 	PayChannel string          `json:"pay_channel"`
 	Address    json.RawMessage `json:"address"`
+	// AddressID names an entry of the buyer's address book instead of an
+	// inline address; its content is copied into the order.
+	AddressID *uint `json:"address_id"`
 }
 
 // Validate checks the request's shape; products and stock are checked later.
@@ -70,6 +74,12 @@ func (r *CreateOrderRequest) Validate(supported func(string) bool) error {
 	}
 	if len(addr) > 0 && !bytes.Equal(addr, []byte("null")) && addr[0] != '{' {
 		return errors.New("address must be a JSON object")
+	}
+	if r.AddressID != nil && len(addr) > 0 && !bytes.Equal(addr, []byte("null")) {
+		return errors.New("give address or address_id, not both")
+	}
+	if r.AddressID != nil && *r.AddressID == 0 {
+		return errors.New("address_id must be a positive integer")
 	}
 	return checkRawText("address", addr)
 }
@@ -118,6 +128,16 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
+	if req.AddressID != nil {
+		snap, err := s.Addresses.Snapshot(ctx, p.UserID, *req.AddressID)
+		if errors.Is(err, addresses.ErrNotFound) {
+			return fail(c, fiber.StatusBadRequest, CodeUnknownAddress, fmt.Sprintf("address_id %d is not in your address book", *req.AddressID))
+		}
+		if err != nil {
+			return s.orderError(c, err)
+		}
+		req.Address = snap
+	}
 
 	// Fail fast on unknown products, visible shortages and short wallets;
 	// the workflow checks again inside its transactions.

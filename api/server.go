@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/shopflow/orderpay/internal/addresses"
 	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/fulfilment"
@@ -22,6 +23,7 @@ import (
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/providers"
+	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/internal/wallet"
 )
@@ -52,6 +54,8 @@ type Deps struct {
 	Payments          *payments.Service
 	Fulfilment        *fulfilment.Service // refuses refunds of a top-up whose balance was spent
 	Wallet            *wallet.Service
+	Rewards           *rewards.Service    // points entries for GET /api/v1/me
+	Addresses         *addresses.Service  // buyers' address books
 	Providers         *providers.Registry // every configured provider; their notify URLs are served
 	PaymentTimeout    time.Duration
 	PointsPerYuan     int64
@@ -120,8 +124,8 @@ func New(d Deps) *fiber.App {
 	rl := d.RateLimits
 	v1 := app.Group("/api/v1")
 	v1.Post("/auth/wechat/login", rateLimit(rl.LoginPerIP, rl.Window, "logins from this address", s.ipKey), requireJSON, s.login)
-	v1.Get("/products", s.listProducts)
 	s.mountNotifies(v1)
+	s.mountShopPublic(v1) // products, operators' catalogue, order search and refunds list (shop.go)
 
 	// The admin API, before the buyers' group (whose authentication
 	// applies to every route registered after it). Each route names the
@@ -153,6 +157,7 @@ func New(d Deps) *fiber.App {
 	authed.Post("/orders/:order_no/pay", requireJSON, s.repayOrder)
 	authed.Post("/orders/:order_no/cancel", s.cancelOrder)
 	authed.Get("/wallet", s.getWallet)
+	s.mountShopBuyer(authed) // order list, account, address book (shop.go)
 	s.routeLabels = labelRoutes(app)
 	return app
 }
@@ -179,17 +184,6 @@ func (s *Server) health(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
 	}
 	return c.JSON(fiber.Map{"status": "ok", "checks": checks})
-}
-
-func (s *Server) listProducts(c *fiber.Ctx) error {
-	ctx, cancel := s.ctx(c)
-	defer cancel()
-	ps, err := s.Catalog.List(ctx)
-	if err != nil {
-		s.Logger.Error("list products", "error", err)
-		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "catalogue unavailable")
-	}
-	return c.JSON(fiber.Map{"products": ps})
 }
 
 // paidLanding is where a browser lands after paying on a provider's page

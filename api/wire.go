@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shopflow/orderpay/internal/addresses"
 	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/fulfilment"
@@ -25,6 +26,7 @@ func Wire(p *platform.Platform) Deps {
 	mp := miniprogram.New(cfg.WeChatLogin.BaseURL, cfg.WeChatLogin.AppID, cfg.WeChatLogin.AppSecret, nil)
 	cat, ord, wal := catalog.NewService(p.DB), orders.NewService(p.DB).Observe(p.Metrics), wallet.NewService(p.DB)
 	pay := payments.NewService(p.DB, p.Providers).Observe(p.Metrics)
+	rew := rewards.NewService(p.DB)
 	return Deps{
 		Database: p, Temporal: p.Temporal, TaskQueue: cfg.TaskQueue,
 		DataConverter: p.DataConverter, PayloadCodec: p.PayloadCodec, TemporalUIOrigins: cfg.TemporalUIOrigins,
@@ -33,9 +35,11 @@ func Wire(p *platform.Platform) Deps {
 		Catalog:  cat,
 		Orders:   ord,
 		Payments: pay,
-		Fulfilment: &fulfilment.Service{Orders: ord, Catalog: cat, Rewards: rewards.NewService(p.DB),
+		Fulfilment: &fulfilment.Service{Orders: ord, Catalog: cat, Rewards: rew,
 			Wallet: wal, Refunds: pay},
 		Wallet:         wal,
+		Rewards:        rew,
+		Addresses:      addresses.NewService(p.DB),
 		Providers:      p.Providers,
 		PaymentTimeout: cfg.PaymentTimeout, PointsPerYuan: cfg.PointsPerYuan,
 		RequestTimeout: cfg.RequestTimeout, Logger: p.Logger,

@@ -36,8 +36,8 @@ var ErrNotFound = contract.Kinded(contract.ErrNotFound, "order not found")
 
 // Order is one placed order. Amounts are integer cents.
 type Order struct {
-	OrderNo       string     `gorm:"primaryKey;size:32" json:"order_no"`
-	UserID        uint       `gorm:"not null;index" json:"user_id"`
+	OrderNo       string     `gorm:"primaryKey;size:32;index:idx_orders_user_created,priority:3;index:idx_orders_created,priority:2" json:"order_no"`
+	UserID        uint       `gorm:"not null;index;index:idx_orders_user_created,priority:1" json:"user_id"`
 	Status        string     `gorm:"size:24;not null;index" json:"status"`
 	StatusReason  string     `gorm:"size:200" json:"status_reason,omitempty"`
 	PayChannel    string     `gorm:"size:24;not null" json:"pay_channel"`
@@ -45,7 +45,7 @@ type Order struct {
 	AddressJSON   string     `gorm:"type:text" json:"-"`
 	PointsAwarded int64      `gorm:"not null;default:0" json:"points_awarded"`
 	Items         []Item     `gorm:"foreignKey:OrderNo;references:OrderNo" json:"items"`
-	CreatedAt     time.Time  `json:"created_at"`
+	CreatedAt     time.Time  `gorm:"index:idx_orders_user_created,priority:2;index:idx_orders_created,priority:1" json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	PaidAt        *time.Time `json:"paid_at,omitempty"`
 	CompletedAt   *time.Time `json:"completed_at,omitempty"`

@@ -34,7 +34,7 @@ var (
 // Refund is one refund of an order, keyed by its refund number
 // (out_refund_no at the provider).
 type Refund struct {
-	RefundNo         string `gorm:"primaryKey;size:64" json:"refund_no"`
+	RefundNo         string `gorm:"primaryKey;size:64;index:idx_refunds_created,priority:2" json:"refund_no"`
 	OrderNo          string `gorm:"size:32;not null;index" json:"order_no"`
 	OutTradeNo       string `gorm:"size:40;not null" json:"out_trade_no"`
 	Channel          string `gorm:"size:24;not null" json:"channel"`
@@ -50,7 +50,7 @@ type Refund struct {
 	// returns; empty for order refunds (the kept attempt's).
 	TransactionID string     `gorm:"size:64" json:"transaction_id,omitempty"`
 	FailureReason string     `gorm:"size:200" json:"failure_reason,omitempty"` // why a failed refund failed
-	CreatedAt     time.Time  `json:"created_at"`
+	CreatedAt     time.Time  `gorm:"index:idx_refunds_created,priority:1" json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	RefundedAt    *time.Time `json:"refunded_at,omitempty"`
 }

@@ -151,3 +151,13 @@ func (s *Service) grantMembership(tx *gorm.DB, g Grant) (time.Time, error) {
 	}
 	return time.Time{}, errors.New("extend membership: too much contention, will retry")
 }
+
+// Recent returns a buyer's latest points entries, newest first.
+func (s *Service) Recent(ctx context.Context, userID uint, limit int) ([]PointsEntry, error) {
+	es := []PointsEntry{}
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(limit).Find(&es).Error
+	if err != nil {
+		return nil, fmt.Errorf("list points entries of %d: %w", userID, err)
+	}
+	return es, nil
+}

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/shopflow/orderpay/internal/addresses"
 	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/orders"
@@ -145,7 +146,8 @@ func ownerOnly(path string) error {
 // before the others start.
 func Migrate(db *gorm.DB) error {
 	err := db.AutoMigrate(
-		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{},
+		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{}, &catalog.StockMovement{},
+		&addresses.Address{},
 		&users.User{}, &users.Token{},
 		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},
 		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{}, &orders.OrderNumber{},

@@ -798,7 +798,7 @@ func (r *runner) do(ctx context.Context, method, url, token string, body any, hd
 }
 
 func (r *runner) stock(ctx context.Context) (map[uint]int64, error) {
-	st, raw, err := r.do(ctx, http.MethodGet, r.cfg.APIURL+"/api/v1/products", "", nil, nil)
+	st, raw, err := r.do(ctx, http.MethodGet, r.cfg.APIURL+"/api/v1/products?limit=100", "", nil, nil)
 	if err != nil {
 		return nil, err
 	}
