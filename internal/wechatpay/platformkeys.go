@@ -124,7 +124,7 @@ func (k *platformKeys) refresh(ctx context.Context, minGap time.Duration) error 
 	k.refreshOnce.Lock()
 	defer k.refreshOnce.Unlock()
 	k.mu.Lock()
-	if !k.lastTry.IsZero() && k.now().Sub(k.lastTry) < minGap {
+	if minGap > 0 && !k.lastTry.IsZero() && k.now().Sub(k.lastTry) < minGap {
 		k.mu.Unlock()
 		return fmt.Errorf("last download %s ago, next allowed after %s", k.now().Sub(k.lastTry).Round(time.Second), minGap)
 	}
