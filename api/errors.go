@@ -10,6 +10,9 @@ import (
 // Error codes returned in {"error":{"code","message"}}.
 const (
 	CodeBadRequest          = "bad_request"
+	// CodeChannelNotAvailable: a pay channel the product knows whose
+	// provider this shop has not configured.
+	CodeChannelNotAvailable = "channel_not_available"
 	CodeTooLarge            = "payload_too_large"
 	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeInvalidJSON         = "invalid_json"
@@ -33,6 +36,13 @@ const (
 	CodeUsernameTaken       = "username_taken"
 	CodeLastAdmin           = "last_admin"
 )
+
+// channelNotAvailable answers 400 channel_not_available for a known pay
+// channel whose provider is not configured.
+func channelNotAvailable(c *fiber.Ctx, channel string, available []string) error {
+	return fail(c, fiber.StatusBadRequest, CodeChannelNotAvailable, "pay_channel "+channel+
+		" is not available: its payment provider is not configured; available: "+strings.Join(available, ", "))
+}
 
 // ErrorBody is the JSON error envelope of every 4xx/5xx answer.
 type ErrorBody struct {
