@@ -9,7 +9,7 @@ import (
 
 // Error codes returned in {"error":{"code","message"}}.
 const (
-	CodeBadRequest          = "bad_request"
+	CodeBadRequest = "bad_request"
 	// CodeChannelNotAvailable: a pay channel the product knows whose
 	// provider this shop has not configured.
 	CodeChannelNotAvailable = "channel_not_available"
