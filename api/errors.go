@@ -9,10 +9,7 @@ import (
 
 // Error codes returned in {"error":{"code","message"}}.
 const (
-	CodeBadRequest = "bad_request"
-	// CodeChannelNotAvailable: a pay channel the product knows whose
-	// provider this shop has not configured.
-	CodeChannelNotAvailable = "channel_not_available"
+	CodeBadRequest          = "bad_request"
 	CodeTooLarge            = "payload_too_large"
 	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeInvalidJSON         = "invalid_json"
@@ -35,6 +32,9 @@ const (
 	CodeInvalidCredentials  = "invalid_credentials"
 	CodeUsernameTaken       = "username_taken"
 	CodeLastAdmin           = "last_admin"
+	// CodeChannelNotAvailable: a pay channel the product knows whose
+	// provider this shop has not configured.
+	CodeChannelNotAvailable = "channel_not_available"
 )
 
 // channelNotAvailable answers 400 channel_not_available for a known pay
