@@ -165,10 +165,18 @@ func New(cfg Config) (*Client, error) {
 		download: c.downloadCertificates,
 		now:      func() time.Time { return c.now() },
 		static:   map[string]platformCert{},
+		// gopay verifies answers with its SnCertMap: keep the certificates
+		// there the same as ours (retired ones out), the public key in.
 		onChange: func(all map[string]platformCert) {
 			for serial, pc := range all {
 				v3.SnCertMap.Store(serial, pc.key)
 			}
+			v3.SnCertMap.Range(func(serial string, _ *rsa.PublicKey) bool {
+				if _, ok := all[serial]; !ok && !strings.HasPrefix(serial, PublicKeyIDPrefix) {
+					v3.SnCertMap.Delete(serial)
+				}
+				return true
+			})
 		},
 	}
 	if err := c.loadConfiguredKey(); err != nil {
