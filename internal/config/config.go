@@ -333,6 +333,9 @@ func (c *Config) loadWeChat(p *settingProblems) {
 	c.checkWeChatNotifyURL(p, weChatArea, "WECHAT_REFUND_NOTIFY_URL", w.RefundNotifyURL)
 	w.MchPrivateKeyPEM = readKeyFile(p, weChatArea, "WECHAT_MCH_PRIVATE_KEY_FILE")
 	w.PlatformPublicKeyPEM = readKeyFile(p, weChatArea, "WECHAT_PLATFORM_PUBLIC_KEY_FILE")
+	if strings.Contains(w.PlatformPublicKeyPEM, "PUBLIC KEY-----") && w.PlatformPublicKeyID == "" {
+		p.missing(weChatArea, "WECHAT_PLATFORM_PUBLIC_KEY_ID (the PUB_KEY_ID_… of the public key file)")
+	}
 	c.WeChat = w
 }
 

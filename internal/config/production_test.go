@@ -163,4 +163,10 @@ func TestWeChatWithoutPlatformKeyIsCertificateMode(t *testing.T) {
 	inProduction(t, vars)
 	_, err = Load()
 	require.ErrorContains(t, err, "WECHAT_PLATFORM_PUBLIC_KEY_FILE")
+
+	delete(vars, "WECHAT_PLATFORM_PUBLIC_KEY_ID")
+	vars["WECHAT_PLATFORM_PUBLIC_KEY_FILE"] = "file:-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+	inProduction(t, vars)
+	_, err = Load()
+	require.ErrorContains(t, err, "set WECHAT_PLATFORM_PUBLIC_KEY_ID", "a public key needs its id")
 }
