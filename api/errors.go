@@ -32,7 +32,17 @@ const (
 	CodeInvalidCredentials  = "invalid_credentials"
 	CodeUsernameTaken       = "username_taken"
 	CodeLastAdmin           = "last_admin"
+	// CodeChannelNotAvailable: a pay channel the product knows whose
+	// provider this shop has not configured.
+	CodeChannelNotAvailable = "channel_not_available"
 )
+
+// channelNotAvailable answers 400 channel_not_available for a known pay
+// channel whose provider is not configured.
+func channelNotAvailable(c *fiber.Ctx, channel string, available []string) error {
+	return fail(c, fiber.StatusBadRequest, CodeChannelNotAvailable, "pay_channel "+channel+
+		" is not available: its payment provider is not configured; available: "+strings.Join(available, ", "))
+}
 
 // ErrorBody is the JSON error envelope of every 4xx/5xx answer.
 type ErrorBody struct {

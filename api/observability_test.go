@@ -28,7 +28,9 @@ func TestProbesWhenTemporalIsDown(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(ready.Body, &rep))
 	assert.Equal(t, "unavailable", rep.Status)
-	assert.Equal(t, map[string]string{"database": "ok", "temporal": "unavailable", "providers": "ok"}, rep.Checks)
+	assert.Equal(t, map[string]string{"database": "ok", "temporal": "unavailable", "providers": "ok",
+		"provider:alipay": "ok", "provider:baidu": "ok", "provider:wechatpay_v2": "ok", "provider:wechatpay_v3": "ok"}, rep.Checks,
+		"the configured providers are listed")
 }
 
 // The HTTP metrics are labelled by route pattern, method and the status

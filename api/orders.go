@@ -116,6 +116,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if err := req.Validate(s.Payments.Supports); err != nil {
+		if !s.Payments.Supports(req.PayChannel) && contract.IsChannel(req.PayChannel) {
+			return channelNotAvailable(c, req.PayChannel, s.Payments.Channels())
+		}
 		if !s.Payments.Supports(req.PayChannel) {
 			return fail(c, fiber.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%v; supported: %s", err, strings.Join(s.Payments.Channels(), ", ")))
 		}

@@ -38,6 +38,9 @@ func (s *Server) repayOrder(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
+	if !s.Payments.Supports(req.PayChannel) && contract.IsChannel(req.PayChannel) {
+		return channelNotAvailable(c, req.PayChannel, s.Payments.Channels())
+	}
 	if !s.Payments.Supports(req.PayChannel) {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "pay_channel "+req.PayChannel+" is not supported")
 	}

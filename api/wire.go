@@ -59,7 +59,7 @@ func Prepare(ctx context.Context, p *platform.Platform, d Deps) error {
 	if err := store.Migrate(p.DB); err != nil {
 		return fmt.Errorf("migrate schema: %w", err)
 	}
-	if p.Config.SeedDemo {
+	if p.Config.SeedDemo && !p.Config.Production() { // never demo products in production
 		n, err := d.Catalog.Seed(ctx, catalog.DemoProducts())
 		if err != nil {
 			return fmt.Errorf("seed demo products: %w", err)

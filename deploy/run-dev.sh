@@ -14,6 +14,9 @@ DATA_DIR=${DATA_DIR:-.data}
 TEMPORAL=${TEMPORAL_CLI:-$(go env GOPATH)/bin/temporal}
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+# Development mode (internal/config): local http URLs, the sandbox's hosts
+# and demo products are allowed; the binaries default to production.
+export ORDERPAY_ENV=${ORDERPAY_ENV:-development}
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 export SANDBOX_ADDR=${SANDBOX_ADDR:-127.0.0.1:8090}
 export WORKER_HTTP_ADDR=${WORKER_HTTP_ADDR:-127.0.0.1:8081}

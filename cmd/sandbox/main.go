@@ -15,6 +15,8 @@
 //	-dir           SANDBOX_DIR           state dir with the test credentials (default .data/sandbox)
 //	-notify-scale  SANDBOX_NOTIFY_SCALE  multiplier of WeChat's notify retry schedule (default 0.01)
 //	-log-level     SANDBOX_LOG_LEVEL     debug, info, warn or error (default info)
+//	-wechat-signer SANDBOX_WECHAT_SIGNER WeChat Pay v3 signs naming public_key (default) or certificate
+//	                                     (POST /sandbox/wechat/signer?key=… switches at run time)
 //
 // `sandbox exec [-env FILE] [-wait D] -- CMD [ARGS…]` runs CMD with the
 // variables of merchant.env that the environment does not set already, for
@@ -78,6 +80,8 @@ func run(args []string) error {
 	scaleText := fs.String("notify-scale", envOr("SANDBOX_NOTIFY_SCALE", strconv.FormatFloat(sandbox.DefaultNotifyScale, 'g', -1, 64)),
 		"multiplier of WeChat's notify retry schedule")
 	levelText := fs.String("log-level", envOr("SANDBOX_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	signer := fs.String("wechat-signer", envOr("SANDBOX_WECHAT_SIGNER", sandbox.SignWithPublicKey),
+		"WeChat Pay v3 signs naming its public_key or its certificate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,7 +99,7 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("resolve state dir: %w", err)
 	}
-	srv, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: scale, Logger: logger})
+	srv, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: scale, Logger: logger, WeChatSigner: *signer})
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,15 @@
 // Package config reads the service's settings from the environment.
 //
-// Every setting except the merchant credentials has an embedded default that
+// ORDERPAY_ENV selects production (the default) or development. Every
+// setting except the merchant credentials has an embedded default that
 // runs the whole system on one machine (SQLite file, local Temporal dev
-// server); production overrides them through environment variables. Nothing
-// secret has a default: merchant identifiers and secrets come from the
-// environment, keys from files the environment names. Provider base URLs
-// default to the providers' production hosts. In development the provider
-// sandbox writes all of these for its test merchants to
+// server); production overrides them through environment variables.
+// Nothing secret has a default: merchant identifiers and secrets come from
+// the environment, keys from files the environment names. Each payment
+// provider is enabled by its own settings (none set: off; some: the rest
+// are listed as missing). Provider base URLs default to the providers'
+// production hosts. In development the provider sandbox writes all of
+// these for its test merchants, and ORDERPAY_ENV=development, to
 // .data/sandbox/merchant.env, which `make run` (deploy/run-dev.sh) loads
 // into the environment; this package knows nothing about the sandbox.
 package config
@@ -25,6 +28,9 @@ import (
 
 // Config is everything the API and the worker need.
 type Config struct {
+	// Env is ORDERPAY_ENV: EnvProduction (the default) or EnvDevelopment.
+	Env string
+
 	HTTPAddr string // API listen address
 	// WorkerHTTPAddr is where the worker serves /metrics, /livez, /readyz
 	// and /healthz (WORKER_HTTP_ADDR, default :8081).
@@ -55,14 +61,16 @@ type Config struct {
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
 	TokenTTL       time.Duration
-	SeedDemo       bool          // seed demo products into an empty catalogue at API start
+	SeedDemo       bool          // seed demo products into an empty catalogue at API start (never in production)
 	ReconcileEvery time.Duration // how often overdue unpaid payments are checked with their provider
 	ReconcileAfter time.Duration // how long a payment may stay unpaid before it counts as overdue
 	// ReconcileGrace is how long after its payment window a closed attempt
 	// is still asked about (some providers take money for closed attempts).
 	ReconcileGrace time.Duration
 
-	WeChat         wechatpay.Config
+	// WeChat is the WeChat Pay v3 merchant; nil when not configured (its
+	// channels are then not available).
+	WeChat         *wechatpay.Config
 	Providers      Providers
 	WeChatLogin    LoginConfig
 	RequestTimeout time.Duration
@@ -104,7 +112,12 @@ type LoginConfig struct {
 
 // Load reads the configuration from the environment.
 func Load() (*Config, error) {
+	appEnv, err := loadEnv()
+	if err != nil {
+		return nil, err
+	}
 	c := &Config{
+		Env:                appEnv,
 		HTTPAddr:           env("HTTP_ADDR", ":8080"),
 		WorkerHTTPAddr:     env("WORKER_HTTP_ADDR", ":8081"),
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
@@ -120,7 +133,6 @@ func Load() (*Config, error) {
 	if c.TemporalCompression != "none" && c.TemporalCompression != "gzip" {
 		return nil, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION=%q: want none or gzip", c.TemporalCompression)
 	}
-	var err error
 	if c.PaymentTimeout, err = durationEnv("PAYMENT_TIMEOUT", 2*time.Hour); err != nil {
 		return nil, err
 	}
@@ -142,7 +154,7 @@ func Load() (*Config, error) {
 	if c.PointsPerYuan, err = intEnv("POINTS_PER_YUAN", 1); err != nil {
 		return nil, err
 	}
-	if c.SeedDemo, err = strconv.ParseBool(env("SEED_DEMO_PRODUCTS", "true")); err != nil {
+	if c.SeedDemo, err = strconv.ParseBool(env("SEED_DEMO_PRODUCTS", strconv.FormatBool(!c.Production()))); err != nil {
 		return nil, fmt.Errorf("SEED_DEMO_PRODUCTS: %w", err)
 	}
 	if c.AdminTokenTTL, err = durationEnv("ADMIN_TOKEN_TTL", 12*time.Hour); err != nil {
@@ -177,10 +189,13 @@ func Load() (*Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
-	if err := c.loadWeChat(); err != nil {
-		return nil, err
+	var problems settingProblems
+	if c.SeedDemo && c.Production() {
+		problems.add("demo products", "SEED_DEMO_PRODUCTS=true is for development only (set ORDERPAY_ENV=development)")
 	}
-	if err := c.loadProviders(); err != nil {
+	c.loadWeChat(&problems)
+	c.loadProviders(&problems)
+	if err := problems.err(c.Env); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -261,47 +276,80 @@ func (c *Config) loadRateLimits() error {
 	return nil
 }
 
-// weChatRequired are the WeChat Pay v3 settings without which neither the
-// API nor the worker can run.
+// weChatRequired are the WeChat Pay v3 merchant settings: setting any of
+// them enables WeChat Pay v3, which then needs them all. The platform key
+// (WECHAT_PLATFORM_PUBLIC_KEY_FILE, with WECHAT_PLATFORM_PUBLIC_KEY_ID for a
+// public key) is optional: without it the platform certificates are
+// downloaded from WeChat at start.
 var weChatRequired = []string{
-	"WECHAT_APPID", "WECHAT_MCHID", "WECHAT_MCH_SERIAL_NO", "WECHAT_APIV3_KEY",
-	"WECHAT_MCH_PRIVATE_KEY_FILE", "WECHAT_PLATFORM_PUBLIC_KEY_FILE", "WECHAT_PLATFORM_PUBLIC_KEY_ID",
+	"WECHAT_APPID", "WECHAT_MCHID", "WECHAT_MCH_SERIAL_NO", "WECHAT_APIV3_KEY", "WECHAT_MCH_PRIVATE_KEY_FILE",
 }
 
-// loadWeChat fills the WeChat Pay v3 and mini-program login settings. The
-// merchant settings are required; empty base URLs mean WeChat's production
-// hosts.
-func (c *Config) loadWeChat() error {
-	if missing := missingEnv(weChatRequired...); len(missing) > 0 {
-		return fmt.Errorf("WeChat Pay v3 merchant not configured: set %s "+
-			"(for the local sandbox, load .data/sandbox/merchant.env as `make run` does)", strings.Join(missing, ", "))
-	}
-	key, err := readFileEnv("WECHAT_MCH_PRIVATE_KEY_FILE")
-	if err != nil {
-		return err
-	}
-	pub, err := readFileEnv("WECHAT_PLATFORM_PUBLIC_KEY_FILE")
-	if err != nil {
-		return err
-	}
-	c.WeChat = wechatpay.Config{
-		AppID:                os.Getenv("WECHAT_APPID"),
-		MchID:                os.Getenv("WECHAT_MCHID"),
-		MchSerialNo:          os.Getenv("WECHAT_MCH_SERIAL_NO"),
-		APIv3Key:             os.Getenv("WECHAT_APIV3_KEY"),
-		MchPrivateKeyPEM:     key,
-		PlatformPublicKeyPEM: pub,
-		PlatformPublicKeyID:  os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_ID"),
-		BaseURL:              os.Getenv("WECHAT_PAY_BASE_URL"),
-		NotifyURL:            env("WECHAT_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay"),
-		RefundNotifyURL:      env("WECHAT_REFUND_NOTIFY_URL", "http://127.0.0.1:8080/api/v1/notify/wechatpay/refund"),
-	}
+// weChatEnabling are the settings that switch WeChat Pay v3 on: its
+// required ones except WECHAT_APPID, which the mini-program login uses
+// on its own, plus the platform key.
+var weChatEnabling = []string{
+	"WECHAT_MCHID", "WECHAT_MCH_SERIAL_NO", "WECHAT_APIV3_KEY", "WECHAT_MCH_PRIVATE_KEY_FILE",
+	"WECHAT_PLATFORM_PUBLIC_KEY_FILE", "WECHAT_PLATFORM_PUBLIC_KEY_ID",
+}
+
+const weChatArea = "WeChat Pay v3"
+
+// loadWeChat fills the WeChat Pay v3 and mini-program login settings.
+// WeChat Pay v3 is off when none of weChatEnabling is set. Empty base URLs
+// mean WeChat's production hosts.
+func (c *Config) loadWeChat(p *settingProblems) {
 	c.WeChatLogin = LoginConfig{
 		BaseURL:   os.Getenv("WECHAT_LOGIN_BASE_URL"),
-		AppID:     c.WeChat.AppID,
+		AppID:     os.Getenv("WECHAT_APPID"),
 		AppSecret: os.Getenv("WECHAT_APP_SECRET"),
 	}
-	return nil
+	c.checkBaseURL(p, "mini-program login", "WECHAT_LOGIN_BASE_URL")
+	if c.Production() && c.WeChatLogin.AppID != "" && c.WeChatLogin.AppSecret == "" {
+		p.missing("mini-program login", "WECHAT_APP_SECRET")
+	}
+	if len(missingEnv(weChatEnabling...)) == len(weChatEnabling) {
+		return
+	}
+	p.missing(weChatArea, missingEnv(weChatRequired...)...)
+	if os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_ID") != "" && os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_FILE") == "" {
+		p.missing(weChatArea, "WECHAT_PLATFORM_PUBLIC_KEY_FILE (WECHAT_PLATFORM_PUBLIC_KEY_ID names its key)")
+	}
+	c.checkBaseURL(p, weChatArea, "WECHAT_PAY_BASE_URL")
+	w := &wechatpay.Config{
+		AppID:               os.Getenv("WECHAT_APPID"),
+		MchID:               os.Getenv("WECHAT_MCHID"),
+		MchSerialNo:         os.Getenv("WECHAT_MCH_SERIAL_NO"),
+		APIv3Key:            os.Getenv("WECHAT_APIV3_KEY"),
+		PlatformPublicKeyID: os.Getenv("WECHAT_PLATFORM_PUBLIC_KEY_ID"),
+		BaseURL:             os.Getenv("WECHAT_PAY_BASE_URL"),
+		NotifyURL:           c.notifyURL(p, weChatArea, "WECHAT_NOTIFY_URL", "/api/v1/notify/wechatpay"),
+		RefundNotifyURL:     c.notifyURL(p, weChatArea, "WECHAT_REFUND_NOTIFY_URL", "/api/v1/notify/wechatpay/refund"),
+	}
+	if w.APIv3Key != "" && len(w.APIv3Key) != 32 {
+		p.add(weChatArea, "WECHAT_APIV3_KEY must have 32 characters, has %d", len(w.APIv3Key))
+	}
+	c.checkWeChatNotifyURL(p, weChatArea, "WECHAT_NOTIFY_URL", w.NotifyURL)
+	c.checkWeChatNotifyURL(p, weChatArea, "WECHAT_REFUND_NOTIFY_URL", w.RefundNotifyURL)
+	w.MchPrivateKeyPEM = readKeyFile(p, weChatArea, "WECHAT_MCH_PRIVATE_KEY_FILE")
+	w.PlatformPublicKeyPEM = readKeyFile(p, weChatArea, "WECHAT_PLATFORM_PUBLIC_KEY_FILE")
+	if strings.Contains(w.PlatformPublicKeyPEM, "PUBLIC KEY-----") && w.PlatformPublicKeyID == "" {
+		p.missing(weChatArea, "WECHAT_PLATFORM_PUBLIC_KEY_ID (the PUB_KEY_ID_… of the public key file)")
+	}
+	c.WeChat = w
+}
+
+// readKeyFile reads the file the setting key names ("" when key is unset);
+// a file that cannot be read is recorded as a problem of area.
+func readKeyFile(p *settingProblems, area, key string) string {
+	if os.Getenv(key) == "" {
+		return ""
+	}
+	s, err := readFileEnv(key)
+	if err != nil {
+		p.add(area, "%v", err)
+	}
+	return s
 }
 
 // missingEnv returns those of keys whose environment variable is unset or

@@ -15,15 +15,20 @@ var allMerchantVars = append(append(append(append([]string{
 	"WECHATV2_BASE_URL", "WECHATV2_CERT_FILE", "WECHATV2_KEY_FILE",
 	"ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID",
 	"BAIDU_APP_ID", "BAIDU_BASE_URL", "BAIDU_SANDBOX_REGISTER_URL",
-}, weChatRequired...), weChatV2Required...), alipayRequired...), baiduRequired...)
+	"ORDERPAY_ENV", "PUBLIC_API_URL", "SEED_DEMO_PRODUCTS", "WECHAT_NOTIFY_URL", "WECHAT_REFUND_NOTIFY_URL",
+	"WECHATV2_NOTIFY_URL", "WECHATV2_REFUND_NOTIFY_URL", "ALIPAY_NOTIFY_URL", "ALIPAY_RETURN_URL",
+	"BAIDU_NOTIFY_URL", "BAIDU_REFUND_NOTIFY_URL",
+}, weChatEnabling...), weChatV2Required...), alipayRequired...), baiduRequired...)
 
 // setMerchantEnv clears every merchant variable, then sets vars; a value
-// "file:X" becomes the path of a temporary file holding X.
+// "file:X" becomes the path of a temporary file holding X. ORDERPAY_ENV is
+// development unless vars sets it.
 func setMerchantEnv(t *testing.T, vars map[string]string) {
 	t.Helper()
 	for _, k := range allMerchantVars {
 		t.Setenv(k, "")
 	}
+	t.Setenv("ORDERPAY_ENV", EnvDevelopment)
 	dir := t.TempDir()
 	for k, v := range vars {
 		if content, ok := strings.CutPrefix(v, "file:"); ok {

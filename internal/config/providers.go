@@ -1,25 +1,24 @@
 package config
 
 import (
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/baidu"
 	"github.com/shopflow/orderpay/internal/wechatv2"
 )
 
-// Providers holds the optional payment providers beyond WeChat Pay v3. A
-// nil entry means the provider is not configured and its channels are off.
+// Providers holds the optional payment providers beyond WeChat Pay v3
+// (Config.WeChat). A nil entry means the provider is not configured and its
+// channels are not available.
 type Providers struct {
 	WeChatV2 *wechatv2.Config
 	Baidu    *baidu.Config
 	Alipay   *alipay.Config
 }
 
-// Required settings of each optional provider: all of them switch the
-// provider on, none leaves it off.
+// Required settings of each optional provider: any of them switches the
+// provider on (and then all are needed), none leaves it off.
 var (
 	weChatV2Required = []string{"WECHATV2_APPID", "WECHATV2_MCHID", "WECHATV2_API_KEY"}
 	alipayRequired   = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE"}
@@ -29,111 +28,93 @@ var (
 )
 
 // loadProviders reads each optional provider's merchant settings from the
-// environment. A provider is on when all its required variables are set
-// and off (its channels answer 400 unsupported) when none is; some but not
-// all of them is an error. Empty base URLs mean the providers' production
-// hosts.
-func (c *Config) loadProviders() error {
-	apiURL := env("PUBLIC_API_URL", "http://127.0.0.1:8080")
-	if err := c.loadWeChatV2(apiURL); err != nil {
-		return err
+// environment. A provider is on when any of its required variables is set
+// (the missing ones are then recorded) and off (its channels are not
+// available) when none is. Empty base URLs mean the providers' production
+// hosts. In production at least one payment provider must be on.
+func (c *Config) loadProviders(p *settingProblems) {
+	c.loadWeChatV2(p)
+	c.loadAlipay(p, c.publicAPIURL())
+	c.loadBaidu(p)
+	if c.Production() && c.WeChat == nil && c.Providers.WeChatV2 == nil && c.Providers.Alipay == nil && c.Providers.Baidu == nil {
+		p.add("payment providers", "none configured: set the settings of at least one of WeChat Pay v3 (WECHAT_*), "+
+			"WeChat Pay v2 (WECHATV2_*), Alipay (ALIPAY_*) or Baidu (BAIDU_*); see docs/providers.md")
 	}
-	if err := c.loadAlipay(apiURL); err != nil {
-		return err
-	}
-	return c.loadBaidu(apiURL)
 }
 
-// providerEnabled reports whether every one of required is set (true) or
-// none is (false), and fails naming the missing ones otherwise.
-func providerEnabled(provider string, required []string) (bool, error) {
+// providerEnabled reports whether any of required is set, and records the
+// missing ones of an enabled provider.
+func providerEnabled(p *settingProblems, provider string, required []string) bool {
 	missing := missingEnv(required...)
-	switch len(missing) {
-	case 0:
-		return true, nil
-	case len(required):
-		return false, nil
-	default:
-		return false, fmt.Errorf("%s partly configured: set %s too, or unset all of %s",
-			provider, strings.Join(missing, ", "), strings.Join(required, ", "))
+	if len(missing) == len(required) {
+		return false
 	}
+	p.missing(provider, missing...)
+	return true
 }
 
-func (c *Config) loadAlipay(apiURL string) error {
-	if on, err := providerEnabled("Alipay", alipayRequired); !on {
-		return err
+func (c *Config) loadAlipay(p *settingProblems, apiURL string) {
+	const area = "Alipay"
+	if !providerEnabled(p, area, alipayRequired) {
+		return
 	}
-	priv, err := readFileEnv("ALIPAY_PRIVATE_KEY_FILE")
-	if err != nil {
-		return err
-	}
-	pub, err := readFileEnv("ALIPAY_PUBLIC_KEY_FILE")
-	if err != nil {
-		return err
-	}
-	c.Providers.Alipay = &alipay.Config{
+	c.checkBaseURL(p, area, "ALIPAY_GATEWAY_URL")
+	a := &alipay.Config{
 		AppID:           os.Getenv("ALIPAY_APPID"),
-		AppPrivateKey:   priv,
-		AlipayPublicKey: pub,
+		AppPrivateKey:   readKeyFile(p, area, "ALIPAY_PRIVATE_KEY_FILE"),
+		AlipayPublicKey: readKeyFile(p, area, "ALIPAY_PUBLIC_KEY_FILE"),
 		GatewayURL:      os.Getenv("ALIPAY_GATEWAY_URL"),
-		NotifyURL:       env("ALIPAY_NOTIFY_URL", apiURL+"/api/v1/notify/alipay"),
-		ReturnURL:       env("ALIPAY_RETURN_URL", apiURL+"/paid"),
+		NotifyURL:       c.notifyURL(p, area, "ALIPAY_NOTIFY_URL", "/api/v1/notify/alipay"),
+		ReturnURL:       os.Getenv("ALIPAY_RETURN_URL"),
 		SellerID:        os.Getenv("ALIPAY_SELLER_ID"),
 	}
-	return nil
+	if a.ReturnURL == "" && apiURL != "" {
+		a.ReturnURL = apiURL + "/paid"
+	}
+	c.Providers.Alipay = a
 }
 
-func (c *Config) loadWeChatV2(apiURL string) error {
-	if on, err := providerEnabled("WeChat Pay v2", weChatV2Required); !on {
-		return err
+func (c *Config) loadWeChatV2(p *settingProblems) {
+	const area = "WeChat Pay v2"
+	if !providerEnabled(p, area, weChatV2Required) {
+		return
 	}
+	c.checkBaseURL(p, area, "WECHATV2_BASE_URL")
 	w := &wechatv2.Config{
 		AppID:           os.Getenv("WECHATV2_APPID"),
 		MchID:           os.Getenv("WECHATV2_MCHID"),
 		APIKey:          os.Getenv("WECHATV2_API_KEY"),
 		SignType:        env("WECHATV2_SIGN_TYPE", wechatv2.SignTypeMD5),
 		BaseURL:         os.Getenv("WECHATV2_BASE_URL"),
-		NotifyURL:       env("WECHATV2_NOTIFY_URL", apiURL+"/api/v1/notify/wechatpay/v2"),
-		RefundNotifyURL: env("WECHATV2_REFUND_NOTIFY_URL", apiURL+"/api/v1/notify/wechatpay/v2/refund"),
+		NotifyURL:       c.notifyURL(p, area, "WECHATV2_NOTIFY_URL", "/api/v1/notify/wechatpay/v2"),
+		RefundNotifyURL: c.notifyURL(p, area, "WECHATV2_REFUND_NOTIFY_URL", "/api/v1/notify/wechatpay/v2/refund"),
 	}
-	if os.Getenv("WECHATV2_CERT_FILE") != "" {
-		certPEM, err := readFileEnv("WECHATV2_CERT_FILE")
-		if err != nil {
-			return err
-		}
-		keyPEM, err := readFileEnv("WECHATV2_KEY_FILE")
-		if err != nil {
-			return err
-		}
-		w.CertPEM, w.KeyPEM = certPEM, keyPEM
+	if os.Getenv("WECHATV2_CERT_FILE") != "" || os.Getenv("WECHATV2_KEY_FILE") != "" {
+		p.missing(area, missingEnv("WECHATV2_CERT_FILE", "WECHATV2_KEY_FILE")...)
+		w.CertPEM, w.KeyPEM = readKeyFile(p, area, "WECHATV2_CERT_FILE"), readKeyFile(p, area, "WECHATV2_KEY_FILE")
 	}
 	c.Providers.WeChatV2 = w
-	return nil
 }
 
-func (c *Config) loadBaidu(apiURL string) error {
-	if on, err := providerEnabled("Baidu", baiduRequired); !on {
-		return err
+func (c *Config) loadBaidu(p *settingProblems) {
+	const area = "Baidu"
+	if !providerEnabled(p, area, baiduRequired) {
+		return
 	}
-	priv, err := readFileEnv("BAIDU_PRIVATE_KEY_FILE")
-	if err != nil {
-		return err
-	}
-	pub, err := readFileEnv("BAIDU_PLATFORM_PUBLIC_KEY_FILE")
-	if err != nil {
-		return err
+	c.checkBaseURL(p, area, "BAIDU_BASE_URL")
+	if v := os.Getenv("BAIDU_SANDBOX_REGISTER_URL"); c.Production() && v != "" {
+		p.add(area, "BAIDU_SANDBOX_REGISTER_URL=%q is the sandbox's; unset it in production", v)
 	}
 	c.Providers.Baidu = &baidu.Config{
 		AppKey:               os.Getenv("BAIDU_APP_KEY"),
 		DealID:               os.Getenv("BAIDU_DEAL_ID"),
 		AppID:                os.Getenv("BAIDU_APP_ID"),
-		PrivateKeyPEM:        priv,
-		PlatformPublicKeyPEM: pub,
+		PrivateKeyPEM:        readKeyFile(p, area, "BAIDU_PRIVATE_KEY_FILE"),
+		PlatformPublicKeyPEM: readKeyFile(p, area, "BAIDU_PLATFORM_PUBLIC_KEY_FILE"),
 		BaseURL:              os.Getenv("BAIDU_BASE_URL"),
 		AccessToken:          os.Getenv("BAIDU_ACCESS_TOKEN"),
 		SandboxRegisterURL:   os.Getenv("BAIDU_SANDBOX_REGISTER_URL"),
-		NotifyURL:            env("BAIDU_NOTIFY_URL", apiURL+"/api/v1/notify/baidu"),
-		RefundNotifyURL:      env("BAIDU_REFUND_NOTIFY_URL", apiURL+"/api/v1/notify/baidu/refund"),
+		NotifyURL:            c.notifyURL(p, area, "BAIDU_NOTIFY_URL", "/api/v1/notify/baidu"),
+		RefundNotifyURL:      c.notifyURL(p, area, "BAIDU_REFUND_NOTIFY_URL", "/api/v1/notify/baidu/refund"),
 	}
-	return nil
 }

@@ -20,6 +20,23 @@ const (
 	ChannelFree           = "free"             // zero-amount orders: settles at once
 )
 
+// Channels lists every pay channel the product knows, whether or not its
+// provider is configured.
+var Channels = []string{
+	ChannelWeChatJSAPI, ChannelWeChatNative, ChannelWeChatH5, ChannelWeChatV2JSAPI, ChannelWeChatV2Native,
+	ChannelAlipayQR, ChannelAlipayWap, ChannelAlipayPage, ChannelBaidu, ChannelBalance, ChannelFree,
+}
+
+// IsChannel reports whether ch is one of Channels.
+func IsChannel(ch string) bool {
+	for _, c := range Channels {
+		if c == ch {
+			return true
+		}
+	}
+	return false
+}
+
 // Payment attempt statuses.
 const (
 	PaymentUnpaid = "unpaid"

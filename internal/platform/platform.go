@@ -16,7 +16,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/config"
-	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/health"
 	"github.com/shopflow/orderpay/internal/metrics"
 	"github.com/shopflow/orderpay/internal/payloadcodec"
@@ -128,10 +127,11 @@ func (p *Platform) Ping(ctx context.Context) error {
 
 // ReadinessChecks are what /readyz of the API and the worker ask: the
 // database answers a ping, the Temporal frontend answers its health check,
-// and the payment providers are configured (WeChat Pay v3 at least, whose
-// notifies the API must verify).
+// a payment provider is configured ("providers"), and one entry
+// "provider:<name>" per configured provider that receives notifies (so
+// /readyz shows which are on).
 func (p *Platform) ReadinessChecks() []health.Check {
-	return []health.Check{
+	checks := []health.Check{
 		{Name: "database", Run: p.Ping},
 		{Name: "temporal", Run: func(ctx context.Context) error {
 			if _, err := p.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
@@ -141,20 +141,23 @@ func (p *Platform) ReadinessChecks() []health.Check {
 		}},
 		{Name: "providers", Run: func(context.Context) error { return ProvidersReady(p.Providers) }},
 	}
-}
-
-// ProvidersReady checks the payment providers' configuration: WeChat Pay
-// v3 must be registered with its notify handler.
-func ProvidersReady(reg *providers.Registry) error {
-	if reg == nil || !reg.Supports(contract.ChannelWeChatJSAPI) {
-		return fmt.Errorf("wechat pay v3 is not configured")
-	}
-	for _, n := range reg.Notifiers() {
-		if n.NotifyPath() == "wechatpay" {
-			return nil
+	if p.Providers != nil {
+		for _, n := range p.Providers.Notifiers() {
+			checks = append(checks, health.Check{Name: "provider:" + n.Name(), Run: func(context.Context) error { return nil }})
 		}
 	}
-	return fmt.Errorf("wechat pay v3 has no notify handler")
+	return checks
+}
+
+// ProvidersReady checks the payment providers' configuration: at least one
+// provider that takes money from buyers (one with notifies: WeChat Pay v3
+// or v2, Alipay, Baidu) must be registered, beside the wallet and free
+// orders.
+func ProvidersReady(reg *providers.Registry) error {
+	if reg == nil || len(reg.Notifiers()) == 0 {
+		return fmt.Errorf("no payment provider is configured")
+	}
+	return nil
 }
 
 // Close releases the Temporal client, the metrics' Temporal scope and the

@@ -12,15 +12,19 @@ import (
 	"github.com/shopflow/orderpay/internal/wechatv2"
 )
 
-// NewProviders builds the payment providers from the configuration: WeChat
-// Pay v3, the wallet and free orders always, and every configured optional
-// provider (WeChat Pay v2, Alipay, Baidu), in one registry.
+// NewProviders builds the payment providers from the configuration: the
+// wallet and free orders always, and every configured provider (WeChat Pay
+// v3, WeChat Pay v2, Alipay, Baidu), in one registry. A provider without
+// settings is not registered: its channels are not available.
 func NewProviders(cfg *config.Config, w *wallet.Service) (*providers.Registry, error) {
-	wc, err := wechatpay.New(cfg.WeChat)
-	if err != nil {
-		return nil, fmt.Errorf("wechat pay client: %w", err)
+	all := []providers.Provider{wallet.NewProvider(w), providers.Free{}}
+	if cfg.WeChat != nil {
+		wc, err := wechatpay.New(*cfg.WeChat)
+		if err != nil {
+			return nil, fmt.Errorf("wechat pay v3 client: %w", err)
+		}
+		all = append(all, wechatpay.NewProvider(wc))
 	}
-	all := []providers.Provider{wechatpay.NewProvider(wc), wallet.NewProvider(w), providers.Free{}}
 	p := cfg.Providers
 	if p.WeChatV2 != nil {
 		c, err := wechatv2.New(*p.WeChatV2)

@@ -2,6 +2,7 @@ package wechatpay
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,9 +24,10 @@ const (
 
 // ParseNotify authenticates and decrypts a payment notify. header and body
 // are the raw HTTP request header and body as received. It checks, in order:
-// Wechatpay-Serial equals Config.PlatformPublicKeyID and the
-// Wechatpay-Signature over the raw body verifies with the WeChat Pay public
-// key (ErrInvalidSignature otherwise); the body parses; Wechatpay-Timestamp lies within
+// Wechatpay-Serial names a key the client holds (the configured public key
+// or a platform certificate, downloaded if unknown) and the
+// Wechatpay-Signature over the raw body verifies with it
+// (ErrInvalidSignature otherwise); the body parses; Wechatpay-Timestamp lies within
 // Config.NotifyMaxAge of now (ErrStaleNotify otherwise — gopay does not
 // check it); the resource decrypts with the APIv3 key and describes a
 // transaction of this merchant and app (ErrMalformedNotify otherwise).
@@ -59,7 +61,7 @@ func (c *Client) ParseNotify(header http.Header, body []byte) (*Transaction, err
 }
 
 // authenticateNotify runs the checks every notify gets before its resource
-// is decrypted: body size, signature headers, Wechatpay-Serial pinning, the
+// is decrypted: body size, signature headers, the key Wechatpay-Serial selects, the
 // signature over the raw body (ErrInvalidSignature), the envelope parse,
 // the timestamp's age (ErrStaleNotify) and the resource algorithm
 // (ErrMalformedNotify). It returns the parsed envelope.
@@ -87,11 +89,11 @@ func (c *Client) authenticateNotify(header http.Header, body []byte) (*wechat.V3
 	if sig == "" || tsText == "" || nonce == "" {
 		return nil, fmt.Errorf("%w: missing Wechatpay-Signature, -Timestamp or -Nonce header", ErrInvalidSignature)
 	}
-	if serial != c.cfg.PlatformPublicKeyID {
-		return nil, fmt.Errorf("%w: Wechatpay-Serial %q is not the configured public key id %q",
-			ErrInvalidSignature, serial, c.cfg.PlatformPublicKeyID)
+	key, err := c.keys.lookup(context.Background(), serial)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSignature, err)
 	}
-	if err := wechat.V3VerifySignByPK(tsText, nonce, string(body), sig, c.platformPub); err != nil {
+	if err := wechat.V3VerifySignByPK(tsText, nonce, string(body), sig, key); err != nil {
 		return nil, fmt.Errorf("%w: notify: %w", ErrInvalidSignature, err)
 	}
 	if parseErr != nil {

@@ -167,6 +167,7 @@ func (c *Client) PrepayJSAPI(ctx context.Context, req PrepayRequest) (*JSAPIPara
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3TransactionJsapi(ctx, bm)
 	if rsp == nil {
 		return nil, outcome(op, false, 0, wechat.ErrResponse{}, "", err)
@@ -201,6 +202,7 @@ func (c *Client) PrepayNative(ctx context.Context, req PrepayRequest) (string, e
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3TransactionNative(ctx, bm)
 	if rsp == nil {
 		return "", outcome(op, false, 0, wechat.ErrResponse{}, "", err)
@@ -225,6 +227,7 @@ func (c *Client) PrepayH5(ctx context.Context, req PrepayRequest) (string, error
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3TransactionH5(ctx, bm)
 	if rsp == nil {
 		return "", outcome(op, false, 0, wechat.ErrResponse{}, "", err)
@@ -245,6 +248,7 @@ func (c *Client) QueryByOutTradeNo(ctx context.Context, outTradeNo string) (*Tra
 	if !outTradeNoRe.MatchString(outTradeNo) {
 		return nil, fmt.Errorf("%s: %w: malformed out_trade_no", op, ErrInvalidRequest)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3TransactionQueryOrder(ctx, wechat.OutTradeNo, outTradeNo)
 	if rsp == nil {
 		return nil, outcome(op, false, 0, wechat.ErrResponse{}, "", err)
@@ -272,6 +276,7 @@ func (c *Client) Close(ctx context.Context, outTradeNo string) error {
 	if !outTradeNoRe.MatchString(outTradeNo) {
 		return fmt.Errorf("%s: %w: malformed out_trade_no", op, ErrInvalidRequest)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3TransactionCloseOrder(ctx, outTradeNo)
 	if rsp == nil {
 		return outcome(op, false, 0, wechat.ErrResponse{}, "", err)

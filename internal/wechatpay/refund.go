@@ -127,6 +127,7 @@ func (c *Client) Refund(ctx context.Context, req RefundRequest) (*Refund, error)
 	if notifyURL != "" {
 		bm.Set("notify_url", notifyURL)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3Refund(ctx, bm)
 	if rsp == nil {
 		return nil, outcome(op, false, 0, wechat.ErrResponse{}, "", err)
@@ -156,6 +157,7 @@ func (c *Client) QueryRefund(ctx context.Context, outRefundNo string) (*Refund, 
 	if !outRefundNoRe.MatchString(outRefundNo) {
 		return nil, fmt.Errorf("%s: %w: malformed out_refund_no", op, ErrInvalidRequest)
 	}
+	c.keys.refreshIfDue()
 	rsp, err := c.v3.V3RefundQuery(ctx, outRefundNo, nil)
 	if rsp == nil {
 		return nil, outcomeNotFound(op, ErrRefundNotFound, false, 0, wechat.ErrResponse{}, "", err)
@@ -178,7 +180,7 @@ func (c *Client) QueryRefund(ctx context.Context, outRefundNo string) (*Refund, 
 }
 
 // ParseRefundNotify authenticates and decrypts a refund notify, with the
-// same checks as ParseNotify (Wechatpay-Serial pinning and signature:
+// same checks as ParseNotify (the key Wechatpay-Serial selects and signature:
 // ErrInvalidSignature; replay window: ErrStaleNotify). The event_type must
 // be REFUND.SUCCESS, REFUND.ABNORMAL or REFUND.CLOSED, the resource must
 // decrypt (DecryptRefundCipherText) to a refund of this merchant whose

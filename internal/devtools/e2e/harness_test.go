@@ -60,6 +60,10 @@ type options struct {
 	sqlite         bool
 	paymentTimeout time.Duration
 	orderNo        func(time.Time) string // the API's order-number generator; nil: the product's
+	// wechatCertificates runs WeChat Pay v3 in platform-certificate mode:
+	// the sandbox signs with its certificate and the merchant has no
+	// public key configured (it downloads /v3/certificates at start).
+	wechatCertificates bool
 }
 
 func startSystem(t *testing.T, o options) *system {
@@ -77,7 +81,11 @@ func startSystem(t *testing.T, o options) *system {
 	}
 
 	stateDir := t.TempDir()
-	sb, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: 0.001, Logger: logger})
+	signer := sandbox.SignWithPublicKey
+	if o.wechatCertificates {
+		signer = sandbox.SignWithCertificate
+	}
+	sb, err := all.New(sandbox.Options{StateDir: stateDir, NotifyScale: 0.001, Logger: logger, WeChatSigner: signer})
 	require.NoError(t, err)
 	sandboxURL := serve(t, sb.Handler())
 	t.Cleanup(sb.Close)
@@ -116,6 +124,9 @@ func startSystem(t *testing.T, o options) *system {
 		"SEED_DEMO_PRODUCTS":              "true",
 	} {
 		env[k] = v
+	}
+	if o.wechatCertificates {
+		env["WECHAT_PLATFORM_PUBLIC_KEY_FILE"], env["WECHAT_PLATFORM_PUBLIC_KEY_ID"] = "", ""
 	}
 	for k, v := range env {
 		t.Setenv(k, v)

@@ -119,7 +119,8 @@ func TestProbesWhenDatabaseIsDown(t *testing.T) {
 		ready := s.do("GET", base+"/readyz", "", nil)
 		require.Equal(t, http.StatusOK, ready.Status, "%s: %s", base, ready.Body)
 		checks := ready.JSON(t)["checks"].(map[string]any)
-		assert.Equal(t, map[string]any{"database": "ok", "temporal": "ok", "providers": "ok"}, checks, base)
+		assert.Equal(t, map[string]any{"database": "ok", "temporal": "ok", "providers": "ok", "provider:alipay": "ok",
+			"provider:baidu": "ok", "provider:wechatpay_v2": "ok", "provider:wechatpay_v3": "ok"}, checks, base)
 	}
 
 	sqlDB, err := s.app.DB.DB()

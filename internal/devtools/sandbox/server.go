@@ -7,7 +7,8 @@
 // WeChat Pay v3 APIs served: JSAPI / Native / H5 prepay, query by
 // out_trade_no or transaction_id, close, refund
 // (POST /v3/refund/domestic/refunds) and refund query
-// (GET /v3/refund/domestic/refunds/{out_refund_no}). Payments and refunds
+// (GET /v3/refund/domestic/refunds/{out_refund_no}) and the platform
+// certificate download (GET /v3/certificates). Payments and refunds
 // are notified (TRANSACTION.SUCCESS, REFUND.SUCCESS) on WeChat's retry
 // schedule, compressed by Options.NotifyScale.
 //
@@ -19,6 +20,7 @@
 //	GET  /sandbox/orders/{out_trade_no}             the sandbox's view of an order
 //	GET  /sandbox/refunds/{out_refund_no}           the sandbox's view of a refund
 //	GET  /sandbox/books                             every captured payment and refund, of every provider (Books)
+//	POST /sandbox/wechat/signer?key=…               sign with the public key or the platform certificate
 //	GET  /healthz
 //
 // Other providers' sandboxes mount into the same server through
@@ -35,6 +37,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/creds"
@@ -65,6 +68,10 @@ type Options struct {
 	// does not know, and Close closes them. If New fails the caller keeps
 	// them (and must close them).
 	Providers []Provider
+	// WeChatSigner is the key the sandbox names in Wechatpay-Serial:
+	// SignWithPublicKey ("" too) or SignWithCertificate (a merchant on
+	// platform certificates). SetSigner changes it later.
+	WeChatSigner string
 }
 
 // Server is the provider sandbox. Create it with New and serve Handler.
@@ -72,6 +79,8 @@ type Server struct {
 	creds     *creds.Credentials
 	mchPub    *rsa.PublicKey
 	platPriv  *rsa.PrivateKey
+	cert      *platformCertificate // served by GET /v3/certificates
+	certSigns atomic.Bool          // sign naming the certificate (SignWithCertificate), not the public key
 	scale     float64
 	hc        *http.Client
 	log       *slog.Logger
@@ -111,8 +120,13 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: platform private key: %w", err)
 	}
+	cert, err := newPlatformCertificate(platPriv, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		creds:     c,
+		cert:      cert,
 		mchPub:    mchPub,
 		platPriv:  platPriv,
 		scale:     opts.NotifyScale,
@@ -124,6 +138,11 @@ func New(opts Options) (*Server, error) {
 		byTxn:     make(map[string]string),
 		refunds:   make(map[string]*refund),
 		providers: append([]Provider(nil), opts.Providers...),
+	}
+	if opts.WeChatSigner != "" {
+		if err := s.SetSigner(opts.WeChatSigner); err != nil {
+			return nil, err
+		}
 	}
 	s.notifier = sbkit.NewNotifier(&s.mu, s.bg, sbkit.NotifyPolicy{
 		Schedule: NotifySchedule(opts.NotifyScale), MaxHistory: maxHistory,
@@ -173,6 +192,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", s.v3(s.handleClose))
 	mux.HandleFunc("POST /v3/refund/domestic/refunds", s.v3(s.handleRefund))
 	mux.HandleFunc("GET /v3/refund/domestic/refunds/{no}", s.v3(s.handleQueryRefund))
+	mux.HandleFunc("GET /v3/certificates", s.v3(s.handleCertificates))
 	mux.HandleFunc("/v3/", s.v3(func(_ *http.Request, _ []byte) reply {
 		return errReply(http.StatusNotFound, "NOT_FOUND", "接口不存在 (not served by the sandbox)")
 	}))
@@ -185,6 +205,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sandbox/refunds/{no}", s.handleSandboxRefund)
 	mux.HandleFunc("POST /sandbox/orders/{no}/refund-outcome", s.handleSandboxRefundOutcome)
 	mux.HandleFunc("GET /sandbox/books", s.handleSandboxBooks)
+	mux.HandleFunc("POST /sandbox/wechat/signer", s.handleSandboxSigner)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

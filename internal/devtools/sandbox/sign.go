@@ -176,7 +176,12 @@ func (s *Server) writeSigned(w http.ResponseWriter, rep reply) {
 // with this body, signed at time at with the platform private key. Tests use
 // it to forge correctly signed notifies (e.g. with a stale timestamp).
 func (s *Server) SignHeaders(body []byte, at time.Time) (http.Header, error) {
-	return SignHeaders(s.creds, s.platPriv, body, at)
+	h, err := SignHeaders(s.creds, s.platPriv, body, at)
+	if err != nil {
+		return nil, err
+	}
+	h.Set(HeaderSerial, s.signingSerial())
+	return h, nil
 }
 
 // SignHeaders signs body like WeChat Pay with key, the platform private key

@@ -89,6 +89,9 @@ func MerchantEnv(stateDir, sandboxURL string) (map[string]string, error) {
 	aliCfg := ali.ClientConfig(base+alipaysb.GatewayPath, "")
 	bdCfg := bd.ClientConfig(base)
 	return map[string]string{
+		// The sandbox is development: local http URLs, sandbox hosts and
+		// demo products are allowed (internal/config).
+		"ORDERPAY_ENV": "development",
 		// WeChat Pay v3 and mini-program login.
 		"WECHAT_PAY_BASE_URL":             base,
 		"WECHAT_LOGIN_BASE_URL":           base,

@@ -78,7 +78,7 @@ func TestMerchantEnvConfiguresEveryProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := wechatpay.New(cfg.WeChat); err != nil {
+	if _, err := wechatpay.New(*cfg.WeChat); err != nil {
 		t.Errorf("wechat pay v3: %v", err)
 	}
 	if cfg.WeChatLogin.AppSecret == "" {
