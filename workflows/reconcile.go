@@ -215,7 +215,7 @@ func (r *reconcilePass) deliver(ctx workflow.Context, paid contract.Paid) delive
 	if err == nil {
 		return deliveredToOrder
 	}
-	late := abandonedChild(ctx, contract.LatePaymentWorkflowID(paid.OutTradeNo), paid.OrderNo)
+	late := abandonedChild(ctx, contract.LatePaymentWorkflowID(paid.OutTradeNo), paid.OrderNo, contract.LatePaymentSummary(paid))
 	err = workflow.ExecuteChildWorkflow(late, LatePaymentWorkflow, paid).GetChildWorkflowExecution().Get(ctx, nil)
 	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		r.logger.Error("start late payment refund failed: money at risk", "order_no", paid.OrderNo, "out_trade_no", paid.OutTradeNo, "error", err)
@@ -269,7 +269,7 @@ func reconcileOldest(ctx workflow.Context, in contract.ReconcileInput) (*contrac
 			continue
 		}
 		// The order's workflow has finished (closed or cancelled): refund.
-		late := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo)
+		late := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo, contract.LatePaymentSummary(paid))
 		if err := workflow.ExecuteChildWorkflow(late, LatePaymentWorkflow, paid).GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 			out.Errors++
 			logger.Error("start late payment refund failed: money at risk", "order_no", p.OrderNo, "out_trade_no", p.OutTradeNo, "error", err)
@@ -305,7 +305,8 @@ func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.Refun
 	logger.Warn("payment arrived after its order closed: refunding it", "order_no", p.OrderNo, "transaction_id", p.TransactionID)
 	refundNo := contract.LateRefundNo(p.OutTradeNo)
 	var out contract.RefundOutcome
-	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), p.OrderNo), RefundWorkflow, contract.RefundInput{
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), p.OrderNo,
+		contract.RefundSummary(refundNo, p.OrderNo, p.AmountCents, "paid_after_close")), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: p.OrderNo, Reason: "paid_after_close",
 	}).Get(ctx, &out)
 	if err != nil {
