@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -42,7 +43,9 @@ func ReconcileWorkflow(ctx workflow.Context, in contract.ReconcileInput) (*contr
 	if err != nil {
 		return nil, err
 	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("asking the providers about %d payments  \n%s", len(page.Payments), r.out.Details()))
 	r.check(ctx, page.Payments)
+	workflow.SetCurrentDetails(ctx, r.out.Details())
 	if len(page.Payments) < r.in.Limit || page.Next == nil {
 		workflow.GetLogger(ctx).Info("reconciliation pass done", "checked", r.out.Checked, "found_paid", len(r.out.FoundPaid),
 			"late", len(r.out.Late), "errors", r.out.Errors, "skipped", r.out.Skipped, "runs", r.out.Runs)

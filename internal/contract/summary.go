@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -111,4 +112,25 @@ func ReconcileSummary(in ReconcileInput) string {
 		after = DefaultReconcileAfter
 	}
 	return fmt.Sprintf("Reconciliation pass: payment attempts unpaid for over %s asked at their providers", after)
+}
+
+// Details writes a reconciliation pass's progress as its current details:
+// totals so far (across continue-as-new), then one line per provider.
+func (r ReconcileResult) Details() string {
+	var b strings.Builder
+	found, late := 0, 0
+	names := make([]string, 0, len(r.Providers))
+	for name, p := range r.Providers {
+		found, late = found+p.FoundPaid, late+p.Late
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	fmt.Fprintf(&b, "run %d · checked %d · found paid %d · late %d · errors %d · skipped %d",
+		r.Runs, r.Checked, found, late, r.Errors, r.Skipped)
+	for _, name := range names {
+		p := r.Providers[name]
+		fmt.Fprintf(&b, "  \n%s: checked %d, found paid %d, late %d, errors %d, skipped %d",
+			name, p.Checked, p.FoundPaid, p.Late, p.Errors, p.Skipped)
+	}
+	return b.String()
 }
