@@ -293,8 +293,10 @@ func reconcileOldest(ctx workflow.Context, in contract.ReconcileInput) (*contrac
 // is refunded.
 func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.RefundOutcome, error) {
 	logger := workflow.GetLogger(ctx)
+	workflow.SetCurrentDetails(ctx, "recording the payment")
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.RecordLatePayment, p).Get(ctx, nil); err != nil {
 		if kindOf(err) == contract.ErrNotLate {
+			workflow.SetCurrentDetails(ctx, "**not late**: the order's own payment, nothing to refund")
 			logger.Info("payment is the order's own, not late: nothing to refund",
 				"order_no", p.OrderNo, "transaction_id", p.TransactionID)
 			return &contract.RefundOutcome{OrderNo: p.OrderNo, Status: contract.RefundNotLate}, nil
@@ -307,13 +309,16 @@ func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.Refun
 	}
 	logger.Warn("payment arrived after its order closed: refunding it", "order_no", p.OrderNo, "transaction_id", p.TransactionID)
 	refundNo := contract.LateRefundNo(p.OutTradeNo)
+	workflow.SetCurrentDetails(ctx, "late payment recorded: refunding it in full as refund-"+refundNo)
 	var out contract.RefundOutcome
 	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), p.OrderNo,
 		contract.RefundSummary(refundNo, p.OrderNo, p.AmountCents, "paid_after_close")), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: p.OrderNo, Reason: "paid_after_close",
 	}).Get(ctx, &out)
 	if err != nil {
+		workflow.SetCurrentDetails(ctx, "**refund-"+refundNo+" failed**: "+message(err))
 		return nil, err
 	}
+	workflow.SetCurrentDetails(ctx, "**refunded** (refund-"+refundNo+")")
 	return &out, nil
 }
