@@ -65,6 +65,7 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(r.OrderNo),
 			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderStatus).ValueSet(o.Status)),
+		StaticSummary: contract.RefundSummary(r.RefundNo, r.OrderNo, r.AmountCents, r.Reason),
 	}, contract.RefundWorkflowType, contract.RefundInput{
 		RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason,
 	})

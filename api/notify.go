@@ -107,6 +107,7 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 		// OrderNo="…" lists every workflow of an order (docs/operations.md).
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(paid.OrderNo)),
+		StaticSummary: contract.LatePaymentSummary(*paid),
 	}, contract.LatePaymentWorkflowType, *paid)
 	if isAlreadyStarted(err) {
 		return nil

@@ -152,7 +152,7 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		return s.orderError(c, err)
 	case err != nil: // refused (unknown product, out of stock, short wallet)
 		if no := s.startedOrder(ctx, c, p.UserID); no != "" {
-			return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no))
+			return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no), -1)
 		}
 		return s.orderError(c, err)
 	}
@@ -180,7 +180,7 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		orderNo = bound
 	}
 
-	return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, orderNo))
+	return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, orderNo), q.AmountCents)
 }
 
 // orderInput is the order workflow's input for a request.
@@ -225,10 +225,11 @@ func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) st
 }
 
 // startAndAnswer starts the order's workflow (or attaches to the running
-// one) and answers with its pay parameters.
-func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.OrderInput) error {
+// one) and answers with its pay parameters. amountCents is the quoted
+// amount, for the workflow's summary (below 0: not known).
+func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.OrderInput, amountCents int64) error {
 	orderNo := in.OrderNo
-	pay, err := s.startOrder(ctx, in)
+	pay, err := s.startOrder(ctx, in, amountCents)
 	if isAlreadyStarted(err) {
 		return s.replayFinishedOrder(c, ctx, orderNo, in.UserID)
 	}
@@ -255,8 +256,10 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 }
 
 // startOrder runs Update-with-Start: start the workflow (or attach to the
-// running one with this order number) and wait for its prepay answer.
-func (s *Server) startOrder(ctx context.Context, in contract.OrderInput) (*contract.PrepayResult, error) {
+// running one with this order number) and wait for its prepay answer. The
+// workflow's static summary and details (Web UI) name the order, amount,
+// channel, buyer's user id and items: no personal data.
+func (s *Server) startOrder(ctx context.Context, in contract.OrderInput, amountCents int64) (*contract.PrepayResult, error) {
 	op := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       in.OrderNo,
 		TaskQueue:                s.TaskQueue,
@@ -268,6 +271,8 @@ func (s *Server) startOrder(ctx context.Context, in contract.OrderInput) (*contr
 			temporal.NewSearchAttributeKeyKeyword(contract.AttrPayChannel).ValueSet(in.PayChannel),
 			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderStatus).ValueSet(contract.StatusPending),
 		),
+		StaticSummary: contract.OrderSummary(in.OrderNo, amountCents, in.PayChannel, in.UserID),
+		StaticDetails: contract.OrderStaticDetails(in),
 	}, contract.OrderWorkflowType, in)
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,

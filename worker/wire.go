@@ -66,6 +66,8 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, dc converter.
 		Workflow:  workflows.ReconcileWorkflow,
 		TaskQueue: taskQueue,
 		Args:      []any{in},
+		// What the Web UI lists each pass as.
+		StaticSummary: contract.ReconcileSummary(in),
 	}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:      contract.ReconcileScheduleID,
@@ -110,7 +112,8 @@ func reconcileScheduleMatches(dc converter.DataConverter, s client.Schedule, eve
 		return false
 	}
 	a, ok := s.Action.(*client.ScheduleWorkflowAction)
-	if !ok || a.TaskQueue != taskQueue || a.Workflow != contract.ReconcileWorkflowType || len(a.Args) != 1 {
+	if !ok || a.TaskQueue != taskQueue || a.Workflow != contract.ReconcileWorkflowType || len(a.Args) != 1 ||
+		a.StaticSummary != contract.ReconcileSummary(in) {
 		return false
 	}
 	payload, ok := a.Args[0].(*commonpb.Payload)

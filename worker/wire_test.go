@@ -63,6 +63,7 @@ func ensureReconcileSchedule(t *testing.T, dc converter.DataConverter) {
 		var in contract.ReconcileInput
 		require.NoError(t, dc.FromPayload(a.Args[0].(*commonpb.Payload), &in))
 		require.Equal(t, enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, d.Schedule.Policy.Overlap)
+		require.Equal(t, contract.ReconcileSummary(in), a.StaticSummary, "each pass is listed with its summary")
 		return d, in
 	}
 

@@ -21,6 +21,7 @@ func refundExtraPayment(ctx workflow.Context, p contract.Paid) (*contract.Refund
 	var refund contract.Refund
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.RecordExtraPayment, p).Get(ctx, &refund); err != nil {
 		if kindOf(err) == contract.ErrNotLate {
+			workflow.SetCurrentDetails(ctx, "**not extra**: the payment its order kept, nothing to refund")
 			logger.Info("payment is the one its order kept: nothing to refund",
 				"order_no", p.OrderNo, "transaction_id", p.TransactionID)
 			return &contract.RefundOutcome{OrderNo: p.OrderNo, Status: contract.RefundNotLate}, nil
@@ -29,13 +30,17 @@ func refundExtraPayment(ctx workflow.Context, p contract.Paid) (*contract.Refund
 	}
 	logger.Warn("second payment for an order that kept another: refunding it",
 		"order_no", p.OrderNo, "out_trade_no", p.OutTradeNo, "transaction_id", p.TransactionID, "amount", refund.AmountCents)
+	workflow.SetCurrentDetails(ctx, "extra payment (its order kept another): refunding it as refund-"+refund.RefundNo)
 	var out contract.RefundOutcome
-	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refund.RefundNo), p.OrderNo), RefundWorkflow, contract.RefundInput{
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refund.RefundNo), p.OrderNo,
+		contract.RefundSummary(refund.RefundNo, p.OrderNo, refund.AmountCents, contract.ExtraPaymentReason)), RefundWorkflow, contract.RefundInput{
 		RefundNo: refund.RefundNo, OrderNo: p.OrderNo, Reason: contract.ExtraPaymentReason,
 	}).Get(ctx, &out)
 	if err != nil {
+		workflow.SetCurrentDetails(ctx, "**refund-"+refund.RefundNo+" failed**: "+message(err))
 		return nil, err
 	}
+	workflow.SetCurrentDetails(ctx, "**refunded** (refund-"+refund.RefundNo+")")
 	return &out, nil
 }
 
@@ -51,7 +56,7 @@ func (o *orderFlow) handOverExtraPayments(ctx workflow.Context) error {
 	for _, p := range o.extra {
 		o.logger.Warn("second payment for this order: refunding it",
 			"kept", o.state.TransactionID, "extra", p.TransactionID, "out_trade_no", p.OutTradeNo)
-		cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo)
+		cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo, contract.LatePaymentSummary(p))
 		err := workflow.ExecuteChildWorkflow(cctx, LatePaymentWorkflow, p).GetChildWorkflowExecution().Get(ctx, nil)
 		if err != nil {
 			o.logger.Error("start refund of a second payment failed: money at risk",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shopflow/orderpay/activities"
@@ -117,6 +118,12 @@ func TestLateSecondPaymentIsRecordedAsExtraAndRefunded(t *testing.T) {
 			require.Equal(t, amountCents, out.AmountCents)
 			require.Equal(t, contract.StatusCompleted, out.OrderStatus, "the order keeps its status")
 			env.AssertExpectations(t)
+
+			v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+			require.NoError(t, err)
+			var md sdkpb.WorkflowMetadata
+			require.NoError(t, v.Get(&md))
+			require.Equal(t, "**refunded** (refund-"+refundNo+")", md.GetCurrentDetails())
 		})
 	}
 }

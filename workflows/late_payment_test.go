@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -39,4 +40,10 @@ func TestLatePaymentThatIsTheOrdersOwnRefundsNothing(t *testing.T) {
 	require.Equal(t, orderNo, out.OrderNo)
 	require.Zero(t, out.AmountCents)
 	env.AssertExpectations(t)
+
+	v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var md sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&md))
+	require.Equal(t, "**not late**: the order's own payment, nothing to refund", md.GetCurrentDetails())
 }

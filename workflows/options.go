@@ -75,10 +75,12 @@ func reconcileQueryCtx(ctx workflow.Context) workflow.Context {
 // abandonedChild is for a child workflow that must outlive its parent (a
 // refund, a late payment's refund): one execution per workflow id, ever.
 // It carries its order's number as the OrderNo search attribute, so
-// OrderNo="…" lists every workflow of an order.
-func abandonedChild(ctx workflow.Context, workflowID, orderNo string) workflow.Context {
+// OrderNo="…" lists every workflow of an order, and summary as its static
+// summary in the Web UI (contract.RefundSummary, LatePaymentSummary).
+func abandonedChild(ctx workflow.Context, workflowID, orderNo, summary string) workflow.Context {
 	return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            workflowID,
+		StaticSummary:         summary,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(AttrOrderNo.ValueSet(orderNo)),

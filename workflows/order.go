@@ -27,6 +27,7 @@ func OrderWorkflow(ctx workflow.Context, in contract.OrderInput) (*contract.Orde
 	if err := o.setup(ctx); err != nil {
 		return nil, err
 	}
+	o.showDetails(ctx)
 	res, err := o.run(ctx)
 	// Let in-flight updates answer before the workflow closes.
 	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
@@ -127,6 +128,7 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 			var p contract.Paid
 			signals.Receive(ctx, &p)
 			o.onPaid(p)
+			o.showDetails(ctx)
 		}
 	})
 	return nil
@@ -202,6 +204,7 @@ func (o *orderFlow) checkStock(ctx workflow.Context) error {
 	}
 	o.created = &res
 	o.state.AmountCents = res.AmountCents
+	o.showDetails(ctx)
 	return nil
 }
 
@@ -215,7 +218,7 @@ func (o *orderFlow) reject(ctx workflow.Context, err error) (*contract.OrderResu
 		return nil, err
 	}
 	o.state.Status, o.state.Reason = contract.StatusRejected, message(err)
-	o.done()
+	o.done(ctx)
 	o.upsertStatus(ctx)
 	res := o.result()
 	res.Kind = kindOf(err)
@@ -227,15 +230,28 @@ func (o *orderFlow) close(ctx workflow.Context, reason string) (*contract.OrderR
 	if err := o.setStatus(ctx, contract.StatusClosed, reason); err != nil {
 		return nil, err
 	}
-	o.done()
+	o.done(ctx)
 	return o.result(), nil
 }
 
 // step moves the order to a step of the flow.
-func (o *orderFlow) step(s contract.Step) { o.state.Step = s }
+func (o *orderFlow) step(ctx workflow.Context, s contract.Step) {
+	o.state.Step = s
+	o.showDetails(ctx)
+}
 
 // done marks the order final: a waiting cancel answers now.
-func (o *orderFlow) done() { o.phase, o.state.Step = phaseDone, contract.StepDone }
+func (o *orderFlow) done(ctx workflow.Context) {
+	o.phase, o.state.Step = phaseDone, contract.StepDone
+	o.showDetails(ctx)
+}
+
+// showDetails writes the order's state as the workflow's current details,
+// which the Web UI shows on the workflow's page (user metadata: no
+// command, so replays are unaffected).
+func (o *orderFlow) showDetails(ctx workflow.Context) {
+	workflow.SetCurrentDetails(ctx, o.state.Details(o.expireAt))
+}
 
 // setStatus writes a status to the order record, then to the workflow's
 // state and search attributes.
@@ -250,7 +266,10 @@ func (o *orderFlow) setStatus(ctx workflow.Context, status, reason string) error
 	return nil
 }
 
+// upsertStatus shows the order's status and channel in its search
+// attributes and current details.
 func (o *orderFlow) upsertStatus(ctx workflow.Context) {
+	o.showDetails(ctx)
 	err := workflow.UpsertTypedSearchAttributes(ctx,
 		AttrOrderStatus.ValueSet(o.state.Status), AttrPayChannel.ValueSet(o.channel))
 	if err != nil {
@@ -270,6 +289,6 @@ func (o *orderFlow) handOverUnrecordedPayment(ctx workflow.Context) error {
 		return nil
 	}
 	o.logger.Warn("payment arrived while the order was closing: refunding it", "transaction_id", o.paid.TransactionID)
-	cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(o.paid.OutTradeNo), o.in.OrderNo)
+	cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(o.paid.OutTradeNo), o.in.OrderNo, contract.LatePaymentSummary(*o.paid))
 	return workflow.ExecuteChildWorkflow(cctx, LatePaymentWorkflow, *o.paid).GetChildWorkflowExecution().Get(ctx, nil)
 }

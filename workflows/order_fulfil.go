@@ -20,7 +20,7 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) 
 		return o.refundPaid(ctx, fmt.Sprintf("amount_mismatch: paid %d, due %d", o.paid.AmountCents, o.created.AmountCents))
 	}
 
-	o.step(contract.StepDeductStock)
+	o.step(ctx, contract.StepDeductStock)
 	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.DeductStock,
 		contract.DeductStockInput{OrderNo: o.in.OrderNo, Lines: o.in.Lines}).Get(ctx, nil)
 	if kindOf(err) == contract.ErrOutOfStock {
@@ -30,7 +30,7 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) 
 		return nil, err
 	}
 
-	o.step(contract.StepGrant)
+	o.step(ctx, contract.StepGrant)
 	var granted contract.Delivered
 	err = workflow.ExecuteLocalActivity(localCtx(ctx), acts.Fulfil,
 		contract.FulfilInput{OrderNo: o.in.OrderNo, PointsPerYuan: o.in.PointsPerYuan}).Get(ctx, &granted)
@@ -38,7 +38,7 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) 
 		return nil, err
 	}
 
-	o.step(contract.StepComplete)
+	o.step(ctx, contract.StepComplete)
 	err = workflow.ExecuteLocalActivity(localCtx(ctx), acts.SetOrderStatus, contract.Transition{
 		OrderNo: o.in.OrderNo, Status: contract.StatusCompleted, Points: granted.Points,
 	}).Get(ctx, nil)
@@ -46,7 +46,7 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) 
 		return nil, err
 	}
 	o.state.Status = contract.StatusCompleted
-	o.done()
+	o.done(ctx)
 	o.upsertStatus(ctx)
 	res := o.result()
 	res.Points = granted.Points
@@ -55,7 +55,7 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) 
 
 // recordPayment writes the confirmed payment to the payment and order records.
 func (o *orderFlow) recordPayment(ctx workflow.Context) error {
-	o.step(contract.StepRecordPayment)
+	o.step(ctx, contract.StepRecordPayment)
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.RecordPayment, *o.paid).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (o *orderFlow) recordPayment(ctx workflow.Context) error {
 // finishCancel closes the provider order of a cancelled order. A payment
 // that raced the cancel is recorded and refunded, never lost.
 func (o *orderFlow) finishCancel(ctx workflow.Context) (*contract.OrderResult, error) {
-	o.step(contract.StepCancel)
+	o.step(ctx, contract.StepCancel)
 	if o.paid == nil {
 		if _, err := o.closeAttempt(ctx); err != nil && o.paid == nil {
 			o.logger.Warn("closing provider order on cancel failed", "error", err)
@@ -83,7 +83,7 @@ func (o *orderFlow) finishCancel(ctx workflow.Context) (*contract.OrderResult, e
 	if err := o.setStatus(ctx, contract.StatusCancelled, "cancelled_by_buyer"); err != nil {
 		return nil, err
 	}
-	o.done()
+	o.done(ctx)
 	return o.result(), nil
 }
 
@@ -111,26 +111,27 @@ func (o *orderFlow) refundPaid(ctx workflow.Context, reason string) (*contract.O
 		if err := o.setStatus(ctx, contract.StatusRefunded, reason); err != nil {
 			return nil, err
 		}
-		o.done()
+		o.done(ctx)
 		return o.result(), nil
 	}
-	o.step(contract.StepRefund)
+	o.step(ctx, contract.StepRefund)
 	if workflow.GetVersion(ctx, autoRefundRetry, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
 		return o.refundUntilDone(ctx, reason)
 	}
 	refundNo := contract.AutoRefundNo(o.in.OrderNo)
 	o.state.RefundNo = refundNo
 	var out contract.RefundOutcome
-	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), o.in.OrderNo), RefundWorkflow, contract.RefundInput{
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), o.in.OrderNo,
+		contract.RefundSummary(refundNo, o.in.OrderNo, o.paid.AmountCents, reason)), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: o.in.OrderNo, Reason: reason,
 	}).Get(ctx, &out)
 	if err != nil {
 		o.logger.Error("automatic refund failed: order stays paid_unfulfilled, money at risk", "refund_no", refundNo, "error", err)
-		o.done()
+		o.done(ctx)
 		return o.result(), nil
 	}
 	o.state.Status = out.OrderStatus
-	o.done()
+	o.done(ctx)
 	o.upsertStatus(ctx)
 	return o.result(), nil
 }
@@ -164,8 +165,9 @@ func (o *orderFlow) refundUntilDone(ctx workflow.Context, reason string) (*contr
 	refundNo := contract.AutoRefundNo(o.in.OrderNo)
 	for attempt, numbered := 1, 1; ; attempt++ {
 		o.state.RefundNo = refundNo
-		o.step(contract.StepRefund)
-		cctx := abandonedChild(ctx, contract.RefundWorkflowID(refundNo), o.in.OrderNo)
+		o.step(ctx, contract.StepRefund)
+		cctx := abandonedChild(ctx, contract.RefundWorkflowID(refundNo), o.in.OrderNo,
+			contract.RefundSummary(refundNo, o.in.OrderNo, o.paid.AmountCents, reason))
 		if attempt > 1 {
 			cctx = retriedChild(cctx)
 		}
@@ -175,7 +177,7 @@ func (o *orderFlow) refundUntilDone(ctx workflow.Context, reason string) (*contr
 		}).Get(ctx, &out)
 		if err == nil {
 			o.state.Status, o.state.Reason = out.OrderStatus, reason
-			o.done()
+			o.done(ctx)
 			o.upsertStatus(ctx)
 			return o.result(), nil
 		}
@@ -185,7 +187,7 @@ func (o *orderFlow) refundUntilDone(ctx workflow.Context, reason string) (*contr
 		if err := o.setReason(ctx, note); err != nil {
 			return nil, err
 		}
-		o.step(contract.StepAwaitRefundDecision)
+		o.step(ctx, contract.StepAwaitRefundDecision)
 		var decision contract.ResolveRefund
 		if attempt < AutoRefundAttempts {
 			sel := workflow.NewSelector(ctx)
@@ -202,7 +204,7 @@ func (o *orderFlow) refundUntilDone(ctx workflow.Context, reason string) (*contr
 			if err := o.setReason(ctx, fmt.Sprintf("%s; refund settled by an operator: %s", reason, decision.Note)); err != nil {
 				return nil, err
 			}
-			o.done()
+			o.done(ctx)
 			return o.result(), nil
 		}
 		if kindOf(err) == contract.ErrRefundFailed || isBusiness(err) {
@@ -221,5 +223,6 @@ func (o *orderFlow) setReason(ctx workflow.Context, reason string) error {
 		return err
 	}
 	o.state.Reason = reason
+	o.showDetails(ctx)
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // prepayAttempt asks the channel's provider for the current attempt's pay
 // parameters. Channels that settle at once (wallet, free) count as paid.
 func (o *orderFlow) prepayAttempt(ctx workflow.Context, channel, clientIP string) (*contract.PrepayResult, error) {
-	o.step(contract.StepPrepay)
+	o.step(ctx, contract.StepPrepay)
 	tradeNo := contract.TradeNo(o.in.OrderNo, o.attempt)
 	var res contract.PrepayResult
 	err := workflow.ExecuteActivity(prepayCtx(ctx), acts.Prepay, contract.PrepayInput{
@@ -38,7 +38,7 @@ func (o *orderFlow) prepayAttempt(ctx workflow.Context, channel, clientIP string
 // provider order closed.
 func (o *orderFlow) awaitPayment(ctx workflow.Context) error {
 	for {
-		o.step(contract.StepAwaitPayment)
+		o.step(ctx, contract.StepAwaitPayment)
 		left := o.expireAt.Sub(workflow.Now(ctx))
 		if left > 0 {
 			_, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return o.paid != nil || o.cancelRequested })
@@ -65,11 +65,11 @@ func (o *orderFlow) awaitPayment(ctx workflow.Context) error {
 
 // settleUnpaid queries and then closes the current attempt at its provider.
 func (o *orderFlow) settleUnpaid(ctx workflow.Context) error {
-	o.step(contract.StepQueryProvider)
+	o.step(ctx, contract.StepQueryProvider)
 	if found, err := o.queryProvider(ctx); err != nil || found {
 		return err
 	}
-	o.step(contract.StepCloseProviderOrder)
+	o.step(ctx, contract.StepCloseProviderOrder)
 	if _, err := o.closeAttempt(ctx); err != nil {
 		// The provider order also expires by itself (time_expire); record the
 		// close on our side rather than keep an abandoned order open.
@@ -147,7 +147,7 @@ func (o *orderFlow) repay(ctx workflow.Context, req contract.RepayRequest) (*con
 	}
 	o.attempt++
 	res, err := o.prepayAttempt(ctx, req.PayChannel, req.ClientIP)
-	o.step(contract.StepAwaitPayment)
+	o.step(ctx, contract.StepAwaitPayment)
 	if err != nil {
 		// No provider order was opened for this attempt, so the payment
 		// service does not know it: go back to the (closed) previous one,

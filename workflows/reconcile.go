@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -42,7 +43,9 @@ func ReconcileWorkflow(ctx workflow.Context, in contract.ReconcileInput) (*contr
 	if err != nil {
 		return nil, err
 	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("asking the providers about %d payments  \n%s", len(page.Payments), r.out.Details()))
 	r.check(ctx, page.Payments)
+	workflow.SetCurrentDetails(ctx, r.out.Details())
 	if len(page.Payments) < r.in.Limit || page.Next == nil {
 		workflow.GetLogger(ctx).Info("reconciliation pass done", "checked", r.out.Checked, "found_paid", len(r.out.FoundPaid),
 			"late", len(r.out.Late), "errors", r.out.Errors, "skipped", r.out.Skipped, "runs", r.out.Runs)
@@ -215,7 +218,7 @@ func (r *reconcilePass) deliver(ctx workflow.Context, paid contract.Paid) delive
 	if err == nil {
 		return deliveredToOrder
 	}
-	late := abandonedChild(ctx, contract.LatePaymentWorkflowID(paid.OutTradeNo), paid.OrderNo)
+	late := abandonedChild(ctx, contract.LatePaymentWorkflowID(paid.OutTradeNo), paid.OrderNo, contract.LatePaymentSummary(paid))
 	err = workflow.ExecuteChildWorkflow(late, LatePaymentWorkflow, paid).GetChildWorkflowExecution().Get(ctx, nil)
 	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		r.logger.Error("start late payment refund failed: money at risk", "order_no", paid.OrderNo, "out_trade_no", paid.OutTradeNo, "error", err)
@@ -269,7 +272,7 @@ func reconcileOldest(ctx workflow.Context, in contract.ReconcileInput) (*contrac
 			continue
 		}
 		// The order's workflow has finished (closed or cancelled): refund.
-		late := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo)
+		late := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo, contract.LatePaymentSummary(paid))
 		if err := workflow.ExecuteChildWorkflow(late, LatePaymentWorkflow, paid).GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 			out.Errors++
 			logger.Error("start late payment refund failed: money at risk", "order_no", p.OrderNo, "out_trade_no", p.OutTradeNo, "error", err)
@@ -290,8 +293,10 @@ func reconcileOldest(ctx workflow.Context, in contract.ReconcileInput) (*contrac
 // is refunded.
 func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.RefundOutcome, error) {
 	logger := workflow.GetLogger(ctx)
+	workflow.SetCurrentDetails(ctx, "recording the payment")
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.RecordLatePayment, p).Get(ctx, nil); err != nil {
 		if kindOf(err) == contract.ErrNotLate {
+			workflow.SetCurrentDetails(ctx, "**not late**: the order's own payment, nothing to refund")
 			logger.Info("payment is the order's own, not late: nothing to refund",
 				"order_no", p.OrderNo, "transaction_id", p.TransactionID)
 			return &contract.RefundOutcome{OrderNo: p.OrderNo, Status: contract.RefundNotLate}, nil
@@ -304,12 +309,16 @@ func LatePaymentWorkflow(ctx workflow.Context, p contract.Paid) (*contract.Refun
 	}
 	logger.Warn("payment arrived after its order closed: refunding it", "order_no", p.OrderNo, "transaction_id", p.TransactionID)
 	refundNo := contract.LateRefundNo(p.OutTradeNo)
+	workflow.SetCurrentDetails(ctx, "late payment recorded: refunding it in full as refund-"+refundNo)
 	var out contract.RefundOutcome
-	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), p.OrderNo), RefundWorkflow, contract.RefundInput{
+	err := workflow.ExecuteChildWorkflow(abandonedChild(ctx, contract.RefundWorkflowID(refundNo), p.OrderNo,
+		contract.RefundSummary(refundNo, p.OrderNo, p.AmountCents, "paid_after_close")), RefundWorkflow, contract.RefundInput{
 		RefundNo: refundNo, OrderNo: p.OrderNo, Reason: "paid_after_close",
 	}).Get(ctx, &out)
 	if err != nil {
+		workflow.SetCurrentDetails(ctx, "**refund-"+refundNo+" failed**: "+message(err))
 		return nil, err
 	}
+	workflow.SetCurrentDetails(ctx, "**refunded** (refund-"+refundNo+")")
 	return &out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -207,4 +208,36 @@ func TestReconcileChecksAllAcrossContinueAsNew(t *testing.T) {
 	require.Nil(t, table.pages[0].After)
 	require.Equal(t, uint(500), table.pages[1].After.ID)
 	require.Equal(t, uint(1000), table.pages[2].After.ID)
+}
+
+// A pass shows its progress as its current details: the totals and one
+// line per provider (the Web UI's "Current details").
+func TestReconcileCurrentDetails(t *testing.T) {
+	table := &stalePayments{}
+	table.add("alipay", contract.ChannelAlipayQR, 2)
+	table.add("baidu", contract.ChannelBaidu, 1)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	a := &activities.Activities{}
+	env.RegisterActivity(a)
+	env.OnActivity(a.ListStalePage, mock.Anything, mock.Anything).Return(table.page)
+	env.OnActivity(a.QueryPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, no string) (*contract.Trade, error) {
+		if no == "alipay-0001" {
+			return &contract.Trade{OutTradeNo: no, Paid: true, TransactionID: "t-1", AmountCents: 100}, nil
+		}
+		return &contract.Trade{OutTradeNo: no, State: "NOTPAY"}, nil
+	})
+	env.OnSignalExternalWorkflow(mock.Anything, "alipay-0001", "", contract.SignalPaymentSucceeded, mock.Anything).Return(nil)
+	env.ExecuteWorkflow(workflows.ReconcileWorkflow, contract.ReconcileInput{})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+
+	v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var md sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&md))
+	require.Equal(t, "run 1 · checked 3 · found paid 1 · late 0 · errors 0 · skipped 0  \n"+
+		"alipay: checked 2, found paid 1, late 0, errors 0, skipped 0  \n"+
+		"baidu: checked 1, found paid 0, late 0, errors 0, skipped 0", md.GetCurrentDetails())
 }

@@ -71,6 +71,7 @@ func RefundWorkflow(ctx workflow.Context, in contract.RefundInput) (*contract.Re
 		return nil, err
 	}
 	r := newRefundRun(ctx, logger, in, refund)
+	r.show(ctx, "opened")
 
 	var taken int64
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.ReclaimTopUp, refund).Get(ctx, &taken); err != nil {
@@ -81,6 +82,7 @@ func RefundWorkflow(ctx workflow.Context, in contract.RefundInput) (*contract.Re
 	}
 	r.resume.Reclaimed = taken > 0
 
+	r.show(ctx, "asking the provider to refund")
 	var first contract.RefundResult
 	err = workflow.ExecuteActivity(providerCtx(ctx), acts.ExecuteRefund, refund.RefundNo).Get(ctx, &first)
 	if err != nil {
@@ -152,6 +154,8 @@ func (r *refundRun) await(ctx workflow.Context) (*contract.RefundOutcome, error)
 			return nil, workflow.NewContinueAsNewError(ctx, RefundWorkflow, next)
 		}
 		wait := min(r.resume.NextPoll, r.resume.Deadline.Sub(workflow.Now(ctx)))
+		r.show(ctx, fmt.Sprintf("processing at the provider: waiting for its notify; %d queries so far, next in %s, gives up at %s",
+			r.resume.Polls, wait, r.resume.Deadline.UTC().Format("2006-01-02 15:04 UTC")))
 		got, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return r.result != nil })
 		if err != nil {
 			return nil, err
@@ -188,7 +192,15 @@ func (r *refundRun) await(ctx workflow.Context) (*contract.RefundOutcome, error)
 	}
 	r.out.Status, r.out.OrderStatus = contract.RefundSucceeded, settled.OrderStatus
 	r.upsertAttrs(ctx, settled.OrderStatus)
+	r.show(ctx, "**succeeded**; the order is now "+settled.OrderStatus)
 	return r.out, nil
+}
+
+// show writes where the refund is as the workflow's current details (the
+// Web UI's "Current details"; user metadata, no command).
+func (r *refundRun) show(ctx workflow.Context, where string) {
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("refund %s of order %s · %s  \n%s",
+		r.out.RefundNo, r.out.OrderNo, contract.Yuan(r.out.AmountCents), where))
 }
 
 // drainSignals takes the refund notifies already delivered but not yet
@@ -234,6 +246,7 @@ func (r *refundRun) fail(ctx workflow.Context, reason string, cause error) (*con
 		return nil, err
 	}
 	r.out.Status, r.out.FailureReason = contract.RefundFailed, reason
+	r.show(ctx, "**failed**: "+reason)
 	return r.out, cause
 }
 

@@ -1,11 +1,15 @@
 package workflows_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -61,4 +65,83 @@ func TestReplayHistoriesCoverEveryWorkflowType(t *testing.T) {
 	}
 	_, err := os.Stat(filepath.Join("testdata", "histories", "README.md"))
 	require.NoError(t, err)
+}
+
+// Every change guarded by workflow.GetVersion has a recorded history that
+// took its current path (a Version marker with its change id), so a later
+// change to the code that running workflows take today fails replay too.
+// Record one (testdata/histories/README.md) when adding a GetVersion.
+func TestReplayHistoriesCoverEveryVersionedChange(t *testing.T) {
+	changes := versionedChanges(t)
+	require.NotEmpty(t, changes)
+	recorded := recordedChanges(t)
+	for name, id := range changes {
+		assert.True(t, recorded[id], "no recorded history took the current path of %s (%q)", name, id)
+	}
+}
+
+// versionedChanges maps the constants passed to workflow.GetVersion in the
+// workflow code to their change ids.
+func versionedChanges(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var src strings.Builder
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			src.Write(b)
+		}
+	}
+	consts := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^(?:const )?\s*(\w+)\s*=\s*"([^"]+)"`).FindAllStringSubmatch(src.String(), -1) {
+		consts[m[1]] = m[2]
+	}
+	changes := map[string]string{}
+	for _, m := range regexp.MustCompile(`GetVersion\(ctx, (\w+),`).FindAllStringSubmatch(src.String(), -1) {
+		id, ok := consts[m[1]]
+		require.True(t, ok, "GetVersion with %s: not a string constant of this package", m[1])
+		changes[m[1]] = id
+	}
+	return changes
+}
+
+// recordedChanges is the set of change ids of the Version markers in the
+// recorded histories.
+func recordedChanges(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	out := map[string]bool{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var h struct {
+			Events []struct {
+				Marker *struct {
+					MarkerName string `json:"markerName"`
+					Details    map[string]struct {
+						Payloads []struct {
+							Data string `json:"data"`
+						} `json:"payloads"`
+					} `json:"details"`
+				} `json:"markerRecordedEventAttributes"`
+			} `json:"events"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &h), f)
+		for _, e := range h.Events {
+			if e.Marker == nil || e.Marker.MarkerName != "Version" {
+				continue
+			}
+			for _, p := range e.Marker.Details["change-id"].Payloads {
+				b, err := base64.StdEncoding.DecodeString(p.Data)
+				require.NoError(t, err, f)
+				var id string
+				require.NoError(t, json.Unmarshal(b, &id), f)
+				out[id] = true
+			}
+		}
+	}
+	return out
 }
