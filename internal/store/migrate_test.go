@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/admins"
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/store"
@@ -123,25 +126,42 @@ func TestMigrateUpgradesADatabaseOfTheReleaseBeforeMigrations(t *testing.T) {
 
 // Replicas that start together migrate one at a time: the others wait on
 // the advisory lock, then find nothing to do. Every migration is applied
-// (and recorded) exactly once.
+// (and recorded) exactly once. To make both replicas reach the version
+// table at the same moment, the test holds it locked until the first is
+// blocked on it and the second has either tried the advisory lock (and is
+// waiting its turn) or is blocked on the table too (no lock: both would
+// then migrate).
 func TestConcurrentMigrationsTakeTurns(t *testing.T) {
 	ctx := context.Background()
-	first, open := emptyDatabase(t, "postgres")
-	const replicas = 4
+	app := "migrate-test-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	dsn := testenv.PostgresSchema(t) + "&application_name=" + app
+	open := func() *gorm.DB {
+		db, err := store.Open(ctx, store.Options{DatabaseURL: dsn, MaxOpen: 4})
+		require.NoError(t, err)
+		t.Cleanup(func() { store.Close(db) })
+		return db
+	}
+	first := open()
+	m, err := store.NewMigrator(ctx, first)
+	require.NoError(t, err)
+	_, err = m.Status(ctx) // creates the version table
+	require.NoError(t, err)
+
+	hold := first.Begin()
+	require.NoError(t, hold.Exec("LOCK TABLE " + store.VersionTable + " IN ACCESS EXCLUSIVE MODE").Error)
+	const replicas = 2
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		applied = map[int64]int{}
 		errs    []error
 	)
-	start := make(chan struct{})
 	for range replicas {
 		m, err := store.NewMigrator(ctx, open())
 		require.NoError(t, err)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start // all at once, as replicas rolled out together
 			steps, err := m.Up(ctx)
 			mu.Lock()
 			defer mu.Unlock()
@@ -151,8 +171,19 @@ func TestConcurrentMigrationsTakeTurns(t *testing.T) {
 			}
 		}()
 	}
-	close(start)
+	for {
+		var blocked, turnTaken int64
+		require.NoError(t, first.Raw(`SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),
+			count(*) FILTER (WHERE state = 'idle' AND query LIKE '%pg_try_advisory_lock%')
+			FROM pg_stat_activity WHERE application_name = ?`, app).Row().Scan(&blocked, &turnTaken))
+		if blocked == replicas || (blocked == 1 && turnTaken >= 1) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polls a condition; asserts nothing about time
+	}
+	require.NoError(t, hold.Rollback().Error)
 	wg.Wait()
+
 	require.NoError(t, errors.Join(errs...))
 	last := latest(t, first)
 	for v := int64(1); v <= last; v++ {
