@@ -148,7 +148,7 @@ func TestConcurrentMigrationsTakeTurns(t *testing.T) {
 	require.NoError(t, err)
 
 	hold := first.Begin()
-	require.NoError(t, hold.Exec("LOCK TABLE " + store.VersionTable + " IN ACCESS EXCLUSIVE MODE").Error)
+	require.NoError(t, hold.Exec("LOCK TABLE "+store.VersionTable+" IN ACCESS EXCLUSIVE MODE").Error)
 	const replicas = 2
 	var (
 		wg      sync.WaitGroup
