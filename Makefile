@@ -18,6 +18,13 @@ test: tools check
 	go test -count=1 -timeout 20m ./...
 	$(MAKE) fault-test
 
+## migrate: apply the pending schema migrations to DATABASE_URL, or SQLITE_PATH (default .data/shop.db);
+##   `make run` does it first. ARGS=status lists them, ARGS="down-to N" rolls back (docs/operations.md)
+.PHONY: migrate
+migrate:
+	go build -o bin/ ./cmd/migrate
+	./bin/migrate $(ARGS)
+
 ## build: the binaries, into ./bin
 build:
 	go build -o bin/ ./cmd/...

@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/admins"
-	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/internal/users"
 )
 
@@ -247,7 +246,6 @@ func (s *apiSystem) adminID(username string) uint {
 func TestStaticAdminTokenNoLongerValid(t *testing.T) {
 	const oldToken, newToken = "old-static-admin-token-0123456789", "new-static-admin-token-0123456789"
 	s := startAPISystem(t, "ADMIN_TOKEN", newToken)
-	require.NoError(t, store.Migrate(s.app.DB))
 	// What an earlier version stored for ADMIN_TOKEN=oldToken.
 	sys := users.User{OpenID: "system:admin"}
 	require.NoError(t, s.app.DB.Create(&sys).Error)

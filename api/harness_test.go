@@ -54,7 +54,7 @@ func newAPISystem(t *testing.T, env ...string) *apiSystem {
 	return s
 }
 
-// startAPISystem is newAPISystem without Prepare (no schema, no bootstrap
+// startAPISystem is newAPISystem without Prepare (no demo catalogue, no bootstrap
 // admin yet), for tests of what Prepare does.
 func startAPISystem(t *testing.T, overrides ...string) *apiSystem {
 	t.Helper()

@@ -13,7 +13,6 @@ import (
 	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/platform"
 	"github.com/shopflow/orderpay/internal/rewards"
-	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/internal/wallet"
 )
@@ -50,15 +49,12 @@ func Wire(p *platform.Platform) Deps {
 	}
 }
 
-// Prepare migrates the schema, seeds the demo catalogue when asked,
-// deletes the static admin tokens of earlier versions and creates the
-// bootstrap admin account when no admin exists. Without any admin and
-// without a bootstrap password it fails (admins.ErrNoBootstrap). The API
-// runs it at start.
+// Prepare seeds the demo catalogue when asked, deletes the static admin
+// tokens of earlier versions and creates the bootstrap admin account when
+// no admin exists. Without any admin and without a bootstrap password it
+// fails (admins.ErrNoBootstrap). The API runs it at start, on a schema the
+// `migrate` command has brought up to date.
 func Prepare(ctx context.Context, p *platform.Platform, d Deps) error {
-	if err := store.Migrate(p.DB); err != nil {
-		return fmt.Errorf("migrate schema: %w", err)
-	}
 	if p.Config.SeedDemo && !p.Config.Production() { // never demo products in production
 		n, err := d.Catalog.Seed(ctx, catalog.DemoProducts())
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 // link the provider sandbox or any other development tooling: the sandbox
 // hands its test credentials to a dev run only through its merchant.env
 // (see internal/devtools/sandbox.WriteMerchantEnv), never through code.
-var productionBinaries = []string{"./cmd/api", "./cmd/worker", "./cmd/probe"}
+var productionBinaries = []string{"./cmd/api", "./cmd/worker", "./cmd/probe", "./cmd/migrate"}
 
 // goCommand is the go command that runs this test (go test puts
 // $GOROOT/bin first on PATH), falling back to the toolchain's GOROOT.

@@ -62,10 +62,11 @@ if [[ ${1:-} == --serve ]]; then serve=true; shift; fi
 source deploy/lib.sh
 require_free bench "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WORKER_HTTP_ADDR"
 
-go build -o bin/ ./cmd/api ./cmd/worker ./cmd/sandbox ./cmd/bench ./cmd/loadgen
+go build -o bin/ ./cmd/api ./cmd/worker ./cmd/migrate ./cmd/sandbox ./cmd/bench ./cmd/loadgen
 rm -rf "$LOGS" "$SANDBOX_DIR" "$DIR"/temporal.db* "$DIR/profiles" # results.json stays for `bench report`
 mkdir -p "$LOGS"
 ./bin/bench resetdb -url "$DATABASE_URL"
+./bin/migrate up >"$LOGS/migrate.log" 2>&1
 
 # Same pragmas as `make run`; headless (no Web UI) to leave the CPU to the
 # run; BENCH_TEMPORAL_FLAGS adds to (or, repeated, overrides) the dynamic

@@ -419,7 +419,7 @@ func TestK8sDeployments(t *testing.T) {
 	require.True(t, ok, "a Job migrates the schema")
 	jc := job.Spec.Template.Spec.Containers
 	require.Len(t, jc, 1)
-	assert.Equal(t, "/app/api", jc[0].Command[0])
+	assert.Equal(t, []string{"/app/migrate", "up"}, jc[0].Command, "the migrate binary (cmd/migrate) applies the migrations")
 	assertReadsConfig(t, "orderpay-migrate", jc[0], job.Spec.Template.Spec)
 }
 

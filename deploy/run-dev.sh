@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole system on one machine: Temporal dev server (SQLite, WAL),
-# the provider sandbox, the API and the worker. Data lives in .data/ and
-# survives restarts; Ctrl-C stops everything this script started.
+# Runs the whole system on one machine: migrates the database (bin/migrate),
+# then starts the Temporal dev server (SQLite, WAL), the provider sandbox,
+# the API and the worker. Data lives in .data/ and survives restarts;
+# Ctrl-C stops everything this script started.
 #
 # The API and worker get their merchant configuration (WECHAT_*, WECHATV2_*,
 # ALIPAY_*, BAIDU_*: the sandbox's test merchants and its URL) from
@@ -60,6 +61,11 @@ CLEANUP_MESSAGE="stopping…"
 source deploy/lib.sh
 require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WORKER_HTTP_ADDR"
 
+# The schema first: the API and the worker refuse a database that lacks a
+# migration (docs/operations.md, "Schema migrations"). An existing
+# $SQLITE_PATH from before versioned migrations is adopted as it is.
+./bin/migrate up 2>&1 | tee -a "$LOGS/migrate.log"
+
 "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA_DIR/temporal.db" \
   --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
@@ -94,6 +100,7 @@ cat <<MSG
   Payloads       encrypted (${TEMPORAL_PAYLOAD_KEYS_FILE:-TEMPORAL_PAYLOAD_KEYS}); decode with an admin token:
                  temporal workflow show -w <order_no> --codec-endpoint $CODEC_ENDPOINT --codec-auth "Bearer <token>"
   Data           $DATA_DIR/ (SQLite: $SQLITE_PATH; set DATABASE_URL for PostgreSQL)
+  Schema         ./bin/migrate status   (migrated before the API started; docs/operations.md)
   Logs           tail -f $LOGS/*.log
 
   Ctrl-C stops everything.

@@ -1,5 +1,6 @@
-// Command api serves the shop's REST API. It migrates the schema and seeds
-// the demo catalogue (when asked) before it listens.
+// Command api serves the shop's REST API. It refuses a database whose
+// schema lacks a migration (run the `migrate` command first), and seeds the
+// demo catalogue (when asked) before it listens.
 package main
 
 import (

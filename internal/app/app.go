@@ -16,6 +16,7 @@ import (
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/platform"
+	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/worker"
 )
 
@@ -26,19 +27,29 @@ type App struct {
 	api api.Deps
 }
 
-// New opens the database, builds the provider clients and a lazy Temporal
-// client (the API starts, and reports 503, while Temporal is down), and
-// wires the API's services over them.
+// New opens the database, checks that its schema has every migration this
+// build needs (it never migrates: the `migrate` command does), builds the
+// provider clients and a lazy Temporal client (the API starts, and reports
+// 503, while Temporal is down), and wires the API's services over them.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
 	p, err := platform.Open(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	v, err := store.RequireSchema(ctx, p.DB)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	if v.Ahead() {
+		logger.Warn("the database schema is newer than this build (a rolled-back binary?)",
+			"schema_version", v.Current, "build_version", v.Latest)
+	}
 	return &App{Platform: p, api: api.Wire(p)}, nil
 }
 
-// Prepare migrates the schema, seeds the demo catalogue when asked and
-// creates the bootstrap admin account. The API runs it at start.
+// Prepare seeds the demo catalogue when asked and creates the bootstrap
+// admin account. The API runs it at start.
 func (a *App) Prepare(ctx context.Context) error { return api.Prepare(ctx, a.Platform, a.api) }
 
 // API builds the HTTP API.

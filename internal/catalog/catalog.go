@@ -173,20 +173,38 @@ func (s *Service) Restock(ctx context.Context, orderNo string, lines []Line) err
 	})
 }
 
-// Seed inserts products when the catalogue is empty and reports how many it added.
+// Seed inserts products when the catalogue is empty and reports how many it
+// added. API replicas that start together seed once: the count and the
+// insert run in one transaction that, on PostgreSQL, first takes a
+// transaction-level advisory lock of this schema (the second replica waits,
+// then finds the products), and on SQLite takes the write lock up front
+// (store.Open's BEGIN IMMEDIATE).
 func (s *Service) Seed(ctx context.Context, products []Product) (int, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&Product{}).Count(&n).Error; err != nil {
-		return 0, fmt.Errorf("count products: %w", err)
-	}
-	if n > 0 {
-		return 0, nil
-	}
-	if err := s.db.WithContext(ctx).Create(&products).Error; err != nil {
-		return 0, fmt.Errorf("seed products: %w", err)
-	}
-	return len(products), nil
+	added := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if tx.Dialector.Name() == "postgres" {
+			if err := tx.Exec(seedLock).Error; err != nil {
+				return fmt.Errorf("lock the seed: %w", err)
+			}
+		}
+		var n int64
+		if err := tx.Model(&Product{}).Count(&n).Error; err != nil {
+			return fmt.Errorf("count products: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := tx.Create(&products).Error; err != nil {
+			return fmt.Errorf("seed products: %w", err)
+		}
+		added = len(products)
+		return nil
+	})
+	return added, err
 }
+
+// seedLock serialises seeds of one schema until their transaction ends.
+const seedLock = "SELECT pg_advisory_xact_lock(hashtextextended('orderpay:seed:' || current_schema(), 0))"
 
 // DemoProducts is the catalogue `make run` starts with: enough stock for a
 // load test, and one membership product.

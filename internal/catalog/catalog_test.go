@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
+	"github.com/shopflow/orderpay/internal/store"
 )
 
 // backends runs stock tests on both databases the service supports.
@@ -198,6 +199,52 @@ func TestMerge(t *testing.T) {
 	got := catalog.Merge([]catalog.Line{{ProductID: 3, Quantity: 1}, {ProductID: 1, Quantity: 2}, {ProductID: 3, Quantity: 4}})
 	assert.Equal(t, []catalog.Line{{ProductID: 1, Quantity: 2}, {ProductID: 3, Quantity: 5}}, got)
 	assert.Empty(t, catalog.Merge(nil))
+}
+
+// API replicas that start together on an empty catalogue seed it once:
+// each replica is its own connection pool, as in its own process.
+func TestSeedOnceWhenReplicasStartTogether(t *testing.T) {
+	const replicas = 4
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			where, _ := b.open(t)
+			o := store.Options{DatabaseURL: where}
+			if b.name == "sqlite" {
+				o = store.Options{SQLitePath: where}
+			}
+			var (
+				wg    sync.WaitGroup
+				added [replicas]int
+				errs  [replicas]error
+			)
+			start := make(chan struct{})
+			for i := range replicas {
+				db, err := store.Open(context.Background(), o)
+				require.NoError(t, err)
+				t.Cleanup(func() { store.Close(db) })
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					added[i], errs[i] = catalog.NewService(db).Seed(context.Background(), catalog.DemoProducts())
+				}()
+			}
+			close(start)
+			wg.Wait()
+			total := 0
+			for i := range replicas {
+				require.NoError(t, errs[i])
+				total += added[i]
+			}
+			assert.Equal(t, len(catalog.DemoProducts()), total, "one replica seeded")
+			db, err := store.Open(context.Background(), o)
+			require.NoError(t, err)
+			defer store.Close(db)
+			var n int64
+			require.NoError(t, db.Model(&catalog.Product{}).Count(&n).Error)
+			assert.Equal(t, int64(len(catalog.DemoProducts())), n)
+		})
+	}
 }
 
 func TestSeedOnlyWhenEmpty(t *testing.T) {

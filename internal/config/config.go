@@ -110,6 +110,17 @@ type LoginConfig struct {
 	AppSecret string
 }
 
+// DefaultSQLitePath is the embedded database file used while DATABASE_URL
+// is empty.
+const DefaultSQLitePath = ".data/shop.db"
+
+// Database reads the database settings alone: DATABASE_URL (PostgreSQL)
+// and SQLITE_PATH (used while DATABASE_URL is empty). The `migrate`
+// command needs nothing else.
+func Database() (databaseURL, sqlitePath string) {
+	return os.Getenv("DATABASE_URL"), env("SQLITE_PATH", DefaultSQLitePath)
+}
+
 // Load reads the configuration from the environment.
 func Load() (*Config, error) {
 	appEnv, err := loadEnv()
@@ -121,7 +132,7 @@ func Load() (*Config, error) {
 		HTTPAddr:           env("HTTP_ADDR", ":8080"),
 		WorkerHTTPAddr:     env("WORKER_HTTP_ADDR", ":8081"),
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
-		SQLitePath:         env("SQLITE_PATH", ".data/shop.db"),
+		SQLitePath:         env("SQLITE_PATH", DefaultSQLitePath),
 		TemporalAddress:    env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace:  env("TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:          env("TEMPORAL_TASK_QUEUE", "orders"),

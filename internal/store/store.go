@@ -1,5 +1,8 @@
 // Package store opens the service's database — PostgreSQL in production, an
-// embedded SQLite file by default — and owns its schema.
+// embedded SQLite file by default — and owns its schema: the versioned
+// migrations in migrations/ (goose), applied by the `migrate` command
+// (Migrator, Migrate), checked by the API and the worker at start
+// (RequireSchema), and the GORM models they must match (Models).
 package store
 
 import (
@@ -16,15 +19,6 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
-
-	"github.com/shopflow/orderpay/internal/addresses"
-	"github.com/shopflow/orderpay/internal/admins"
-	"github.com/shopflow/orderpay/internal/catalog"
-	"github.com/shopflow/orderpay/internal/orders"
-	"github.com/shopflow/orderpay/internal/payments"
-	"github.com/shopflow/orderpay/internal/rewards"
-	"github.com/shopflow/orderpay/internal/users"
-	"github.com/shopflow/orderpay/internal/wallet"
 )
 
 // Options selects and tunes the database.
@@ -138,25 +132,6 @@ func ownerOnly(path string) error {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("restrict %s to its owner: %w", p, err)
 		}
-	}
-	return nil
-}
-
-// Migrate creates or updates every table. Run it from one process (the API)
-// before the others start.
-func Migrate(db *gorm.DB) error {
-	err := db.AutoMigrate(
-		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{}, &catalog.StockMovement{},
-		&addresses.Address{},
-		&users.User{}, &users.Token{},
-		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},
-		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{}, &orders.OrderNumber{},
-		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{},
-		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
-		&wallet.Wallet{}, &wallet.Entry{},
-	)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }

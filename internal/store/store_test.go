@@ -22,7 +22,7 @@ func TestSQLiteFileIsOwnerOnly(t *testing.T) {
 	path := filepath.Join(dir, "shop.db")
 	db, err := store.Open(context.Background(), store.Options{SQLitePath: path})
 	require.NoError(t, err)
-	require.NoError(t, store.Migrate(db))
+	require.NoError(t, store.Migrate(context.Background(), db))
 	require.NoError(t, store.Close(db))
 	assertMode(t, dir, 0o700)
 	assertMode(t, path, 0o600)

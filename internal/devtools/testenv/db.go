@@ -45,6 +45,15 @@ func PostgresURL() string {
 // returns its DSN and an open handle; the schema is dropped at cleanup.
 func Postgres(t testing.TB) (string, *gorm.DB) {
 	t.Helper()
+	dsn := PostgresSchema(t)
+	return dsn, open(t, store.Options{DatabaseURL: dsn, MaxOpen: 40})
+}
+
+// PostgresSchema creates a fresh, empty schema on the test PostgreSQL (not
+// migrated) and returns a DSN whose search_path selects it; the schema is
+// dropped at cleanup.
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
 	admin, err := gorm.Open(postgres.Open(PostgresURL()), &gorm.Config{})
 	if err == nil {
 		var sqlDB interface{ Ping() error }
@@ -65,8 +74,7 @@ func Postgres(t testing.TB) (string, *gorm.DB) {
 			d.Close()
 		}
 	})
-	dsn := PostgresURL() + "&search_path=" + schema
-	return dsn, open(t, store.Options{DatabaseURL: dsn, MaxOpen: 40})
+	return PostgresURL() + "&search_path=" + schema
 }
 
 // SQLite creates a migrated SQLite file in a temporary directory.
@@ -83,7 +91,7 @@ func open(t testing.TB, o store.Options) *gorm.DB {
 		t.Fatalf("open database: %v", err)
 	}
 	t.Cleanup(func() { store.Close(db) })
-	if err := store.Migrate(db); err != nil {
+	if err := store.Migrate(context.Background(), db); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return db
