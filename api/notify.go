@@ -53,6 +53,12 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 	case errors.Is(err, payments.ErrAlreadyRecorded):
 		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyAccepted, metrics.ReasonDuplicate)
 		return reply(c, p.Ack(providers.PaymentNotify))
+	case errors.Is(err, payments.ErrTradeUnpaid):
+		// Alipay sends TRADE_CLOSED for every wap trade that closes or
+		// expires unpaid; refusing it would only make Alipay re-send it.
+		log.Info("notify of an unpaid trade acknowledged", "state", trade.State)
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyAccepted, metrics.ReasonUnpaid)
+		return reply(c, p.Ack(providers.PaymentNotify))
 	case errors.Is(err, payments.ErrNotFound):
 		log.Warn("notify for an unknown order", "error", err)
 		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyRefused, metrics.ReasonUnknownOrder)

@@ -45,8 +45,12 @@ type Notify struct {
 // TRADE_FINISHED).
 func (n *Notify) Paid() bool { return IsPaidStatus(n.TradeStatus) }
 
-// IsRefund reports whether the notify reports a refund.
-func (n *Notify) IsRefund() bool { return n.RefundFeeCents > 0 || !n.GmtRefund.IsZero() }
+// IsRefund reports whether the notify reports a refund: out_biz_no or
+// gmt_refund set, or refund_fee above zero (payment notifies may carry
+// refund_fee=0.00).
+func (n *Notify) IsRefund() bool {
+	return n.OutBizNo != "" || n.RefundFeeCents > 0 || !n.GmtRefund.IsZero()
+}
 
 // ParseNotify authenticates an asynchronous notify, given as the form
 // values Alipay POSTed (r.PostForm after r.ParseForm). It checks that every

@@ -35,6 +35,7 @@ const (
 	ReasonOK            = "ok"             // accepted: handed to its workflow
 	ReasonDuplicate     = "duplicate"      // accepted: already recorded, nothing changed
 	ReasonUnknownRefund = "unknown_refund" // accepted (acknowledged): no such refund, nothing changed
+	ReasonUnpaid        = "unpaid"         // accepted (acknowledged): the trade closed unpaid (Alipay TRADE_CLOSED), nothing signalled
 	ReasonMalformed     = "malformed"      // refused 400: could not be parsed
 	ReasonUnverified    = "unverified"     // refused 401: bad signature, stale or wrong merchant
 	ReasonUnknownOrder  = "unknown_order"  // refused 404: no such payment attempt

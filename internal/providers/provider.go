@@ -6,6 +6,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -188,12 +189,15 @@ func Body(r *http.Request) ([]byte, error) {
 }
 
 // Form reads a form-encoded notify body (providers sign the body, not the
-// query string).
+// query string). Trailing line breaks and blanks are not part of the form
+// (a form encodes them as %0D%0A and +): some senders end the body with
+// CRLF, which would otherwise stick to the last value and break its signature.
 func Form(r *http.Request) (url.Values, error) {
 	b, err := Body(r)
 	if err != nil {
 		return nil, err
 	}
+	b = bytes.TrimRight(b, "\r\n\t ")
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedNotify, err)
