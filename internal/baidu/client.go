@@ -147,10 +147,11 @@ func (c *Client) Sign(params map[string]string, exclude ...string) (string, erro
 	return SignWithKey(c.key, params, exclude...)
 }
 
-// Verify checks a signature Baidu made over params with its platform key.
-// It returns an error wrapping ErrInvalidSignature when sig does not match.
+// Verify checks a signature Baidu made over params with its platform key,
+// with or without the empty parameters (VerifyNotifyWithKey). It returns an
+// error wrapping ErrInvalidSignature when sig does not match.
 func (c *Client) Verify(params map[string]string, sig string) error {
-	return VerifyWithKey(c.platform, params, sig)
+	return VerifyNotifyWithKey(c.platform, params, sig)
 }
 
 // OrderRequest describes an order to pay at the cashier.
