@@ -21,18 +21,29 @@ import (
 )
 
 // NotifyTimeout bounds how long a notify may take to be checked and handed
-// to its workflow. Providers give up waiting for an answer after about 5
-// seconds (WeChat Pay's limit) and count that as a failure without telling
+// to its workflow. Providers give up waiting for an answer after a few
+// seconds (WeChat Pay about 5) and count that as a failure without telling
 // us; when the database or Temporal is slow or down we answer a failure in
 // the provider's own format before that, and the provider re-sends later.
+// A provider that waits less (Baidu: 2 s) says so with
+// providers.AnswerBudgeter, and its notifies get that budget.
 const NotifyTimeout = 3 * time.Second
 
-func (s *Server) notifyCtx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+// notifyBudget is how long a notify of p may take: NotifyTimeout, the
+// provider's own budget if shorter, and never more than requestTimeout.
+func notifyBudget(p providers.Provider, requestTimeout time.Duration) time.Duration {
 	d := NotifyTimeout
-	if s.RequestTimeout < d {
-		d = s.RequestTimeout
+	if b, ok := p.(providers.AnswerBudgeter); ok && b.NotifyBudget() > 0 && b.NotifyBudget() < d {
+		d = b.NotifyBudget()
 	}
-	return context.WithTimeout(c.UserContext(), d)
+	if requestTimeout > 0 && requestTimeout < d {
+		d = requestTimeout
+	}
+	return d
+}
+
+func (s *Server) notifyCtx(c *fiber.Ctx, p providers.Provider) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), notifyBudget(p, s.RequestTimeout))
 }
 
 // acceptPayment is the one notify pipeline: verify (signature, age, merchant)
@@ -46,7 +57,7 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 		return s.refuseUnverified(c, p, metrics.NotifyPayment, err)
 	}
 	log := s.Logger.With("provider", p.Name(), "order_no", trade.OutTradeNo, "transaction_id", trade.TransactionID)
-	ctx, cancel := s.notifyCtx(c)
+	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
 	paid, err := s.Payments.CheckNotify(ctx, trade, p.Merchant())
 	switch {
@@ -129,7 +140,7 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	if err != nil {
 		return s.refuseUnverified(c, p, metrics.NotifyRefund, err)
 	}
-	ctx, cancel := s.notifyCtx(c)
+	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
 	r, err := s.Payments.FindRefund(ctx, res.RefundNo, res.ProviderRefundID)
 	if errors.Is(err, payments.ErrNotFound) && res.RefundNo == "" {

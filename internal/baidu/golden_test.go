@@ -10,11 +10,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/internal/baidu"
+	"github.com/shopflow/orderpay/internal/providers"
 )
 
 // Baidu's two SDKs sign notifies differently, and both are published with
@@ -73,4 +75,13 @@ func TestBaiduGoldenNotifySignedByEitherSDK(t *testing.T) {
 	sig := stdlibBaiduSign(t, anotherKey(t), p, true)
 	p["totalMoney"] = "1"
 	assert.ErrorIs(t, baidu.VerifyNotifyWithKey(&anotherKey(t).PublicKey, p, sig), baidu.ErrInvalidSignature)
+}
+
+// Baidu waits under 2 s for an answer to any callback ("业务方接口的耗时要求
+// 小于 2s", tune_up_examine and the pay and refund notify pages), so the API
+// must answer Baidu sooner than its 3 s default.
+func TestBaiduNotifyBudgetUnderTwoSeconds(t *testing.T) {
+	p := baidu.NewProvider(newClient(t, nil))
+	var b providers.AnswerBudgeter = p
+	assert.Less(t, b.NotifyBudget(), 2*time.Second)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
@@ -179,6 +180,14 @@ func (p *Provider) ParseRefundNotify(r *http.Request) (*contract.RefundResult, e
 	}
 	return &contract.RefundResult{ProviderRefundID: n.RefundBatchID, Status: status}, nil
 }
+
+// NotifyAnswerBudget is how long the API takes at most to answer a Baidu
+// notify or callback: Baidu waits 2 s ("业务方接口的耗时要求小于 2s", then
+// re-sends), and the answer still has to travel back.
+const NotifyAnswerBudget = 1500 * time.Millisecond
+
+// NotifyBudget is NotifyAnswerBudget (providers.AnswerBudgeter).
+func (p *Provider) NotifyBudget() time.Duration { return NotifyAnswerBudget }
 
 // Ack answers Baidu's JSON success for a payment or a refund notify.
 func (p *Provider) Ack(kind providers.NotifyKind) providers.Reply {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/shopflow/orderpay/internal/contract"
 )
@@ -62,6 +63,14 @@ type Provider interface {
 	Ack(kind NotifyKind) Reply
 	// Refuse is the provider's failure answer: the provider sends again later.
 	Refuse(status int, message string) Reply
+}
+
+// AnswerBudgeter is implemented by providers that wait less for a notify's
+// answer than the API's default budget (Baidu allows 2 s): NotifyBudget is
+// how long the API may take to check a notify and hand it on before it
+// answers a failure instead.
+type AnswerBudgeter interface {
+	NotifyBudget() time.Duration
 }
 
 // Merchant identifies the merchant a provider's notifies are addressed to
