@@ -15,6 +15,7 @@ var allMerchantVars = append(append(append(append([]string{
 	"WECHATV2_BASE_URL", "WECHATV2_CERT_FILE", "WECHATV2_KEY_FILE",
 	"ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID",
 	"BAIDU_APP_ID", "BAIDU_BASE_URL", "BAIDU_SANDBOX_REGISTER_URL",
+	"BAIDU_ACCESS_TOKEN", "BAIDU_SMARTAPP_KEY", "BAIDU_SMARTAPP_SECRET",
 }, weChatRequired...), weChatV2Required...), alipayRequired...), baiduRequired...)
 
 // setMerchantEnv clears every merchant variable, then sets vars; a value
@@ -110,6 +111,38 @@ func TestLoadOptionalProviders(t *testing.T) {
 	}
 	if p.Baidu.PrivateKeyPEM != "baidu key" || p.Baidu.SandboxRegisterURL != vars["BAIDU_SANDBOX_REGISTER_URL"] || p.Baidu.AccessToken != "24.x" {
 		t.Errorf("baidu: %+v", p.Baidu)
+	}
+}
+
+// Issue 15: Baidu's access token expires, so a real merchant configures the
+// smart program's key and secret and the client renews the token; a static
+// token stays possible (the sandbox's); neither fails at start.
+func TestLoadBaiduAccessToken(t *testing.T) {
+	base := weChatVars()
+	for k, v := range map[string]string{
+		"BAIDU_APP_KEY": "MM", "BAIDU_DEAL_ID": "47",
+		"BAIDU_PRIVATE_KEY_FILE": "file:baidu key", "BAIDU_PLATFORM_PUBLIC_KEY_FILE": "file:baidu platform key",
+	} {
+		base[k] = v
+	}
+	withSecret := map[string]string{"BAIDU_SMARTAPP_KEY": "4fecoAqg", "BAIDU_SMARTAPP_SECRET": "s3cret"}
+	for k, v := range base {
+		withSecret[k] = v
+	}
+	setMerchantEnv(t, withSecret)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Providers.Baidu; b == nil || b.SmartAppKey != "4fecoAqg" || b.SmartAppSecret != "s3cret" || b.AccessToken != "" {
+		t.Errorf("baidu: %+v", b)
+	}
+
+	base["BAIDU_SMARTAPP_KEY"] = "4fecoAqg"
+	setMerchantEnv(t, base)
+	_, err = Load()
+	if err == nil || !strings.Contains(err.Error(), "BAIDU_SMARTAPP_SECRET") {
+		t.Fatalf("Load without the secret: %v, want an error naming BAIDU_SMARTAPP_SECRET", err)
 	}
 }
 

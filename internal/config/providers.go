@@ -23,8 +23,12 @@ type Providers struct {
 var (
 	weChatV2Required = []string{"WECHATV2_APPID", "WECHATV2_MCHID", "WECHATV2_API_KEY"}
 	alipayRequired   = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE"}
-	baiduRequired    = []string{
-		"BAIDU_APP_KEY", "BAIDU_DEAL_ID", "BAIDU_PRIVATE_KEY_FILE", "BAIDU_PLATFORM_PUBLIC_KEY_FILE", "BAIDU_ACCESS_TOKEN",
+	// Baidu also needs an access token: BAIDU_SMARTAPP_KEY and
+	// BAIDU_SMARTAPP_SECRET (obtained and renewed from Baidu's OAuth
+	// endpoint), or a static BAIDU_ACCESS_TOKEN (the sandbox's); checked
+	// when the client is built.
+	baiduRequired = []string{
+		"BAIDU_APP_KEY", "BAIDU_DEAL_ID", "BAIDU_PRIVATE_KEY_FILE", "BAIDU_PLATFORM_PUBLIC_KEY_FILE",
 	}
 )
 
@@ -115,6 +119,11 @@ func (c *Config) loadBaidu(apiURL string) error {
 	if on, err := providerEnabled("Baidu", baiduRequired); !on {
 		return err
 	}
+	if os.Getenv("BAIDU_ACCESS_TOKEN") == "" {
+		if missing := missingEnv("BAIDU_SMARTAPP_KEY", "BAIDU_SMARTAPP_SECRET"); len(missing) > 0 {
+			return fmt.Errorf("Baidu needs an access token: set %s (or a static BAIDU_ACCESS_TOKEN)", strings.Join(missing, ", "))
+		}
+	}
 	priv, err := readFileEnv("BAIDU_PRIVATE_KEY_FILE")
 	if err != nil {
 		return err
@@ -131,6 +140,8 @@ func (c *Config) loadBaidu(apiURL string) error {
 		PlatformPublicKeyPEM: pub,
 		BaseURL:              os.Getenv("BAIDU_BASE_URL"),
 		AccessToken:          os.Getenv("BAIDU_ACCESS_TOKEN"),
+		SmartAppKey:          os.Getenv("BAIDU_SMARTAPP_KEY"),
+		SmartAppSecret:       os.Getenv("BAIDU_SMARTAPP_SECRET"),
 		SandboxRegisterURL:   os.Getenv("BAIDU_SANDBOX_REGISTER_URL"),
 		NotifyURL:            env("BAIDU_NOTIFY_URL", apiURL+"/api/v1/notify/baidu"),
 		RefundNotifyURL:      env("BAIDU_REFUND_NOTIFY_URL", apiURL+"/api/v1/notify/baidu/refund"),
