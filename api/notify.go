@@ -186,7 +186,41 @@ func (s *Server) mountNotifies(r fiber.Router) {
 			return s.acceptPayment(c, p)
 		})
 		r.Post("/notify/"+p.NotifyPath()+"/refund", func(c *fiber.Ctx) error { return s.acceptRefund(c, p) })
+		if a, ok := p.(providers.RefundAuditor); ok {
+			r.Post("/notify/"+p.NotifyPath()+"/refund-audit", func(c *fiber.Ctx) error { return s.auditRefund(c, p, a) })
+		}
 	}
+}
+
+// auditRefund answers a provider's refund audit (Baidu's 退款审核): approved
+// when the payment is recorded as paid and the amount is no more than what
+// is left to refund, refused otherwise (payments.AuditRefund). Every
+// decision is logged and counted; nothing is written. The refund itself is
+// reported later by the provider's refund notify.
+func (s *Server) auditRefund(c *fiber.Ctx, p providers.Provider, a providers.RefundAuditor) error {
+	q, err := a.ParseRefundAudit(notifyRequest(c))
+	if err != nil {
+		return s.refuseUnverified(c, p, metrics.NotifyRefundAudit, err)
+	}
+	ctx, cancel := s.notifyCtx(c, p)
+	defer cancel()
+	d, err := s.Payments.AuditRefund(ctx, *q)
+	if err != nil {
+		s.Logger.Error("refund audit", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyRefused, metrics.ReasonUnavailable)
+		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
+	}
+	log := s.Logger.With("provider", p.Name(), "order_no", d.OrderNo, "out_trade_no", q.OutTradeNo,
+		"transaction_id", q.TransactionID, "provider_refund_id", q.ProviderRefundID, "amount_cents", q.AmountCents)
+	if !d.Approved {
+		log.Warn("provider refund refused by audit", "reason", d.Reason, "refundable_cents", d.RefundableCents)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyAccepted, metrics.ReasonAuditRefused)
+		return reply(c, a.AuditReply(false, 0))
+	}
+	// Money leaves through the provider, outside our refund workflow.
+	log.Warn("provider refund approved by audit", "refundable_cents", d.RefundableCents)
+	s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyAccepted, metrics.ReasonAuditApproved)
+	return reply(c, a.AuditReply(true, q.AmountCents))
 }
 
 // notifyRequest is the notify as a standard request: header and body, as

@@ -85,3 +85,36 @@ func TestBaiduNotifyBudgetUnderTwoSeconds(t *testing.T) {
 	var b providers.AnswerBudgeter = p
 	assert.Less(t, b.NotifyBudget(), 2*time.Second)
 }
+
+// The refund-audit callback (请求业务方退款审核,
+// https://smartprogram.baidu.com/docs/develop/function/tune_up_examine/):
+// the documented request fields and sample values, and the documented
+// answer {"errno":0,"msg":"success","data":{"auditStatus":1,"calculateRes":{"refundPayMoney":100}}}.
+func TestBaiduGoldenRefundAudit(t *testing.T) {
+	c := newClient(t, nil)
+	p := map[string]string{"orderId": "1068881223", "userId": "149235070", "tpOrderId": "11119800",
+		"refundBatchId": "149235070", "applyRefundMoney": "100"}
+	form := url.Values{"rsaSign": {stdlibBaiduSign(t, anotherKey(t), p, true)}}
+	for k, v := range p {
+		form.Set(k, v)
+	}
+	a, err := c.ParseRefundAudit(form)
+	require.NoError(t, err)
+	assert.Equal(t, baidu.RefundAudit{TpOrderID: "11119800", OrderID: "1068881223", UserID: "149235070",
+		RefundBatchID: "149235070", ApplyRefundCents: 100, Params: a.Params}, *a)
+	assert.JSONEq(t, `{"errno":0,"msg":"success","data":{"auditStatus":1,"calculateRes":{"refundPayMoney":100}}}`,
+		string(baidu.AckAudit(baidu.AuditApproved, 100)))
+
+	form.Set("applyRefundMoney", "101")
+	_, err = c.ParseRefundAudit(form)
+	require.ErrorIs(t, err, baidu.ErrInvalidSignature)
+	for _, bad := range []string{"0", "-1", "1.00"} {
+		p["applyRefundMoney"] = bad
+		f := url.Values{"rsaSign": {stdlibBaiduSign(t, anotherKey(t), p, true)}}
+		for k, v := range p {
+			f.Set(k, v)
+		}
+		_, err = c.ParseRefundAudit(f)
+		require.ErrorIs(t, err, baidu.ErrMalformedNotify, bad)
+	}
+}

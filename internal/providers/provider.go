@@ -73,6 +73,24 @@ type AnswerBudgeter interface {
 	NotifyBudget() time.Duration
 }
 
+// RefundAuditor is implemented by providers that ask the merchant before
+// refunding at their own initiative (Baidu's refund-audit callback): the API
+// serves POST /notify/{NotifyPath}/refund-audit for them.
+type RefundAuditor interface {
+	// ParseRefundAudit verifies a refund-audit request and returns what it asks.
+	ParseRefundAudit(r *http.Request) (*RefundAudit, error)
+	// AuditReply is the provider's answer carrying the decision.
+	AuditReply(approved bool, refundCents int64) Reply
+}
+
+// RefundAudit is a provider's question "may this payment be refunded?".
+type RefundAudit struct {
+	OutTradeNo       string // our trade number
+	TransactionID    string // the provider's payment id
+	ProviderRefundID string // the provider's refund id
+	AmountCents      int64  // the amount the provider would refund
+}
+
 // Merchant identifies the merchant a provider's notifies are addressed to
 // (app id and merchant number; Alipay: app id and seller id; Baidu: app
 // key and deal id).

@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopflow/orderpay/internal/baidu"
+	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
+	"github.com/shopflow/orderpay/internal/payments"
+)
+
+// baiduAudit builds a refund-audit callback as Baidu documents it
+// (请求业务方退款审核, https://smartprogram.baidu.com/docs/develop/function/tune_up_examine/:
+// orderId, userId, tpOrderId, refundBatchId, applyRefundMoney, rsaSign over
+// every other POST field), signed with the sandbox's platform key.
+func (s *apiSystem) baiduAudit(tpOrderID, orderID, cents string) notify {
+	s.t.Helper()
+	cr, err := baidusb.LoadCredentials(s.stateDir)
+	require.NoError(s.t, err)
+	key, err := baidu.ParsePrivateKey(cr.PlatformPrivateKeyPEM)
+	require.NoError(s.t, err)
+	p := map[string]string{"orderId": orderID, "userId": "149235070", "tpOrderId": tpOrderID,
+		"refundBatchId": "149235070", "applyRefundMoney": cents}
+	p["rsaSign"], err = baidu.SignWithKey(key, p)
+	require.NoError(s.t, err)
+	return notify{header: []string{"Content-Type", "application/x-www-form-urlencoded"}, body: []byte(formOf(p))}
+}
+
+// TestBaiduRefundAudit: Baidu asks before refunding at its own initiative
+// and asks again, without limit, until it gets errno 0 (issue 15: the URL
+// answered 401). Approved when the payment is recorded as paid and the
+// amount is no more than what is left to refund; refused otherwise; always
+// in Baidu's documented shape, and nothing is written.
+func TestBaiduRefundAudit(t *testing.T) {
+	s := newAPISystem(t)
+	const path = "/api/v1/notify/baidu/refund-audit"
+	paid := s.recordPaidPayment("20260101000000000000200", contract.ChannelBaidu, "1068881223")
+	require.NoError(t, s.app.DB.Create(&payments.Refund{
+		RefundNo: paid.OrderNo + "_R1", OrderNo: paid.OrderNo, OutTradeNo: paid.OutTradeNo, Channel: paid.Channel,
+		AmountCents: 5000, TotalCents: paid.AmountCents, Reason: "partial", Status: payments.RefundStatusPending,
+		Kind: contract.RefundKindOrder,
+	}).Error)
+	unpaid := s.recordUnpaidPayment("20260101000000000000201", contract.ChannelBaidu)
+	before, rows := s.snapshot(), s.paymentRows()
+
+	approve := func(cents int64) string {
+		return string(baidu.AckAudit(baidu.AuditApproved, cents))
+	}
+	refuse := string(baidu.AckAudit(baidu.AuditRefused, 0))
+	require.JSONEq(t, `{"errno":0,"msg":"success","data":{"auditStatus":1,"calculateRes":{"refundPayMoney":1800}}}`, approve(1800),
+		"the documented answer")
+
+	for name, c := range map[string]struct {
+		n    notify
+		want string
+	}{
+		"what is left":          {s.baiduAudit(paid.OutTradeNo, "1068881223", "1800"), approve(1800)},
+		"more than is left":     {s.baiduAudit(paid.OutTradeNo, "1068881223", "1801"), refuse},
+		"another transaction":   {s.baiduAudit(paid.OutTradeNo, "1068881224", "100"), refuse},
+		"an unpaid attempt":     {s.baiduAudit(unpaid.OutTradeNo, "1068881225", "100"), refuse},
+		"an order nobody knows": {s.baiduAudit(payments.TradeNo("20990101000000000000", 1), "1068881226", "100"), refuse},
+	} {
+		res := s.send(path, c.n)
+		assert.Equal(t, 200, res.Status, "%s: %s", name, res.Body)
+		assert.JSONEq(t, c.want, string(res.Body), name)
+	}
+
+	forged := s.baiduAudit(paid.OutTradeNo, "1068881223", "1800")
+	forged.body = []byte(string(forged.body) + "&extra=1")
+	res := s.send(path, forged)
+	assert.Equal(t, 401, res.Status, "%s", res.Body)
+	assert.NotContains(t, string(res.Body), `"errno":0`, "a forged audit gets no answer Baidu would act on")
+
+	assert.Equal(t, before, s.snapshot(), "an audit changed the database")
+	assert.Equal(t, rows, s.paymentRows(), "an audit changed a payment")
+}
