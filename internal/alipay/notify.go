@@ -81,8 +81,16 @@ func (c *Client) ParseNotify(form url.Values) (*Notify, error) {
 	if st := bm.GetString("sign_type"); st != goalipay.RSA2 {
 		return nil, fmt.Errorf("%w: sign_type %q is not RSA2", ErrInvalidSignature, st)
 	}
-	// VerifySign removes sign and sign_type from bm; bm is not reused for it.
-	if ok, err := goalipay.VerifySign(c.alipayPubB64, bm); err != nil || !ok {
+	// VerifySign(WithCert) removes sign and sign_type from bm; bm is not
+	// reused for it. Certificate mode verifies with the key of Alipay's
+	// public-key certificate.
+	var ok bool
+	if c.alipayCert != nil {
+		ok, err = goalipay.VerifySignWithCert(c.alipayCert, bm)
+	} else {
+		ok, err = goalipay.VerifySign(c.alipayPubB64, bm)
+	}
+	if err != nil || !ok {
 		return nil, fmt.Errorf("%w: notify: %v", ErrInvalidSignature, err)
 	}
 	n := &Notify{

@@ -16,6 +16,7 @@ var allMerchantVars = append(append(append(append([]string{
 	"ALIPAY_GATEWAY_URL", "ALIPAY_SELLER_ID",
 	"BAIDU_APP_ID", "BAIDU_BASE_URL", "BAIDU_SANDBOX_REGISTER_URL",
 	"BAIDU_ACCESS_TOKEN", "BAIDU_SMARTAPP_KEY", "BAIDU_SMARTAPP_SECRET",
+	"ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_APP_CERT", "ALIPAY_ROOT_CERT", "ALIPAY_PUBLIC_CERT",
 }, weChatRequired...), weChatV2Required...), alipayRequired...), baiduRequired...)
 
 // setMerchantEnv clears every merchant variable, then sets vars; a value
@@ -143,6 +144,48 @@ func TestLoadBaiduAccessToken(t *testing.T) {
 	_, err = Load()
 	if err == nil || !strings.Contains(err.Error(), "BAIDU_SMARTAPP_SECRET") {
 		t.Fatalf("Load without the secret: %v, want an error naming BAIDU_SMARTAPP_SECRET", err)
+	}
+}
+
+// Issue 15: Alipay's certificate mode, each certificate a file path or the
+// PEM itself, instead of ALIPAY_PUBLIC_KEY_FILE; a partial set fails.
+func TestLoadAlipayCertificateMode(t *testing.T) {
+	const pemCert = "-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n"
+	vars := weChatVars()
+	for k, v := range map[string]string{
+		"ALIPAY_APPID": "2021", "ALIPAY_PRIVATE_KEY_FILE": "file:ali app key",
+		"ALIPAY_APP_CERT": "file:app cert", "ALIPAY_ROOT_CERT": pemCert, "ALIPAY_PUBLIC_CERT": "file:alipay cert",
+	} {
+		vars[k] = v
+	}
+	setMerchantEnv(t, vars)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Providers.Alipay
+	if a == nil || a.AppCertPEM != "app cert" || a.AlipayRootCertPEM != pemCert || a.AlipayPublicCertPEM != "alipay cert" || a.AlipayPublicKey != "" {
+		t.Fatalf("alipay: %+v", a)
+	}
+
+	delete(vars, "ALIPAY_ROOT_CERT")
+	setMerchantEnv(t, vars)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ALIPAY_ROOT_CERT") {
+		t.Fatalf("Load without the root certificate: %v, want an error naming ALIPAY_ROOT_CERT", err)
+	}
+
+	delete(vars, "ALIPAY_APP_CERT")
+	delete(vars, "ALIPAY_PUBLIC_CERT")
+	setMerchantEnv(t, vars)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ALIPAY_PUBLIC_KEY_FILE") {
+		t.Fatalf("Load without Alipay's key: %v, want an error naming ALIPAY_PUBLIC_KEY_FILE", err)
+	}
+
+	keyOnly := weChatVars()
+	keyOnly["ALIPAY_PUBLIC_KEY_FILE"] = "file:ali key"
+	setMerchantEnv(t, keyOnly)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ALIPAY_APPID") {
+		t.Fatalf("Load with Alipay's key alone: %v, want an error naming ALIPAY_APPID", err)
 	}
 }
 

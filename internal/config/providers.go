@@ -22,7 +22,13 @@ type Providers struct {
 // provider on, none leaves it off.
 var (
 	weChatV2Required = []string{"WECHATV2_APPID", "WECHATV2_MCHID", "WECHATV2_API_KEY"}
-	alipayRequired   = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE"}
+	// Alipay also needs Alipay's key: ALIPAY_PUBLIC_KEY_FILE (public-key
+	// mode) or all of alipayCertVars (certificate mode).
+	alipayRequired = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE"}
+	// alipayCertVars are certificate mode's certificates, each a file path
+	// or the PEM itself: the app's public-key certificate, Alipay's root
+	// certificate and Alipay's public-key certificate.
+	alipayCertVars = []string{"ALIPAY_APP_CERT", "ALIPAY_ROOT_CERT", "ALIPAY_PUBLIC_CERT"}
 	// Baidu also needs an access token: BAIDU_SMARTAPP_KEY and
 	// BAIDU_SMARTAPP_SECRET (obtained and renewed from Baidu's OAuth
 	// endpoint), or a static BAIDU_ACCESS_TOKEN (the sandbox's); checked
@@ -65,15 +71,25 @@ func providerEnabled(provider string, required []string) (bool, error) {
 
 func (c *Config) loadAlipay(apiURL string) error {
 	if on, err := providerEnabled("Alipay", alipayRequired); !on {
+		if keys := append([]string{"ALIPAY_PUBLIC_KEY_FILE"}, alipayCertVars...); err == nil && len(missingEnv(keys...)) < len(keys) {
+			err = fmt.Errorf("Alipay partly configured: set %s too, or unset %s",
+				strings.Join(alipayRequired, ", "), strings.Join(keys, ", "))
+		}
 		return err
 	}
 	priv, err := readFileEnv("ALIPAY_PRIVATE_KEY_FILE")
 	if err != nil {
 		return err
 	}
-	pub, err := readFileEnv("ALIPAY_PUBLIC_KEY_FILE")
+	certs, err := alipayCerts()
 	if err != nil {
 		return err
+	}
+	var pub string
+	if certs == nil || os.Getenv("ALIPAY_PUBLIC_KEY_FILE") != "" {
+		if pub, err = readFileEnv("ALIPAY_PUBLIC_KEY_FILE"); err != nil {
+			return fmt.Errorf("Alipay needs ALIPAY_PUBLIC_KEY_FILE or all of %s: %w", strings.Join(alipayCertVars, ", "), err)
+		}
 	}
 	c.Providers.Alipay = &alipay.Config{
 		AppID:           os.Getenv("ALIPAY_APPID"),
@@ -84,7 +100,38 @@ func (c *Config) loadAlipay(apiURL string) error {
 		ReturnURL:       env("ALIPAY_RETURN_URL", apiURL+"/paid"),
 		SellerID:        os.Getenv("ALIPAY_SELLER_ID"),
 	}
+	if certs != nil {
+		c.Providers.Alipay.AppCertPEM, c.Providers.Alipay.AlipayRootCertPEM, c.Providers.Alipay.AlipayPublicCertPEM = certs[0], certs[1], certs[2]
+	}
 	return nil
+}
+
+// alipayCerts reads certificate mode's certificates (alipayCertVars, each a
+// file path or the PEM itself): nil when none is set, an error naming the
+// missing ones when only some are.
+func alipayCerts() ([]string, error) {
+	missing := missingEnv(alipayCertVars...)
+	switch len(missing) {
+	case len(alipayCertVars):
+		return nil, nil
+	case 0:
+	default:
+		return nil, fmt.Errorf("Alipay certificate mode partly configured: set %s too", strings.Join(missing, ", "))
+	}
+	out := make([]string, len(alipayCertVars))
+	for i, k := range alipayCertVars {
+		v := os.Getenv(k)
+		if strings.Contains(v, "-----BEGIN") {
+			out[i] = v
+			continue
+		}
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", k, err)
+		}
+		out[i] = string(b)
+	}
+	return out, nil
 }
 
 func (c *Config) loadWeChatV2(apiURL string) error {
