@@ -137,7 +137,9 @@ func TestAlipayCertModeConfig(t *testing.T) {
 		"no app cert":    func(c *alipay.Config) { c.AppCertPEM = "" },
 		"no root cert":   func(c *alipay.Config) { c.AlipayRootCertPEM = "" },
 		"no alipay cert": func(c *alipay.Config) { c.AlipayPublicCertPEM = "" },
-		"garbage cert":   func(c *alipay.Config) { c.AppCertPEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" },
+		"garbage cert": func(c *alipay.Config) {
+			c.AppCertPEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+		},
 	} {
 		c := cfg
 		mod(&c)
