@@ -134,7 +134,9 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 // acceptRefund verifies a refund notify and signals the refund's workflow.
 // A refund we do not know, or whose workflow has finished, changes nothing;
 // one named only by a provider refund id we have not recorded yet is
-// refused, so the provider sends it again once the id is recorded.
+// refused, so the provider sends it again once the id is recorded — unless
+// it is the provider's own refund after an approved refund audit, which is
+// acknowledged and left to an operator.
 func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	res, err := p.ParseRefundNotify(notifyRequest(c))
 	if err != nil {
@@ -144,6 +146,16 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	defer cancel()
 	r, err := s.Payments.FindRefund(ctx, res.RefundNo, res.ProviderRefundID)
 	if errors.Is(err, payments.ErrNotFound) && res.RefundNo == "" {
+		if a, aerr := s.Payments.ApprovedAudit(ctx, res.ProviderRefundID); aerr == nil {
+			// A refund the provider made on its own after our audit
+			// approved it: not one of the shop's refunds. Acknowledged so
+			// the provider stops; an operator settles the order.
+			s.Logger.Warn("refund by the provider after an approved audit: settle the order by hand",
+				"provider", p.Name(), "order_no", a.OrderNo, "provider_refund_id", a.ProviderRefundID,
+				"amount_cents", a.AmountCents, "status", res.Status)
+			s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonAuditedRefund)
+			return reply(c, p.Ack(providers.RefundNotify))
+		}
 		// Named by the provider's refund id only (Baidu): the id is recorded
 		// when the refund call answers, and the notify can overtake that
 		// answer. Acknowledged, it would never come again (and Baidu cannot
@@ -195,8 +207,8 @@ func (s *Server) mountNotifies(r fiber.Router) {
 // auditRefund answers a provider's refund audit (Baidu's 退款审核): approved
 // when the payment is recorded as paid and the amount is no more than what
 // is left to refund, refused otherwise (payments.AuditRefund). Every
-// decision is logged and counted; nothing is written. The refund itself is
-// reported later by the provider's refund notify.
+// decision is recorded, logged and counted. The refund itself is reported
+// later by the provider's refund notify, acknowledged by that record.
 func (s *Server) auditRefund(c *fiber.Ctx, p providers.Provider, a providers.RefundAuditor) error {
 	q, err := a.ParseRefundAudit(notifyRequest(c))
 	if err != nil {
@@ -204,7 +216,7 @@ func (s *Server) auditRefund(c *fiber.Ctx, p providers.Provider, a providers.Ref
 	}
 	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
-	d, err := s.Payments.AuditRefund(ctx, *q)
+	d, err := s.Payments.AuditRefund(ctx, p.Name(), *q)
 	if err != nil {
 		s.Logger.Error("refund audit", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
 		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyRefused, metrics.ReasonUnavailable)

@@ -4,9 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/shopflow/orderpay/internal/providers"
 )
+
+// RefundAudit records a provider's refund audit and our answer, one row per
+// provider refund id (the provider asks again until answered; the latest
+// answer is kept). An approved audit means the provider refunds outside our
+// refund workflow: its refund notify is acknowledged by this record, and
+// the refund is left for an operator to settle in the shop's books.
+type RefundAudit struct {
+	ID               uint   `gorm:"primaryKey"`
+	Provider         string `gorm:"size:24;not null"`
+	ProviderRefundID string `gorm:"size:64;not null;uniqueIndex"`
+	OrderNo          string `gorm:"size:32;not null;index"`
+	OutTradeNo       string `gorm:"size:40;not null"`
+	TransactionID    string `gorm:"size:64;not null"`
+	AmountCents      int64  `gorm:"not null"`
+	Approved         bool   `gorm:"not null"`
+	Reason           string `gorm:"size:256"`
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
 
 // RefundAuditDecision is the answer to a provider's refund audit.
 type RefundAuditDecision struct {
@@ -26,10 +49,46 @@ type RefundAuditDecision struct {
 // approved when the attempt is the order's recorded payment — paid, with
 // the same transaction id — and the amount is no more than what is left
 // to refund; refused otherwise (an unknown or unpaid attempt is one our own
-// reconciliation and late-payment refund settle). Nothing is written: the
-// caller records the decision in logs and metrics, and the money comes back
-// through the provider's refund notify.
-func (s *Service) AuditRefund(ctx context.Context, a providers.RefundAudit) (*RefundAuditDecision, error) {
+// reconciliation and late-payment refund settle). The decision is recorded
+// (RefundAudit, by provider refund id) for the provider's refund notify
+// that follows an approval; the caller logs and counts it.
+func (s *Service) AuditRefund(ctx context.Context, provider string, a providers.RefundAudit) (*RefundAuditDecision, error) {
+	d, err := s.decideAudit(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if a.ProviderRefundID == "" {
+		return d, nil
+	}
+	rec := RefundAudit{
+		Provider: provider, ProviderRefundID: a.ProviderRefundID, OrderNo: d.OrderNo, OutTradeNo: a.OutTradeNo,
+		TransactionID: a.TransactionID, AmountCents: a.AmountCents, Approved: d.Approved, Reason: d.Reason,
+	}
+	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "provider_refund_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"order_no", "amount_cents", "approved", "reason", "updated_at"}),
+	}).Create(&rec).Error
+	if err != nil {
+		return nil, fmt.Errorf("record refund audit %s: %w", a.ProviderRefundID, err)
+	}
+	return d, nil
+}
+
+// ApprovedAudit returns the approved refund audit of a provider refund id,
+// or ErrNotFound.
+func (s *Service) ApprovedAudit(ctx context.Context, providerRefundID string) (*RefundAudit, error) {
+	var r RefundAudit
+	err := s.db.WithContext(ctx).Where("provider_refund_id = ? AND approved", providerRefundID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%w: approved refund audit %s", ErrNotFound, providerRefundID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load refund audit %s: %w", providerRefundID, err)
+	}
+	return &r, nil
+}
+
+func (s *Service) decideAudit(ctx context.Context, a providers.RefundAudit) (*RefundAuditDecision, error) {
 	p, err := s.ByTradeNo(ctx, a.OutTradeNo)
 	if errors.Is(err, ErrNotFound) {
 		return &RefundAuditDecision{Reason: "unknown out_trade_no"}, nil

@@ -149,7 +149,7 @@ func Migrate(db *gorm.DB) error {
 		&users.User{}, &users.Token{},
 		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},
 		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{}, &orders.OrderNumber{},
-		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{},
+		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{}, &payments.RefundAudit{},
 		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
 		&wallet.Wallet{}, &wallet.Entry{},
 	)
