@@ -96,12 +96,15 @@ func TestBaiduRefundAudit(t *testing.T) {
 	assert.Equal(t, 401, res.Status, "%s", res.Body)
 	assert.NotContains(t, string(res.Body), `"errno":0`, "a forged audit gets no answer Baidu would act on")
 
-	// Baidu asks again: the same answer, still one record per refund.
+	// Baidu asks again: the same answer, still one record per refund; an
+	// audit of another refund counts the approved one as refunded.
 	res = s.send(path, s.baiduAudit(paid.OutTradeNo, "1068881223", "1800", "B1"))
 	assert.JSONEq(t, approve(1800), string(res.Body))
+	res = s.send(path, s.baiduAudit(paid.OutTradeNo, "1068881223", "1", "B6"))
+	assert.JSONEq(t, refuse, string(res.Body), "nothing is left after the approved 1800")
 	var audits []payments.RefundAudit
 	require.NoError(t, s.app.DB.Order("provider_refund_id").Find(&audits).Error)
-	require.Len(t, audits, 5)
+	require.Len(t, audits, 6)
 	assert.Equal(t, payments.RefundAudit{ID: audits[0].ID, Provider: "baidu", ProviderRefundID: "B1", OrderNo: paid.OrderNo,
 		OutTradeNo: paid.OutTradeNo, TransactionID: "1068881223", AmountCents: 1800, Approved: true,
 		CreatedAt: audits[0].CreatedAt, UpdatedAt: audits[0].UpdatedAt}, audits[0])

@@ -37,7 +37,7 @@ type RefundAuditDecision struct {
 	// OrderNo is the order of the payment, "" when unknown.
 	OrderNo string
 	// RefundableCents is what the payment still has to refund: paid minus
-	// every refund that has not failed.
+	// every refund that has not failed and every other approved audit.
 	RefundableCents int64
 	// Reason explains a refusal.
 	Reason string
@@ -48,7 +48,7 @@ type RefundAuditDecision struct {
 // refund after a payment notify that was never acknowledged). It is
 // approved when the attempt is the order's recorded payment — paid, with
 // the same transaction id — and the amount is no more than what is left
-// to refund; refused otherwise (an unknown or unpaid attempt is one our own
+// to refund (after the shop's refunds and earlier approved audits); refused otherwise (an unknown or unpaid attempt is one our own
 // reconciliation and late-payment refund settle). The decision is recorded
 // (RefundAudit, by provider refund id) for the provider's refund notify
 // that follows an approval; the caller logs and counts it.
@@ -112,7 +112,14 @@ func (s *Service) decideAudit(ctx context.Context, a providers.RefundAudit) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("sum refunds of %s: %w", p.OrderNo, err)
 	}
-	d.RefundableCents = p.AmountCents - refunded
+	var approved int64 // the provider's own refunds approved before
+	err = s.db.WithContext(ctx).Model(&RefundAudit{}).
+		Where("order_no = ? AND approved AND provider_refund_id <> ?", p.OrderNo, a.ProviderRefundID).
+		Select("COALESCE(SUM(amount_cents), 0)").Scan(&approved).Error
+	if err != nil {
+		return nil, fmt.Errorf("sum approved refund audits of %s: %w", p.OrderNo, err)
+	}
+	d.RefundableCents = p.AmountCents - refunded - approved
 	switch {
 	case a.AmountCents <= 0:
 		d.Reason = "no amount"
