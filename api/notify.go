@@ -21,18 +21,29 @@ import (
 )
 
 // NotifyTimeout bounds how long a notify may take to be checked and handed
-// to its workflow. Providers give up waiting for an answer after about 5
-// seconds (WeChat Pay's limit) and count that as a failure without telling
+// to its workflow. Providers give up waiting for an answer after a few
+// seconds (WeChat Pay about 5) and count that as a failure without telling
 // us; when the database or Temporal is slow or down we answer a failure in
 // the provider's own format before that, and the provider re-sends later.
+// A provider that waits less (Baidu: 2 s) says so with
+// providers.AnswerBudgeter, and its notifies get that budget.
 const NotifyTimeout = 3 * time.Second
 
-func (s *Server) notifyCtx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+// notifyBudget is how long a notify of p may take: NotifyTimeout, the
+// provider's own budget if shorter, and never more than requestTimeout.
+func notifyBudget(p providers.Provider, requestTimeout time.Duration) time.Duration {
 	d := NotifyTimeout
-	if s.RequestTimeout < d {
-		d = s.RequestTimeout
+	if b, ok := p.(providers.AnswerBudgeter); ok && b.NotifyBudget() > 0 && b.NotifyBudget() < d {
+		d = b.NotifyBudget()
 	}
-	return context.WithTimeout(c.UserContext(), d)
+	if requestTimeout > 0 && requestTimeout < d {
+		d = requestTimeout
+	}
+	return d
+}
+
+func (s *Server) notifyCtx(c *fiber.Ctx, p providers.Provider) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), notifyBudget(p, s.RequestTimeout))
 }
 
 // acceptPayment is the one notify pipeline: verify (signature, age, merchant)
@@ -46,12 +57,18 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 		return s.refuseUnverified(c, p, metrics.NotifyPayment, err)
 	}
 	log := s.Logger.With("provider", p.Name(), "order_no", trade.OutTradeNo, "transaction_id", trade.TransactionID)
-	ctx, cancel := s.notifyCtx(c)
+	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
 	paid, err := s.Payments.CheckNotify(ctx, trade, p.Merchant())
 	switch {
 	case errors.Is(err, payments.ErrAlreadyRecorded):
 		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyAccepted, metrics.ReasonDuplicate)
+		return reply(c, p.Ack(providers.PaymentNotify))
+	case errors.Is(err, payments.ErrTradeUnpaid):
+		// Alipay sends TRADE_CLOSED for every wap trade that closes or
+		// expires unpaid; refusing it would only make Alipay re-send it.
+		log.Info("notify of an unpaid trade acknowledged", "state", trade.State)
+		s.Metrics.Notify(p.Name(), metrics.NotifyPayment, metrics.NotifyAccepted, metrics.ReasonUnpaid)
 		return reply(c, p.Ack(providers.PaymentNotify))
 	case errors.Is(err, payments.ErrNotFound):
 		log.Warn("notify for an unknown order", "error", err)
@@ -118,16 +135,28 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 // acceptRefund verifies a refund notify and signals the refund's workflow.
 // A refund we do not know, or whose workflow has finished, changes nothing;
 // one named only by a provider refund id we have not recorded yet is
-// refused, so the provider sends it again once the id is recorded.
+// refused, so the provider sends it again once the id is recorded — unless
+// it is the provider's own refund after an approved refund audit, which is
+// acknowledged and left to an operator.
 func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	res, err := p.ParseRefundNotify(notifyRequest(c))
 	if err != nil {
 		return s.refuseUnverified(c, p, metrics.NotifyRefund, err)
 	}
-	ctx, cancel := s.notifyCtx(c)
+	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
 	r, err := s.Payments.FindRefund(ctx, res.RefundNo, res.ProviderRefundID)
 	if errors.Is(err, payments.ErrNotFound) && res.RefundNo == "" {
+		if a, aerr := s.Payments.ApprovedAudit(ctx, res.ProviderRefundID); aerr == nil {
+			// A refund the provider made on its own after our audit
+			// approved it: not one of the shop's refunds. Acknowledged so
+			// the provider stops; an operator settles the order.
+			s.Logger.Warn("refund by the provider after an approved audit: settle the order by hand",
+				"provider", p.Name(), "order_no", a.OrderNo, "provider_refund_id", a.ProviderRefundID,
+				"amount_cents", a.AmountCents, "status", res.Status)
+			s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonAuditedRefund)
+			return reply(c, p.Ack(providers.RefundNotify))
+		}
 		// Named by the provider's refund id only (Baidu): the id is recorded
 		// when the refund call answers, and the notify can overtake that
 		// answer. Acknowledged, it would never come again (and Baidu cannot
@@ -170,7 +199,41 @@ func (s *Server) mountNotifies(r fiber.Router) {
 			return s.acceptPayment(c, p)
 		})
 		r.Post("/notify/"+p.NotifyPath()+"/refund", func(c *fiber.Ctx) error { return s.acceptRefund(c, p) })
+		if a, ok := p.(providers.RefundAuditor); ok {
+			r.Post("/notify/"+p.NotifyPath()+"/refund-audit", func(c *fiber.Ctx) error { return s.auditRefund(c, p, a) })
+		}
 	}
+}
+
+// auditRefund answers a provider's refund audit (Baidu's 退款审核): approved
+// when the payment is recorded as paid and the amount is no more than what
+// is left to refund, refused otherwise (payments.AuditRefund). Every
+// decision is recorded, logged and counted. The refund itself is reported
+// later by the provider's refund notify, acknowledged by that record.
+func (s *Server) auditRefund(c *fiber.Ctx, p providers.Provider, a providers.RefundAuditor) error {
+	q, err := a.ParseRefundAudit(notifyRequest(c))
+	if err != nil {
+		return s.refuseUnverified(c, p, metrics.NotifyRefundAudit, err)
+	}
+	ctx, cancel := s.notifyCtx(c, p)
+	defer cancel()
+	d, err := s.Payments.AuditRefund(ctx, p.Name(), *q)
+	if err != nil {
+		s.Logger.Error("refund audit", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyRefused, metrics.ReasonUnavailable)
+		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
+	}
+	log := s.Logger.With("provider", p.Name(), "order_no", d.OrderNo, "out_trade_no", q.OutTradeNo,
+		"transaction_id", q.TransactionID, "provider_refund_id", q.ProviderRefundID, "amount_cents", q.AmountCents)
+	if !d.Approved {
+		log.Warn("provider refund refused by audit", "reason", d.Reason, "refundable_cents", d.RefundableCents)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyAccepted, metrics.ReasonAuditRefused)
+		return reply(c, a.AuditReply(false, 0))
+	}
+	// Money leaves through the provider, outside our refund workflow.
+	log.Warn("provider refund approved by audit", "refundable_cents", d.RefundableCents)
+	s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyAccepted, metrics.ReasonAuditApproved)
+	return reply(c, a.AuditReply(true, q.AmountCents))
 }
 
 // notifyRequest is the notify as a standard request: header and body, as

@@ -53,8 +53,9 @@ const (
 // beijing is the zone of every Alipay timestamp.
 var beijing = time.FixedZone("CST", 8*60*60)
 
-// Config configures a Client. AppID, AppPrivateKey and AlipayPublicKey are
-// required; NotifyURL is required to create payments.
+// Config configures a Client. AppID, AppPrivateKey and either
+// AlipayPublicKey (public-key mode) or the three certificates (certificate
+// mode) are required; NotifyURL is required to create payments.
 type Config struct {
 	// AppID is the Alipay application id.
 	AppID string
@@ -77,6 +78,23 @@ type Config struct {
 	SellerID string
 	// HTTPTimeout bounds one API call; zero means DefaultHTTPTimeout.
 	HTTPTimeout time.Duration
+
+	// Certificate mode (公钥证书模式): AppCertPEM is the application's
+	// public-key certificate (appCertPublicKey_….crt), AlipayRootCertPEM
+	// Alipay's root certificate bundle (alipayRootCert.crt) and
+	// AlipayPublicCertPEM Alipay's public-key certificate
+	// (alipayCertPublicKey_RSA2.crt), all PEM. Set all three or none; with
+	// them every request carries app_cert_sn and alipay_root_cert_sn, and
+	// responses and notifies are verified with the key of
+	// AlipayPublicCertPEM (AlipayPublicKey is then not needed).
+	AppCertPEM          string
+	AlipayRootCertPEM   string
+	AlipayPublicCertPEM string
+}
+
+// CertMode reports whether cfg configures certificate mode.
+func (cfg Config) CertMode() bool {
+	return cfg.AppCertPEM != "" || cfg.AlipayRootCertPEM != "" || cfg.AlipayPublicCertPEM != ""
 }
 
 // Client is an Alipay merchant client. It is safe for concurrent use.
@@ -85,6 +103,7 @@ type Client struct {
 	gp           *goalipay.Client
 	gateway      *url.URL
 	alipayPubB64 string // bare base64 PKIX, for gopay's VerifySign
+	alipayCert   []byte // certificate mode: Alipay's public-key certificate, for VerifySignWithCert
 	now          func() time.Time
 }
 
@@ -92,9 +111,18 @@ type Client struct {
 // mode, RSA2, UTF-8, Beijing timestamps) with its HTTP client routed to
 // cfg.GatewayURL and response signature verification switched on.
 func New(cfg Config) (*Client, error) {
-	for _, f := range []struct{ name, value string }{
-		{"AppID", cfg.AppID}, {"AppPrivateKey", cfg.AppPrivateKey}, {"AlipayPublicKey", cfg.AlipayPublicKey},
-	} {
+	required := []struct{ name, value string }{{"AppID", cfg.AppID}, {"AppPrivateKey", cfg.AppPrivateKey}}
+	if cfg.CertMode() {
+		required = append(required, struct{ name, value string }{"AppCertPEM", cfg.AppCertPEM},
+			struct{ name, value string }{"AlipayRootCertPEM", cfg.AlipayRootCertPEM},
+			struct{ name, value string }{"AlipayPublicCertPEM", cfg.AlipayPublicCertPEM})
+		if strings.TrimSpace(cfg.AlipayPublicKey) == "" {
+			cfg.AlipayPublicKey = cfg.AlipayPublicCertPEM
+		}
+	} else {
+		required = append(required, struct{ name, value string }{"AlipayPublicKey", cfg.AlipayPublicKey})
+	}
+	for _, f := range required {
 		if strings.TrimSpace(f.value) == "" {
 			return nil, fmt.Errorf("%w: %s is empty", ErrInvalidConfig, f.name)
 		}
@@ -133,13 +161,30 @@ func New(cfg Config) (*Client, error) {
 	hc.SetTransport(&gatewayTransport{base: hc.HttpClient.Transport, target: gw})
 	gp.SetHttpClient(hc)
 	gp.AutoVerifySign(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	return &Client{
+	c := &Client{
 		cfg:          cfg,
 		gp:           gp,
 		gateway:      gw,
 		alipayPubB64: base64.StdEncoding.EncodeToString(der),
 		now:          time.Now,
-	}, nil
+	}
+	if cfg.CertMode() {
+		// gopay derives app_cert_sn, alipay_root_cert_sn (the RSA roots of
+		// the bundle) and alipay_cert_sn and sends the first two with
+		// every request.
+		err := gp.SetCertSnByContent([]byte(cfg.AppCertPEM), []byte(cfg.AlipayRootCertPEM), []byte(cfg.AlipayPublicCertPEM))
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificates: %w", ErrInvalidConfig, err)
+		}
+		c.alipayCert = []byte(strings.TrimSpace(cfg.AlipayPublicCertPEM))
+	}
+	return c, nil
+}
+
+// CertSN returns the certificate serial numbers sent with every request in
+// certificate mode (app_cert_sn, alipay_root_cert_sn); "" in public-key mode.
+func (c *Client) CertSN() (appCertSN, rootCertSN string) {
+	return c.gp.AppCertSN, c.gp.AliPayRootCertSN
 }
 
 // AppID returns the configured application id.

@@ -45,8 +45,12 @@ type Notify struct {
 // TRADE_FINISHED).
 func (n *Notify) Paid() bool { return IsPaidStatus(n.TradeStatus) }
 
-// IsRefund reports whether the notify reports a refund.
-func (n *Notify) IsRefund() bool { return n.RefundFeeCents > 0 || !n.GmtRefund.IsZero() }
+// IsRefund reports whether the notify reports a refund: out_biz_no or
+// gmt_refund set, or refund_fee above zero (payment notifies may carry
+// refund_fee=0.00).
+func (n *Notify) IsRefund() bool {
+	return n.OutBizNo != "" || n.RefundFeeCents > 0 || !n.GmtRefund.IsZero()
+}
 
 // ParseNotify authenticates an asynchronous notify, given as the form
 // values Alipay POSTed (r.PostForm after r.ParseForm). It checks that every
@@ -77,8 +81,16 @@ func (c *Client) ParseNotify(form url.Values) (*Notify, error) {
 	if st := bm.GetString("sign_type"); st != goalipay.RSA2 {
 		return nil, fmt.Errorf("%w: sign_type %q is not RSA2", ErrInvalidSignature, st)
 	}
-	// VerifySign removes sign and sign_type from bm; bm is not reused for it.
-	if ok, err := goalipay.VerifySign(c.alipayPubB64, bm); err != nil || !ok {
+	// VerifySign(WithCert) removes sign and sign_type from bm; bm is not
+	// reused for it. Certificate mode verifies with the key of Alipay's
+	// public-key certificate.
+	var ok bool
+	if c.alipayCert != nil {
+		ok, err = goalipay.VerifySignWithCert(c.alipayCert, bm)
+	} else {
+		ok, err = goalipay.VerifySign(c.alipayPubB64, bm)
+	}
+	if err != nil || !ok {
 		return nil, fmt.Errorf("%w: notify: %v", ErrInvalidSignature, err)
 	}
 	n := &Notify{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
@@ -28,8 +29,9 @@ type Provider struct {
 
 var _ providers.Provider = (*Provider)(nil)
 
-// NewProvider wraps an Alipay client. Configure the client's SellerID:
-// notifies are matched against it.
+// NewProvider wraps an Alipay client. When the client has a SellerID,
+// notifies must carry it; otherwise app_id and the signature identify the
+// merchant (Alipay's own rule: check seller_id when known).
 func NewProvider(c *Client) *Provider { return &Provider{client: c} }
 
 // Name is "alipay".
@@ -43,7 +45,8 @@ func (p *Provider) Channels() []string {
 // SettlesAtOnce is false: the payment arrives by notify.
 func (p *Provider) SettlesAtOnce() bool { return false }
 
-// Merchant is the app id and the seller (partner) id a notify must carry.
+// Merchant is the app id and the seller (partner) id a notify must carry;
+// MchID is "" when no seller id is configured.
 func (p *Provider) Merchant() providers.Merchant {
 	return providers.Merchant{AppID: p.client.AppID(), MchID: p.client.SellerID()}
 }
@@ -145,19 +148,34 @@ func (p *Provider) QueryRefund(context.Context, contract.RefundRequest) (*contra
 // NotifyPath is "alipay": Alipay sends payments and refunds to /notify/alipay.
 func (p *Provider) NotifyPath() string { return "alipay" }
 
-// NotifyKindOf tells a refund notify (a trade notify carrying refund
-// fields) from a payment notify.
+// NotifyKindOf tells a refund notify from a payment notify by what the
+// protocol defines for refunds: out_biz_no (the refund's out_request_no),
+// gmt_refund, or a refund_fee above zero. Alipay's published payment
+// notifies carry refund_fee=0.00, so the mere presence of refund_fee means
+// nothing.
 func (p *Provider) NotifyKindOf(r *http.Request) providers.NotifyKind {
 	form, err := providers.Form(r)
-	if err == nil && (form.Get("out_biz_no") != "" || form.Get("refund_fee") != "") {
+	if err == nil && IsRefundNotify(form) {
 		return providers.RefundNotify
 	}
 	return providers.PaymentNotify
 }
 
+// IsRefundNotify reports whether a trade notify's fields report a refund:
+// out_biz_no or gmt_refund set, or refund_fee above zero.
+func IsRefundNotify(form url.Values) bool {
+	if form.Get("out_biz_no") != "" || form.Get("gmt_refund") != "" {
+		return true
+	}
+	fee, err := ParseAmount(form.Get("refund_fee"))
+	return err == nil && fee > 0
+}
+
 // ParsePaymentNotify verifies an Alipay trade notify (RSA2 over the POSTed
-// form) and returns its trade: Paid for TRADE_SUCCESS and TRADE_FINISHED,
-// TransactionID the trade_no, AppID the app_id and MchID the seller_id.
+// form) and returns its trade: Paid for TRADE_SUCCESS and TRADE_FINISHED
+// (TRADE_CLOSED of an unpaid trade is returned unpaid and acknowledged),
+// TransactionID the trade_no, AppID the app_id and MchID the seller_id
+// when a seller id is configured.
 func (p *Provider) ParsePaymentNotify(r *http.Request) (*contract.Trade, error) {
 	form, err := providers.Form(r)
 	if err != nil {
@@ -169,8 +187,18 @@ func (p *Provider) ParsePaymentNotify(r *http.Request) (*contract.Trade, error) 
 	}
 	return &contract.Trade{
 		OutTradeNo: n.OutTradeNo, TransactionID: n.TradeNo, Paid: n.Paid(), State: n.TradeStatus,
-		AmountCents: n.TotalCents, PaidAt: n.GmtPayment, AppID: n.AppID, MchID: n.SellerID,
+		AmountCents: n.TotalCents, PaidAt: n.GmtPayment, AppID: n.AppID, MchID: p.notifySeller(n),
 	}, nil
+}
+
+// notifySeller is the seller a notify is matched with: its seller_id when
+// a seller id is configured (ParseNotify checked it), "" otherwise, so a
+// merchant without ALIPAY_SELLER_ID is identified by app_id and signature.
+func (p *Provider) notifySeller(n *Notify) string {
+	if p.client.SellerID() == "" {
+		return ""
+	}
+	return n.SellerID
 }
 
 // ParseRefundNotify verifies an Alipay trade notify reporting a refund and

@@ -266,6 +266,9 @@ func (c *Client) call(ctx context.Context, op, method string, query, form url.Va
 			return fmt.Errorf("%w: %s errno %q", ErrBadResponse, op, errno)
 		}
 		pe := &ProviderError{Op: op, HTTPStatus: rsp.StatusCode, Errno: int(n), Msg: msg}
+		if (pe.Errno == ErrnoAccessTokenInvalid || pe.Errno == ErrnoAccessTokenExpired) && c.dropToken != nil {
+			c.dropToken() // the retry fetches a new one
+		}
 		if pe.Errno == ErrnoOrderNotFound {
 			return fmt.Errorf("%w: %w", ErrOrderNotFound, pe)
 		}

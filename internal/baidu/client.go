@@ -46,7 +46,8 @@ const PaymentServicePath = "/rest/2.0/smartapp/pay/paymentservice/"
 const maxBody = 1 << 20
 
 // Config configures a Client. AppKey, DealID, PrivateKeyPEM,
-// PlatformPublicKeyPEM and one of AccessToken / TokenSource are required.
+// PlatformPublicKeyPEM and one of SmartAppKey+SmartAppSecret, TokenSource
+// or AccessToken are required.
 type Config struct {
 	// AppKey is the pay appKey assigned when the cashier was enabled (sent
 	// as appKey in orderInfo and pmAppKey to the server API).
@@ -66,10 +67,16 @@ type Config struct {
 	// AccessToken is a static access_token for the server API, used when
 	// TokenSource is nil.
 	AccessToken string
-	// TokenSource returns the access_token for each server call. Real
-	// deployments fetch and cache one (it expires after 30 days); nil means
-	// the static AccessToken.
+	// TokenSource returns the access_token for each server call; nil means
+	// a TokenSource built from SmartAppKey and SmartAppSecret when they are
+	// set, else the static AccessToken.
 	TokenSource func(ctx context.Context) (string, error)
+	// SmartAppKey and SmartAppSecret are the smart program's AppKey and
+	// AppSecret (developer platform). With them the client obtains the
+	// access_token from Baidu's OAuth endpoint and renews it before it
+	// expires (tokens live a month); a token the API refuses is dropped.
+	SmartAppKey    string
+	SmartAppSecret string
 	// HTTPClient makes the calls; nil means a client with DefaultHTTPTimeout.
 	HTTPClient *http.Client
 	// SandboxRegisterURL, when set (local runs and tests only), makes
@@ -90,6 +97,8 @@ type Client struct {
 	base     string
 	hc       *http.Client
 	token    func(ctx context.Context) (string, error)
+	// dropToken forgets a token the API refused (nil: nothing to forget).
+	dropToken func()
 }
 
 // New checks cfg, parses its keys and returns a Client.
@@ -103,8 +112,9 @@ func New(cfg Config) (*Client, error) {
 			missing = append(missing, name)
 		}
 	}
-	if cfg.AccessToken == "" && cfg.TokenSource == nil {
-		missing = append(missing, "AccessToken or TokenSource")
+	hasSecret := cfg.SmartAppKey != "" || cfg.SmartAppSecret != ""
+	if cfg.AccessToken == "" && cfg.TokenSource == nil && !hasSecret {
+		missing = append(missing, "SmartAppKey and SmartAppSecret (or AccessToken, or TokenSource)")
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing %s", ErrInvalidConfig, strings.Join(missing, ", "))
@@ -124,6 +134,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if c.token == nil && hasSecret {
+		ts, err := NewTokenSource(TokenConfig{AppKey: cfg.SmartAppKey, AppSecret: cfg.SmartAppSecret, BaseURL: c.base, HTTPClient: c.hc})
+		if err != nil {
+			return nil, err
+		}
+		c.token, c.dropToken = ts.Token, ts.Invalidate
 	}
 	if c.token == nil {
 		static := cfg.AccessToken
@@ -147,10 +164,11 @@ func (c *Client) Sign(params map[string]string, exclude ...string) (string, erro
 	return SignWithKey(c.key, params, exclude...)
 }
 
-// Verify checks a signature Baidu made over params with its platform key.
-// It returns an error wrapping ErrInvalidSignature when sig does not match.
+// Verify checks a signature Baidu made over params with its platform key,
+// with or without the empty parameters (VerifyNotifyWithKey). It returns an
+// error wrapping ErrInvalidSignature when sig does not match.
 func (c *Client) Verify(params map[string]string, sig string) error {
-	return VerifyWithKey(c.platform, params, sig)
+	return VerifyNotifyWithKey(c.platform, params, sig)
 }
 
 // OrderRequest describes an order to pay at the cashier.

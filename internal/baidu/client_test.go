@@ -58,7 +58,7 @@ func answer(body string) http.HandlerFunc {
 func TestBaiduNewValidatesConfig(t *testing.T) {
 	_, err := baidu.New(baidu.Config{})
 	require.ErrorIs(t, err, baidu.ErrInvalidConfig)
-	assert.Contains(t, err.Error(), "AccessToken or TokenSource")
+	assert.Contains(t, err.Error(), "SmartAppKey and SmartAppSecret (or AccessToken, or TokenSource)")
 	_, err = baidu.New(baidu.Config{AppKey: "a", DealID: "d", AccessToken: "t", PrivateKeyPEM: "junk", PlatformPublicKeyPEM: testPubPEM})
 	assert.ErrorIs(t, err, baidu.ErrInvalidConfig)
 	c := newClient(t, nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
@@ -179,6 +180,41 @@ func (p *Provider) ParseRefundNotify(r *http.Request) (*contract.RefundResult, e
 	}
 	return &contract.RefundResult{ProviderRefundID: n.RefundBatchID, Status: status}, nil
 }
+
+var _ providers.RefundAuditor = (*Provider)(nil)
+
+// ParseRefundAudit verifies Baidu's refund-audit callback (served at
+// /notify/baidu/refund-audit, the 退款审核地址 of the developer console).
+func (p *Provider) ParseRefundAudit(r *http.Request) (*providers.RefundAudit, error) {
+	form, err := providers.Form(r)
+	if err != nil {
+		return nil, err
+	}
+	a, err := p.client.ParseRefundAudit(form)
+	if err != nil {
+		return nil, providers.Malformed(err, ErrMalformedNotify)
+	}
+	return &providers.RefundAudit{
+		OutTradeNo: a.TpOrderID, TransactionID: a.OrderID, ProviderRefundID: a.RefundBatchID, AmountCents: a.ApplyRefundCents,
+	}, nil
+}
+
+// AuditReply answers the refund audit: approved with the amount to refund,
+// or refused (refundPayMoney 0); both with errno 0, so Baidu stops asking.
+func (p *Provider) AuditReply(approved bool, refundCents int64) providers.Reply {
+	if !approved {
+		return providers.JSONReply(http.StatusOK, AckAudit(AuditRefused, 0))
+	}
+	return providers.JSONReply(http.StatusOK, AckAudit(AuditApproved, refundCents))
+}
+
+// NotifyAnswerBudget is how long the API takes at most to answer a Baidu
+// notify or callback: Baidu waits 2 s ("业务方接口的耗时要求小于 2s", then
+// re-sends), and the answer still has to travel back.
+const NotifyAnswerBudget = 1500 * time.Millisecond
+
+// NotifyBudget is NotifyAnswerBudget (providers.AnswerBudgeter).
+func (p *Provider) NotifyBudget() time.Duration { return NotifyAnswerBudget }
 
 // Ack answers Baidu's JSON success for a payment or a refund notify.
 func (p *Provider) Ack(kind providers.NotifyKind) providers.Reply {

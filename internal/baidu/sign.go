@@ -27,14 +27,25 @@ const (
 // Baidu's SDK), each written name=value and joined with '&'. Values are used
 // raw (no URL encoding).
 //
-// Empty values are KEPT: Baidu's signing guide says every POST parameter of a
-// notify takes part in the signature, empty ones included ("空值参数同样要参与
-// 签名"), and real notifies carry empty fields such as promoDetail. Dropping
-// them (as Baidu's Java sample does) would reject genuine notifies.
+// Empty values are KEPT, as Baidu's PHP SDK (NuomiRsaSign) signs: every POST
+// parameter of a notify takes part in the signature, empty ones included
+// ("空值参数同样要参与签名"), and real notifies carry empty fields such as
+// promoDetail. Baidu's Java SDK (NuomiSignature) drops them instead:
+// JavaSignContent, and VerifyNotifyWithKey accepts either.
 func SignContent(params map[string]string, exclude ...string) string {
+	return signContent(params, true, exclude)
+}
+
+// JavaSignContent is SignContent without the empty parameters, the string
+// Baidu's Java SDK (NuomiSignature) signs and verifies.
+func JavaSignContent(params map[string]string, exclude ...string) string {
+	return signContent(params, false, exclude)
+}
+
+func signContent(params map[string]string, keepEmpty bool, exclude []string) string {
 	keys := make([]string, 0, len(params))
-	for k := range params {
-		if k == ParamRSASign || k == ParamSign || slices.Contains(exclude, k) {
+	for k, v := range params {
+		if k == ParamRSASign || k == ParamSign || slices.Contains(exclude, k) || (v == "" && !keepEmpty) {
 			continue
 		}
 		keys = append(keys, k)
@@ -82,6 +93,36 @@ func VerifyWithKey(pub *rsa.PublicKey, params map[string]string, sig string, exc
 		return fmt.Errorf("%w: %w", ErrInvalidSignature, err)
 	}
 	return nil
+}
+
+// VerifyNotifyWithKey checks a notify's signature as either of Baidu's SDKs
+// computes it: over SignContent (PHP, empty parameters kept) or, when that
+// fails and some parameter is empty, over JavaSignContent (empty ones
+// dropped). The errors are VerifyWithKey's.
+func VerifyNotifyWithKey(pub *rsa.PublicKey, params map[string]string, sig string, exclude ...string) error {
+	err := VerifyWithKey(pub, params, sig, exclude...)
+	if err == nil || !errors.Is(err, ErrInvalidSignature) || !hasEmpty(params) {
+		return err
+	}
+	raw, derr := decodeSignature(sig)
+	if derr != nil {
+		return derr
+	}
+	sum := sha1.Sum([]byte(JavaSignContent(params, exclude...))) //nolint:gosec // mandated by Baidu
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA1, sum[:], raw) != nil {
+		return err
+	}
+	return nil
+}
+
+// hasEmpty reports whether a signed parameter is empty.
+func hasEmpty(params map[string]string) bool {
+	for k, v := range params {
+		if v == "" && k != ParamRSASign && k != ParamSign {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeSignature decodes a base64 signature. A '+' turned into ' ' by a

@@ -18,6 +18,8 @@ var allMerchantVars = append(append(append(append([]string{
 	"ORDERPAY_ENV", "PUBLIC_API_URL", "SEED_DEMO_PRODUCTS", "WECHAT_NOTIFY_URL", "WECHAT_REFUND_NOTIFY_URL",
 	"WECHATV2_NOTIFY_URL", "WECHATV2_REFUND_NOTIFY_URL", "ALIPAY_NOTIFY_URL", "ALIPAY_RETURN_URL",
 	"BAIDU_NOTIFY_URL", "BAIDU_REFUND_NOTIFY_URL",
+	"BAIDU_ACCESS_TOKEN", "BAIDU_SMARTAPP_KEY", "BAIDU_SMARTAPP_SECRET",
+	"ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_APP_CERT", "ALIPAY_ROOT_CERT", "ALIPAY_PUBLIC_CERT",
 }, weChatEnabling...), weChatV2Required...), alipayRequired...), baiduRequired...)
 
 // setMerchantEnv clears every merchant variable, then sets vars; a value
@@ -115,6 +117,80 @@ func TestLoadOptionalProviders(t *testing.T) {
 	}
 	if p.Baidu.PrivateKeyPEM != "baidu key" || p.Baidu.SandboxRegisterURL != vars["BAIDU_SANDBOX_REGISTER_URL"] || p.Baidu.AccessToken != "24.x" {
 		t.Errorf("baidu: %+v", p.Baidu)
+	}
+}
+
+// Issue 15: Baidu's access token expires, so a real merchant configures the
+// smart program's key and secret and the client renews the token; a static
+// token stays possible (the sandbox's); neither fails at start.
+func TestLoadBaiduAccessToken(t *testing.T) {
+	base := weChatVars()
+	for k, v := range map[string]string{
+		"BAIDU_APP_KEY": "MM", "BAIDU_DEAL_ID": "47",
+		"BAIDU_PRIVATE_KEY_FILE": "file:baidu key", "BAIDU_PLATFORM_PUBLIC_KEY_FILE": "file:baidu platform key",
+	} {
+		base[k] = v
+	}
+	withSecret := map[string]string{"BAIDU_SMARTAPP_KEY": "4fecoAqg", "BAIDU_SMARTAPP_SECRET": "s3cret"}
+	for k, v := range base {
+		withSecret[k] = v
+	}
+	setMerchantEnv(t, withSecret)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Providers.Baidu; b == nil || b.SmartAppKey != "4fecoAqg" || b.SmartAppSecret != "s3cret" || b.AccessToken != "" {
+		t.Errorf("baidu: %+v", b)
+	}
+
+	base["BAIDU_SMARTAPP_KEY"] = "4fecoAqg"
+	setMerchantEnv(t, base)
+	_, err = Load()
+	if err == nil || !strings.Contains(err.Error(), "BAIDU_SMARTAPP_SECRET") {
+		t.Fatalf("Load without the secret: %v, want an error naming BAIDU_SMARTAPP_SECRET", err)
+	}
+}
+
+// Issue 15: Alipay's certificate mode, each certificate a file path or the
+// PEM itself, instead of ALIPAY_PUBLIC_KEY_FILE; a partial set fails.
+func TestLoadAlipayCertificateMode(t *testing.T) {
+	const pemCert = "-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n"
+	vars := weChatVars()
+	for k, v := range map[string]string{
+		"ALIPAY_APPID": "2021", "ALIPAY_PRIVATE_KEY_FILE": "file:ali app key",
+		"ALIPAY_APP_CERT": "file:app cert", "ALIPAY_ROOT_CERT": pemCert, "ALIPAY_PUBLIC_CERT": "file:alipay cert",
+	} {
+		vars[k] = v
+	}
+	setMerchantEnv(t, vars)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Providers.Alipay
+	if a == nil || a.AppCertPEM != "app cert" || a.AlipayRootCertPEM != pemCert || a.AlipayPublicCertPEM != "alipay cert" || a.AlipayPublicKey != "" {
+		t.Fatalf("alipay: %+v", a)
+	}
+
+	delete(vars, "ALIPAY_ROOT_CERT")
+	setMerchantEnv(t, vars)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ALIPAY_ROOT_CERT") {
+		t.Fatalf("Load without the root certificate: %v, want an error naming ALIPAY_ROOT_CERT", err)
+	}
+
+	delete(vars, "ALIPAY_APP_CERT")
+	delete(vars, "ALIPAY_PUBLIC_CERT")
+	setMerchantEnv(t, vars)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ALIPAY_PUBLIC_KEY_FILE") {
+		t.Fatalf("Load without Alipay's key: %v, want an error naming ALIPAY_PUBLIC_KEY_FILE", err)
+	}
+
+	keyOnly := weChatVars()
+	keyOnly["ALIPAY_PUBLIC_KEY_FILE"] = "file:ali key"
+	setMerchantEnv(t, keyOnly)
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "ALIPAY_APPID") {
+		t.Fatalf("Load with Alipay's key alone: %v, want an error naming ALIPAY_APPID", err)
 	}
 }
 

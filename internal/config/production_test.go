@@ -59,7 +59,9 @@ func TestProductionListsEveryMissingSettingPerProvider(t *testing.T) {
 		"mini-program login: set WECHAT_APP_SECRET",
 		"WeChat Pay v3: set WECHAT_MCH_SERIAL_NO, WECHAT_APIV3_KEY, WECHAT_MCH_PRIVATE_KEY_FILE; " +
 			"set WECHAT_NOTIFY_URL (or PUBLIC_API_URL); set WECHAT_REFUND_NOTIFY_URL (or PUBLIC_API_URL)",
-		"Alipay: set ALIPAY_PRIVATE_KEY_FILE, ALIPAY_PUBLIC_KEY_FILE; set ALIPAY_NOTIFY_URL (or PUBLIC_API_URL)",
+		"Alipay: set ALIPAY_PRIVATE_KEY_FILE; set ALIPAY_NOTIFY_URL (or PUBLIC_API_URL); " +
+			"Alipay's key is missing: set ALIPAY_PUBLIC_KEY_FILE (public-key mode) or all of " +
+			"ALIPAY_APP_CERT, ALIPAY_ROOT_CERT, ALIPAY_PUBLIC_CERT (certificate mode)",
 	} {
 		assert.Contains(t, msg, want)
 	}

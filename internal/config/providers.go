@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strings"
 
 	"github.com/shopflow/orderpay/internal/alipay"
 	"github.com/shopflow/orderpay/internal/baidu"
@@ -21,9 +22,18 @@ type Providers struct {
 // provider on (and then all are needed), none leaves it off.
 var (
 	weChatV2Required = []string{"WECHATV2_APPID", "WECHATV2_MCHID", "WECHATV2_API_KEY"}
-	alipayRequired   = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE"}
-	baiduRequired    = []string{
-		"BAIDU_APP_KEY", "BAIDU_DEAL_ID", "BAIDU_PRIVATE_KEY_FILE", "BAIDU_PLATFORM_PUBLIC_KEY_FILE", "BAIDU_ACCESS_TOKEN",
+	// Alipay also needs Alipay's key: ALIPAY_PUBLIC_KEY_FILE (public-key
+	// mode) or all of alipayCertVars (certificate mode).
+	alipayRequired = []string{"ALIPAY_APPID", "ALIPAY_PRIVATE_KEY_FILE"}
+	// alipayCertVars are certificate mode's certificates, each a file path
+	// or the PEM itself: the app's public-key certificate, Alipay's root
+	// certificate and Alipay's public-key certificate.
+	alipayCertVars = []string{"ALIPAY_APP_CERT", "ALIPAY_ROOT_CERT", "ALIPAY_PUBLIC_CERT"}
+	// Baidu also needs an access token: BAIDU_SMARTAPP_KEY and
+	// BAIDU_SMARTAPP_SECRET (obtained and renewed from Baidu's OAuth
+	// endpoint), or a static BAIDU_ACCESS_TOKEN (the sandbox's).
+	baiduRequired = []string{
+		"BAIDU_APP_KEY", "BAIDU_DEAL_ID", "BAIDU_PRIVATE_KEY_FILE", "BAIDU_PLATFORM_PUBLIC_KEY_FILE",
 	}
 )
 
@@ -55,14 +65,17 @@ func providerEnabled(p *settingProblems, provider string, required []string) boo
 
 func (c *Config) loadAlipay(p *settingProblems, apiURL string) {
 	const area = "Alipay"
+	keys := append([]string{"ALIPAY_PUBLIC_KEY_FILE"}, alipayCertVars...)
 	if !providerEnabled(p, area, alipayRequired) {
+		if len(missingEnv(keys...)) < len(keys) { // Alipay's key without the app's settings
+			p.missing(area, alipayRequired...)
+		}
 		return
 	}
 	c.checkBaseURL(p, area, "ALIPAY_GATEWAY_URL")
 	a := &alipay.Config{
-		AppID:           os.Getenv("ALIPAY_APPID"),
-		AppPrivateKey:   readKeyFile(p, area, "ALIPAY_PRIVATE_KEY_FILE"),
-		AlipayPublicKey: readKeyFile(p, area, "ALIPAY_PUBLIC_KEY_FILE"),
+		AppID:         os.Getenv("ALIPAY_APPID"),
+		AppPrivateKey: readKeyFile(p, area, "ALIPAY_PRIVATE_KEY_FILE"),
 		GatewayURL:      os.Getenv("ALIPAY_GATEWAY_URL"),
 		NotifyURL:       c.notifyURL(p, area, "ALIPAY_NOTIFY_URL", "/api/v1/notify/alipay"),
 		ReturnURL:       os.Getenv("ALIPAY_RETURN_URL"),
@@ -71,7 +84,31 @@ func (c *Config) loadAlipay(p *settingProblems, apiURL string) {
 	if a.ReturnURL == "" && apiURL != "" {
 		a.ReturnURL = apiURL + "/paid"
 	}
+	switch missing := missingEnv(alipayCertVars...); {
+	case len(missing) == 0: // certificate mode
+		a.AppCertPEM, a.AlipayRootCertPEM, a.AlipayPublicCertPEM = readPEMEnv(p, area, alipayCertVars[0]),
+			readPEMEnv(p, area, alipayCertVars[1]), readPEMEnv(p, area, alipayCertVars[2])
+		if os.Getenv("ALIPAY_PUBLIC_KEY_FILE") != "" {
+			a.AlipayPublicKey = readKeyFile(p, area, "ALIPAY_PUBLIC_KEY_FILE")
+		}
+	case len(missing) < len(alipayCertVars):
+		p.add(area, "certificate mode partly configured: set %s too", strings.Join(missing, ", "))
+	case os.Getenv("ALIPAY_PUBLIC_KEY_FILE") == "":
+		p.add(area, "Alipay's key is missing: set ALIPAY_PUBLIC_KEY_FILE (public-key mode) or all of %s (certificate mode)",
+			strings.Join(alipayCertVars, ", "))
+	default: // public-key mode
+		a.AlipayPublicKey = readKeyFile(p, area, "ALIPAY_PUBLIC_KEY_FILE")
+	}
 	c.Providers.Alipay = a
+}
+
+// readPEMEnv reads a setting that holds either a PEM itself or the path of
+// a file holding it.
+func readPEMEnv(p *settingProblems, area, name string) string {
+	if v := os.Getenv(name); strings.Contains(v, "-----BEGIN") {
+		return v
+	}
+	return readKeyFile(p, area, name)
 }
 
 func (c *Config) loadWeChatV2(p *settingProblems) {
@@ -105,6 +142,11 @@ func (c *Config) loadBaidu(p *settingProblems) {
 	if v := os.Getenv("BAIDU_SANDBOX_REGISTER_URL"); c.Production() && v != "" {
 		p.add(area, "BAIDU_SANDBOX_REGISTER_URL=%q is the sandbox's; unset it in production", v)
 	}
+	if os.Getenv("BAIDU_ACCESS_TOKEN") == "" {
+		if missing := missingEnv("BAIDU_SMARTAPP_KEY", "BAIDU_SMARTAPP_SECRET"); len(missing) > 0 {
+			p.add(area, "no access token: set %s (or a static BAIDU_ACCESS_TOKEN)", strings.Join(missing, ", "))
+		}
+	}
 	c.Providers.Baidu = &baidu.Config{
 		AppKey:               os.Getenv("BAIDU_APP_KEY"),
 		DealID:               os.Getenv("BAIDU_DEAL_ID"),
@@ -113,6 +155,8 @@ func (c *Config) loadBaidu(p *settingProblems) {
 		PlatformPublicKeyPEM: readKeyFile(p, area, "BAIDU_PLATFORM_PUBLIC_KEY_FILE"),
 		BaseURL:              os.Getenv("BAIDU_BASE_URL"),
 		AccessToken:          os.Getenv("BAIDU_ACCESS_TOKEN"),
+		SmartAppKey:          os.Getenv("BAIDU_SMARTAPP_KEY"),
+		SmartAppSecret:       os.Getenv("BAIDU_SMARTAPP_SECRET"),
 		SandboxRegisterURL:   os.Getenv("BAIDU_SANDBOX_REGISTER_URL"),
 		NotifyURL:            c.notifyURL(p, area, "BAIDU_NOTIFY_URL", "/api/v1/notify/baidu"),
 		RefundNotifyURL:      c.notifyURL(p, area, "BAIDU_REFUND_NOTIFY_URL", "/api/v1/notify/baidu/refund"),

@@ -35,6 +35,10 @@ const (
 	ReasonOK            = "ok"             // accepted: handed to its workflow
 	ReasonDuplicate     = "duplicate"      // accepted: already recorded, nothing changed
 	ReasonUnknownRefund = "unknown_refund" // accepted (acknowledged): no such refund, nothing changed
+	ReasonUnpaid        = "unpaid"         // accepted (acknowledged): the trade closed unpaid (Alipay TRADE_CLOSED), nothing signalled
+	ReasonAuditApproved = "audit_approved" // refund audit answered: the provider may refund
+	ReasonAuditRefused  = "audit_refused"  // refund audit answered: the provider may not refund
+	ReasonAuditedRefund = "audited_refund" // accepted: the provider's own refund after an approved audit; settle by hand
 	ReasonMalformed     = "malformed"      // refused 400: could not be parsed
 	ReasonUnverified    = "unverified"     // refused 401: bad signature, stale or wrong merchant
 	ReasonUnknownOrder  = "unknown_order"  // refused 404: no such payment attempt
@@ -46,6 +50,8 @@ const (
 const (
 	NotifyPayment = "payment"
 	NotifyRefund  = "refund"
+	// NotifyRefundAudit is a provider's refund audit (Baidu's 退款审核).
+	NotifyRefundAudit = "refund_audit"
 )
 
 // temporalReportInterval is how often the SDK's tally scope is copied into

@@ -18,6 +18,12 @@ var ErrNotifyMismatch = providers.ErrNotifyMismatch
 // answer the provider with success and change nothing.
 var ErrAlreadyRecorded = errors.New("payment already recorded")
 
+// ErrTradeUnpaid means a verified notify for one of our payments, addressed
+// to us, reports a trade that was not paid (Alipay's TRADE_CLOSED for a
+// trade that closed or expired unpaid): acknowledge it, record it in logs
+// and metrics, and signal nothing.
+var ErrTradeUnpaid = errors.New("notify reports an unpaid trade")
+
 // CheckNotify compares a verified provider trade against the order's
 // payment row and returns the confirmed payment. Nothing is written.
 func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchant) (*Paid, error) {
@@ -26,10 +32,10 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchan
 		return nil, err
 	}
 	switch {
-	case !t.Paid:
-		return nil, fmt.Errorf("%w: %s trade state %s", ErrNotifyMismatch, t.OutTradeNo, t.State)
 	case t.AppID != m.AppID || t.MchID != m.MchID:
 		return nil, fmt.Errorf("%w: %s merchant %s/%s", ErrNotifyMismatch, t.OutTradeNo, t.MchID, t.AppID)
+	case !t.Paid:
+		return nil, fmt.Errorf("%w: %s trade state %s", ErrTradeUnpaid, t.OutTradeNo, t.State)
 	case t.AmountCents != p.AmountCents:
 		return nil, fmt.Errorf("%w: %s amount %d, expected %d", ErrNotifyMismatch, t.OutTradeNo, t.AmountCents, p.AmountCents)
 	case t.TransactionID == "":

@@ -374,7 +374,6 @@ func TestCheckNotify(t *testing.T) {
 		"amount":         func(t *payments.Trade) { t.AmountCents = amount - 1 },
 		"appid":          func(t *payments.Trade) { t.AppID = "wx-other" },
 		"mchid":          func(t *payments.Trade) { t.MchID = "1900000002" },
-		"not paid":       func(t *payments.Trade) { t.Paid, t.State = false, "NOTPAY" },
 		"no transaction": func(t *payments.Trade) { t.TransactionID = "" },
 	} {
 		tr := good
@@ -382,6 +381,16 @@ func TestCheckNotify(t *testing.T) {
 		_, err := f.svc.CheckNotify(ctx, &tr, providers.Merchant{AppID: appID, MchID: mchID})
 		assert.ErrorIs(t, err, payments.ErrNotifyMismatch, name)
 	}
+
+	// A closed, unpaid trade (Alipay TRADE_CLOSED) is its own case: acknowledged, never a payment.
+	unpaid := good
+	unpaid.Paid, unpaid.State = false, "TRADE_CLOSED"
+	_, err = f.svc.CheckNotify(ctx, &unpaid, providers.Merchant{AppID: appID, MchID: mchID})
+	assert.ErrorIs(t, err, payments.ErrTradeUnpaid)
+	assert.NotErrorIs(t, err, payments.ErrNotifyMismatch)
+	unpaid.MchID = "1900000002"
+	_, err = f.svc.CheckNotify(ctx, &unpaid, providers.Merchant{AppID: appID, MchID: mchID})
+	assert.ErrorIs(t, err, payments.ErrNotifyMismatch, "another merchant's closed trade is a mismatch")
 
 	unknown := good
 	unknown.OutTradeNo = "NOPE"

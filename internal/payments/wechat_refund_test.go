@@ -143,7 +143,9 @@ func TestWeChatGatewayRefund(t *testing.T) {
 	assert.Equal(t, int64(700), rest.RefundCents)
 	_, err = e.gw.Refund(ctx, contract.RefundRequest{OrderNo: no, RefundNo: "R3" + no, TotalCents: 1000, RefundCents: 1})
 	require.ErrorIs(t, err, payments.ErrProviderRejected)
-	require.ErrorIs(t, err, wechatpay.ErrRefundNotEnough)
+	var pe *wechatpay.ProviderError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "INVALID_REQUEST", pe.Code, "an over-refund is INVALID_REQUEST; NOT_ENOUGH is the merchant's balance")
 }
 
 func TestWeChatGatewayRefundRefusalsAndFailures(t *testing.T) {

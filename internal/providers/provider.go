@@ -6,12 +6,14 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/shopflow/orderpay/internal/contract"
 )
@@ -61,6 +63,32 @@ type Provider interface {
 	Ack(kind NotifyKind) Reply
 	// Refuse is the provider's failure answer: the provider sends again later.
 	Refuse(status int, message string) Reply
+}
+
+// AnswerBudgeter is implemented by providers that wait less for a notify's
+// answer than the API's default budget (Baidu allows 2 s): NotifyBudget is
+// how long the API may take to check a notify and hand it on before it
+// answers a failure instead.
+type AnswerBudgeter interface {
+	NotifyBudget() time.Duration
+}
+
+// RefundAuditor is implemented by providers that ask the merchant before
+// refunding at their own initiative (Baidu's refund-audit callback): the API
+// serves POST /notify/{NotifyPath}/refund-audit for them.
+type RefundAuditor interface {
+	// ParseRefundAudit verifies a refund-audit request and returns what it asks.
+	ParseRefundAudit(r *http.Request) (*RefundAudit, error)
+	// AuditReply is the provider's answer carrying the decision.
+	AuditReply(approved bool, refundCents int64) Reply
+}
+
+// RefundAudit is a provider's question "may this payment be refunded?".
+type RefundAudit struct {
+	OutTradeNo       string // our trade number
+	TransactionID    string // the provider's payment id
+	ProviderRefundID string // the provider's refund id
+	AmountCents      int64  // the amount the provider would refund
 }
 
 // Merchant identifies the merchant a provider's notifies are addressed to
@@ -188,12 +216,15 @@ func Body(r *http.Request) ([]byte, error) {
 }
 
 // Form reads a form-encoded notify body (providers sign the body, not the
-// query string).
+// query string). Trailing line breaks and blanks are not part of the form
+// (a form encodes them as %0D%0A and +): some senders end the body with
+// CRLF, which would otherwise stick to the last value and break its signature.
 func Form(r *http.Request) (url.Values, error) {
 	b, err := Body(r)
 	if err != nil {
 		return nil, err
 	}
+	b = bytes.TrimRight(b, "\r\n\t ")
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedNotify, err)

@@ -28,7 +28,7 @@ func Models() []any {
 		&users.User{}, &users.Token{},
 		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},
 		&orders.Order{}, &orders.Item{}, &orders.IdempotencyKey{}, &orders.OrderNumber{},
-		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{},
+		&payments.Payment{}, &payments.Refund{}, &payments.ExtraPayment{}, &payments.RefundAudit{},
 		&rewards.PointsEntry{}, &rewards.MembershipGrant{}, &rewards.MembershipRevocation{},
 		&wallet.Wallet{}, &wallet.Entry{},
 	}

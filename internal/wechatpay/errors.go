@@ -22,9 +22,9 @@ var (
 	// ErrRefundNotFound reports that WeChat Pay knows no refund with that
 	// out_refund_no (404 RESOURCE_NOT_EXISTS from the refund query).
 	ErrRefundNotFound = errors.New("wechatpay: refund not found")
-	// ErrRefundNotEnough reports a refund refused with NOT_ENOUGH: it
-	// exceeds what is left to refund of the order (the sandbox) or the
-	// merchant's available balance (WeChat Pay).
+	// ErrRefundNotEnough reports a refund refused with NOT_ENOUGH (403 余额
+	// 不足): the merchant's available refund balance is too low. A refund
+	// beyond what is left of the order is 400 INVALID_REQUEST instead.
 	ErrRefundNotEnough = errors.New("wechatpay: not enough to refund")
 	// ErrOrderPaid reports that the order is already paid (ORDERPAID).
 	ErrOrderPaid = errors.New("wechatpay: order already paid")

@@ -103,9 +103,10 @@ func (r RefundRequest) validate() error {
 // (POST /v3/refund/domestic/refunds). The answer is usually PROCESSING;
 // the outcome arrives as a refund notify (ParseRefundNotify) or by
 // QueryRefund. Refunding again with the same OutRefundNo returns the same
-// refund. Refusals are ProviderErrors: NOT_ENOUGH (beyond what is left to
-// refund, or no balance) wraps ErrRefundNotEnough, an unknown order
-// ErrOrderNotFound; an unpaid order is refused with 400 INVALID_REQUEST.
+// refund. Refusals are ProviderErrors: NOT_ENOUGH (the merchant's balance
+// is too low) wraps ErrRefundNotEnough, an unknown order ErrOrderNotFound;
+// an unpaid order or a refund beyond what is left of the order is refused
+// with 400 INVALID_REQUEST.
 func (c *Client) Refund(ctx context.Context, req RefundRequest) (*Refund, error) {
 	op := "wechatpay: refund " + req.OutRefundNo + " of " + req.OutTradeNo
 	if err := req.validate(); err != nil {

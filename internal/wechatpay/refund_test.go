@@ -142,12 +142,13 @@ func TestPartialRefundsIdempotentAndBounded(t *testing.T) {
 	assert.Equal(t, "INVALID_REQUEST", pe.Code)
 	assert.False(t, wechatpay.IsRetryable(err))
 
-	// 499 fen are left: 500 is too much, 499 is fine, then nothing is left.
+	// 499 fen are left: 500 is too much (400 INVALID_REQUEST, as WeChat
+	// answers it; NOT_ENOUGH is the merchant's balance), 499 is fine, then
+	// nothing is left.
 	_, err = e.client.Refund(ctx, refundRequest(order, no+"-3", 500))
-	require.ErrorIs(t, err, wechatpay.ErrRefundNotEnough)
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, http.StatusBadRequest, pe.Status)
-	assert.Equal(t, "NOT_ENOUGH", pe.Code)
+	assert.Equal(t, "INVALID_REQUEST", pe.Code)
 	assert.False(t, wechatpay.IsRetryable(err))
 	_, err = e.sb.Refund(no + "-3")
 	require.ErrorIs(t, err, sandbox.ErrUnknownRefund, "a refused refund is not recorded")
@@ -156,7 +157,9 @@ func TestPartialRefundsIdempotentAndBounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(499), last.RefundCents)
 	_, err = e.client.Refund(ctx, refundRequest(order, no+"-5", 1))
-	require.ErrorIs(t, err, wechatpay.ErrRefundNotEnough)
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "INVALID_REQUEST", pe.Code)
+	assert.False(t, wechatpay.IsRetryable(err))
 
 	// Each settled refund is notified once, and only the refund notifies go
 	// to the refund notify URL.

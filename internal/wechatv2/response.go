@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/go-pay/gopay"
 	"github.com/go-pay/gopay/wechat"
@@ -105,26 +106,36 @@ func (c *Client) checkAnswer(op string, body []byte) (gopay.BodyMap, error) {
 	return bm, nil
 }
 
-// verify checks the sign of bm with the API key (VerifySign removes "sign"
-// from bm, so it runs once per map) and that bm names our app and merchant
-// when it names any.
+// verify checks the sign of bm with the API key and that bm names our app
+// and merchant when it names any. With sign_type present, that algorithm
+// is used; without it, the configured one and then the other: WeChat has
+// been seen to send MD5-signed notifies without sign_type to HMAC-SHA256
+// merchants. Either needs the API key, so accepting both weakens nothing.
+// (VerifySign removes "sign" from the map it gets: each try gets a copy.)
 func (c *Client) verify(bm gopay.BodyMap) error {
 	if bm.GetString("sign") == "" {
 		return fmt.Errorf("%w: no sign", ErrInvalidSignature)
 	}
-	signType := c.cfg.SignType
+	tries := []string{c.cfg.SignType, otherSignType(c.cfg.SignType)}
 	if st := bm.GetString("sign_type"); st != "" {
 		if st != SignTypeMD5 && st != SignTypeHMACSHA256 {
 			return fmt.Errorf("%w: unknown sign_type %q", ErrInvalidSignature, st)
 		}
-		signType = st
+		tries = []string{st}
 	}
-	ok, err := wechat.VerifySign(c.cfg.APIKey, signType, bm)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidSignature, err)
+	matched := false
+	for _, signType := range tries {
+		ok, err := wechat.VerifySign(c.cfg.APIKey, signType, copyBodyMap(bm))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidSignature, err)
+		}
+		if ok {
+			matched = true
+			break
+		}
 	}
-	if !ok {
-		return fmt.Errorf("%w: sign does not match (%s)", ErrInvalidSignature, signType)
+	if !matched {
+		return fmt.Errorf("%w: sign does not match (%s)", ErrInvalidSignature, strings.Join(tries, " or "))
 	}
 	if a := bm.GetString("appid"); a != "" && a != c.cfg.AppID {
 		return fmt.Errorf("%w: appid %q", ErrMerchantMismatch, a)
@@ -133,6 +144,23 @@ func (c *Client) verify(bm gopay.BodyMap) error {
 		return fmt.Errorf("%w: mch_id %q", ErrMerchantMismatch, m)
 	}
 	return nil
+}
+
+// otherSignType is the v2 signature type that is not st.
+func otherSignType(st string) string {
+	if st == SignTypeHMACSHA256 {
+		return SignTypeMD5
+	}
+	return SignTypeHMACSHA256
+}
+
+// copyBodyMap is a shallow copy of bm.
+func copyBodyMap(bm gopay.BodyMap) gopay.BodyMap {
+	out := make(gopay.BodyMap, len(bm))
+	for k, v := range bm {
+		out[k] = v
+	}
+	return out
 }
 
 // requestBody starts a request BodyMap with a fresh nonce_str and the

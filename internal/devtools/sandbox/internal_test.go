@@ -28,20 +28,39 @@ func TestNotifyScheduleIsWeChatsScaled(t *testing.T) {
 	assert.Equal(t, 216*time.Second, scaled[14])
 }
 
-func TestAckAccepted(t *testing.T) {
-	for body, want := range map[string]bool{
-		"":                                  true,
-		"  \n":                              true,
-		`{"code":"SUCCESS","message":"成功"}`: true,
-		`{"code":"FAIL","message":"x"}`:     false,
-		`{}`:                                false,
-		`success`:                           false,
+// WeChat Pay v3 counts a notify as received on 200 or 204, whatever the
+// body, and as failed on anything else (通知应答,
+// https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_3_5.shtml). Issue
+// 15: the sandbox re-sent a 200 whose body was not its success JSON and
+// took a 202 as delivered.
+func TestNotifyAcknowledgedByStatusAlone(t *testing.T) {
+	s, err := New(Options{StateDir: t.TempDir(), NotifyScale: 1e-6,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	for _, c := range []struct {
+		status int
+		body   string
+		want   bool
+	}{
+		{200, "", true},
+		{200, `{"code":"SUCCESS","message":"成功"}`, true},
+		{200, "ok", true},
+		{200, `{"code":"FAIL","message":"x"}`, true},
+		{204, "", true},
+		{202, "", false},
+		{201, `{"code":"SUCCESS"}`, false},
+		{400, `{"code":"FAIL","message":"bad"}`, false},
+		{500, `{"code":"FAIL","message":"db down"}`, false},
 	} {
-		got, reason := ackAccepted([]byte(body))
-		assert.Equal(t, want, got, "body %q", body)
-		if !want {
-			assert.NotEmpty(t, reason)
-		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(c.status)
+			_, _ = w.Write([]byte(c.body))
+		}))
+		a := s.sendNotify(t.Context(), srv.URL, func() ([]byte, error) { return []byte(`{}`), nil })
+		srv.Close()
+		assert.Equal(t, c.want, a.Success, "%d %q: %s", c.status, c.body, a.Error)
+		assert.Equal(t, c.status, a.Status)
 	}
 }
 

@@ -171,7 +171,10 @@ func (rf *refund) notifyJSON() refundNotifyJSON {
 // answers the existing refund, with other parameters 400 INVALID_REQUEST.
 // Unknown orders answer 404 RESOURCE_NOT_EXISTS, unpaid ones 400
 // INVALID_REQUEST, a total that is not the order's 400 PARAM_ERROR, and
-// refunds beyond what is left of the paid total 400 NOT_ENOUGH. A new refund
+// refunds beyond what is left of the paid total 400 INVALID_REQUEST, as
+// WeChat answers them (NOT_ENOUGH is 403 "余额不足": the merchant's
+// refundable balance, not the order's; 申请退款 error codes,
+// https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_1_9.shtml). A new refund
 // turns the order's trade_state into REFUND and is answered PROCESSING; it
 // becomes SUCCESS after RefundSettleDelay (scaled), and then its
 // REFUND.SUCCESS notify goes to notify_url (if any) on the pay notifies'
@@ -206,7 +209,7 @@ func (s *Server) handleRefund(_ *http.Request, raw []byte) reply {
 		return errReply(http.StatusBadRequest, "PARAM_ERROR",
 			fmt.Sprintf("amount.total与订单金额不一致 (order total is %d)", o.Total))
 	case o.refunded+b.Amount.Refund > o.Total:
-		return errReply(http.StatusBadRequest, "NOT_ENOUGH",
+		return errReply(http.StatusBadRequest, "INVALID_REQUEST",
 			fmt.Sprintf("申请退款金额超过订单可退金额 (refund %d exceeds the %d left of %d)", b.Amount.Refund, o.Total-o.refunded, o.Total))
 	}
 	id, err := s.newRefundID()

@@ -192,9 +192,11 @@ func TestRefundRules(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, reused.status)
 	assert.Equal(t, "INVALID_REQUEST", reused.field(t, "code"))
 
+	// Over-refunding the order is a request against the rules, not the
+	// merchant's balance running low (issue 15).
 	over := refund(refundBody(no, "B"+no, 101, 300, ""))
 	assert.Equal(t, http.StatusBadRequest, over.status)
-	assert.Equal(t, "NOT_ENOUGH", over.field(t, "code"))
+	assert.Equal(t, "INVALID_REQUEST", over.field(t, "code"))
 
 	// By transaction_id instead of out_trade_no.
 	byTxn := refund(fmt.Sprintf(`{"transaction_id":%q,"out_refund_no":"C%s","amount":{"refund":100,"total":300,"currency":"CNY"}}`, paid.TransactionID, no))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -28,6 +29,9 @@ type Post struct {
 	// Require200 accepts only status 200 (WeChat Pay v2); otherwise any 2xx
 	// status may acknowledge.
 	Require200 bool
+	// AckStatuses, when set, are the only statuses that may acknowledge
+	// (WeChat Pay v3: 200 and 204); it overrides Require200.
+	AckStatuses []int
 	// Ack judges the body of an answer whose status may acknowledge.
 	Ack func(answer []byte) (ok bool, reason string)
 }
@@ -71,6 +75,9 @@ func (p Post) Do(ctx context.Context, at time.Time) NotifyAttempt {
 }
 
 func (p Post) statusMayAck(status int) bool {
+	if len(p.AckStatuses) > 0 {
+		return slices.Contains(p.AckStatuses, status)
+	}
 	if p.Require200 {
 		return status == http.StatusOK
 	}
