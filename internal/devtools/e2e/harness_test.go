@@ -60,11 +60,16 @@ type options struct {
 	sqlite         bool
 	paymentTimeout time.Duration
 	orderNo        func(time.Time) string // the API's order-number generator; nil: the product's
+	temporal       string                 // the Temporal frontend; empty: the package's dev server
+	uiOrigin       string                 // TEMPORAL_UI_ORIGIN; empty: none
 }
 
 func startSystem(t *testing.T, o options) *system {
 	t.Helper()
-	addr := temporalAddress(t)
+	addr := o.temporal
+	if addr == "" {
+		addr = temporalAddress(t)
+	}
 	var dsn, sqlitePath string
 	if o.sqlite {
 		sqlitePath, _ = testenv.SQLite(t)
@@ -105,7 +110,7 @@ func startSystem(t *testing.T, o options) *system {
 		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
 		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
 		"TEMPORAL_PAYLOAD_KEYS":    testPayloadKeys,
-		"TEMPORAL_UI_ORIGIN":       "",
+		"TEMPORAL_UI_ORIGIN":       o.uiOrigin,
 		// Tests log in and order far faster than any buyer.
 		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
 		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
