@@ -62,6 +62,7 @@ type options struct {
 	orderNo        func(time.Time) string // the API's order-number generator; nil: the product's
 	temporal       string                 // the Temporal frontend; empty: the package's dev server
 	uiOrigin       string                 // TEMPORAL_UI_ORIGIN; empty: none
+	apiAddr        string                 // the API's listen address; empty: a free loopback port
 }
 
 func startSystem(t *testing.T, o options) *system {
@@ -87,7 +88,10 @@ func startSystem(t *testing.T, o options) *system {
 	sandboxURL := serve(t, sb.Handler())
 	t.Cleanup(sb.Close)
 
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.apiAddr == "" {
+		o.apiAddr = "127.0.0.1:0"
+	}
+	apiLn, err := net.Listen("tcp", o.apiAddr)
 	require.NoError(t, err)
 	apiURL := "http://" + apiLn.Addr().String()
 

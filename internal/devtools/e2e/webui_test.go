@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -26,24 +26,28 @@ import (
 // An operator reads an encrypted order in the real Temporal Web UI (the
 // one `temporal server start-dev` serves, as under make run) in a real
 // headless Chromium: signed in on the API's sign-in page (the session
-// cookie), with the UI's Codec Server settings as docs/operations.md tells
-// (endpoint, "include cross-origin credentials"), the order's page shows
+// cookie), with the UI's Codec Server dialog clicked through as
+// docs/operations.md tells (browser setting, endpoint, "include
+// cross-origin credentials"), the order's page shows
 // the buyer's openid and phone decoded; signed out, it no longer does.
 //
 // WEBUI_SCREENSHOT=docs/img/webui-decoded.png (a path from the repository
 // root) saves the page as the docs show it.
 func TestWebUIDecodesWithSessionCookie(t *testing.T) {
 	browser := chromium(t)
-	uiPort := freePort(t)
+	// As make run starts it: the UI knows the codec endpoint (but start-dev
+	// has no flag for credentials).
+	uiPort, apiAddr := freePort(t), "127.0.0.1:"+strconv.Itoa(freePort(t))
+	codecEndpoint := "http://" + apiAddr + api.CodecPath
 	dev, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
 		ExistingPath: testenv.TemporalCLI(t), LogLevel: "error", EnableUI: true, UIPort: strconv.Itoa(uiPort),
-		ExtraArgs: contract.SearchAttributeFlags,
+		ExtraArgs: append([]string{"--ui-codec-endpoint", codecEndpoint}, contract.SearchAttributeFlags...),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = dev.Stop() })
 	uiURL := "http://127.0.0.1:" + strconv.Itoa(uiPort)
 
-	s := startSystem(t, options{temporal: dev.FrontendHostPort(), uiOrigin: uiURL})
+	s := startSystem(t, options{temporal: dev.FrontendHostPort(), uiOrigin: uiURL, apiAddr: apiAddr})
 	s.createAdmin("ops", "support-password-1", admins.RoleSupport)
 	token, uid := s.login("code-web-ui")
 	var u users.User
@@ -72,30 +76,39 @@ func TestWebUIDecodesWithSessionCookie(t *testing.T) {
 	))
 	assert.Contains(t, state, "Signed in as ops")
 
-	// The UI's Codec Server dialog: "Use my browser setting and ignore
-	// Cluster-level setting", the endpoint, "Include cross-origin
-	// credentials". It saves them in the UI origin's localStorage (JSON
-	// values, keys of the UI's data-encoder-config store).
-	settings := map[string]any{
-		"overrideRemoteCodecConfiguration": true,
-		"endpoint":                         s.apiURL + api.CodecPath,
-		"includeCredentials":               true,
-		"passAccessToken":                  false,
+	// The UI's Codec Server dialog, clicked as docs/operations.md tells:
+	// "Use my browser setting and ignore Cluster-level setting", the
+	// endpoint, "Include cross-origin credentials", Apply.
+	err = runSteps(ctx,
+		chromedp.Navigate(uiURL+"/namespaces/default/workflows"),
+		chromedp.Click(`[data-testid^="data-encoder-status"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-testid="data-encoder-endpoint-input"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-testid="override-accordion"] button`, chromedp.ByQuery),
+		chromedp.Click(`#use-local-endpoint-radio`, chromedp.ByQuery),
+		chromedp.SendKeys(`[data-testid="data-encoder-endpoint-input"]`, codecEndpoint, chromedp.ByQuery),
+		// The drawer's lower half sits under the page's top bar in a
+		// headless window: these two are clicked on the element itself.
+		chromedp.Evaluate(`document.getElementById("pass-access-credentials").click()`, nil),
+		chromedp.Evaluate(`document.querySelector('[data-testid="confirm-data-encoder-button"]').click()`, nil),
+		// Applied: the dialog saved the settings in the browser.
+		chromedp.Poll(`localStorage.getItem("includeCredentials") === "true"`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		s.dumpPage(ctx)
 	}
-	var script string
-	for k, v := range settings {
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		script += "localStorage.setItem(" + strconv.Quote(k) + "," + strconv.Quote(string(b)) + ");"
-	}
+	require.NoError(t, err, "the Codec Server dialog")
+	var saved map[string]string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`({override: localStorage.getItem("overrideRemoteCodecConfiguration"),
+		endpoint: localStorage.getItem("endpoint"), credentials: localStorage.getItem("includeCredentials")})`, &saved)))
+	assert.Equal(t, map[string]string{"override": "true", "endpoint": strconv.Quote(codecEndpoint), "credentials": "true"}, saved,
+		"what the dialog saved in the browser")
+
 	page := uiURL + "/namespaces/default/workflows/" + orderNo
 	shows := func(text string) chromedp.Action {
 		return chromedp.Poll("document.body.innerText.includes("+strconv.Quote(text)+")", nil,
 			chromedp.WithPollingTimeout(90*time.Second))
 	}
 	err = chromedp.Run(ctx,
-		chromedp.Navigate(uiURL),
-		chromedp.Evaluate(script, nil),
 		chromedp.Navigate(page),
 		shows(u.OpenID),
 		shows("13800000000"),
@@ -161,10 +174,26 @@ func (s *system) createAdmin(username, password string, role admins.Role) {
 func (s *system) dumpPage(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	var text, url string
+	var text, url, storage string
 	var png []byte
-	_ = chromedp.Run(ctx, chromedp.Location(&url), chromedp.Evaluate("document.body.innerText", &text), chromedp.CaptureScreenshot(&png))
+	_ = chromedp.Run(ctx, chromedp.Location(&url), chromedp.Evaluate("document.body.innerText", &text),
+		chromedp.Evaluate("JSON.stringify(localStorage)", &storage), chromedp.CaptureScreenshot(&png))
+	text = "localStorage: " + storage + "\n" + text
 	out := filepath.Join(os.TempDir(), "webui-failure.png")
 	_ = os.WriteFile(out, png, 0o644)
 	s.t.Logf("page %s (screenshot %s):\n%s", url, out, text)
+}
+
+// runSteps runs browser actions one by one, each bounded (a hung step is
+// named, not left to the test's timeout).
+func runSteps(ctx context.Context, steps ...chromedp.Action) error {
+	for i, a := range steps {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Run(sctx, a)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
