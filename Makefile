@@ -12,7 +12,7 @@ run: tools build
 	./deploy/run-dev.sh
 
 ## test: every test: unit, workflow, PostgreSQL and SQLite integration against a real dev server
-test: tools check
+test: tools browser check
 	./deploy/ensure-postgres.sh
 	go vet ./...
 	go test -count=1 -timeout 20m ./...
@@ -36,6 +36,19 @@ tools:
 	else \
 		echo "installing temporal CLI v$(TEMPORAL_VERSION) into $(GOBIN) (about 5 minutes, once per machine)"; \
 		GOFLAGS=-buildvcs=false go install github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_VERSION); \
+	fi
+
+## browser: headless Chromium for the Web UI test (internal/devtools/e2e TestWebUIDecodesWithSessionCookie):
+##   installed with apt-get when missing in CI (CI=true); elsewhere that test skips without it
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
+		echo "chromium present"; \
+	elif [ "$$CI" = true ]; then \
+		echo "installing chromium (apt-get)"; sudo=$$(command -v sudo || true); \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "chromium missing: the Web UI browser test will skip (apt-get install chromium)"; \
 	fi
 
 vet:

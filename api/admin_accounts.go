@@ -182,12 +182,22 @@ type AdminLoginRequest struct {
 
 // adminLogin checks an admin's username and password and issues a token.
 func (s *Server) adminLogin(c *fiber.Ctx) error {
+	l, err := s.checkAdminLogin(c)
+	if l == nil {
+		return err
+	}
+	return c.JSON(l)
+}
+
+// checkAdminLogin reads a login request and signs the admin in. Without a
+// login it has answered the request (the error is the answer's).
+func (s *Server) checkAdminLogin(c *fiber.Ctx) (*admins.Login, error) {
 	var req AdminLoginRequest
 	if err := decodeJSON(c, &req); err != nil {
-		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
+		return nil, fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
 	if req.Username == "" || req.Password == "" || len(req.Username) > 64 || len(req.Password) > admins.MaxPasswordLen {
-		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "username (≤ 64) and password (≤ 72 bytes) are required")
+		return nil, fail(c, fiber.StatusBadRequest, CodeBadRequest, "username (≤ 64) and password (≤ 72 bytes) are required")
 	}
 	n := note(c)
 	n.username = req.Username
@@ -200,15 +210,16 @@ func (s *Server) adminLogin(c *fiber.Ctx) error {
 	}
 	switch {
 	case errors.Is(err, admins.ErrBadCredentials):
-		return fail(c, fiber.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
+		return nil, fail(c, fiber.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
 	case err != nil:
 		s.Logger.Error("admin login", "error", err)
-		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot sign in now, try again")
+		return nil, fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot sign in now, try again")
 	}
-	return c.JSON(l)
+	return l, nil
 }
 
-// adminLogout revokes the token the request was made with.
+// adminLogout revokes the token the request was made with, and clears
+// the session cookie, which may hold the same token.
 func (s *Server) adminLogout(c *fiber.Ctx) error {
 	tok, _ := c.Locals(adminTokenKey).(string)
 	ctx, cancel := s.ctx(c)
@@ -217,6 +228,7 @@ func (s *Server) adminLogout(c *fiber.Ctx) error {
 		s.Logger.Error("admin logout", "error", err)
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot sign out now, try again")
 	}
+	s.clearSessionCookie(c)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

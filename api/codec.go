@@ -25,10 +25,14 @@ const CodecPath = "/api/v1/admin/codec"
 // mountCodec serves the payload codec (the Temporal codec server protocol,
 // converter.NewPayloadCodecHTTPHandler) to admin accounts with role admin
 // or support, so that operators read the encrypted workflow payloads in
-// the Temporal Web UI or CLI. Every call is audited. The configured
-// Temporal UI origins may call it from the browser: CORS preflights are
-// answered before authentication (a browser sends them without the
-// Authorization header).
+// the Temporal Web UI or CLI. Every call is audited. The CLI sends the
+// bearer token (--codec-auth); the Web UI cannot, so it sends the browser's
+// admin session cookie (AdminSessionCookie; the UI's "include cross-origin
+// credentials"). The configured Temporal UI origins may call it from the
+// browser, with credentials: CORS preflights are answered before
+// authentication (a browser sends them without credentials). Decode and
+// encode change nothing, so accepting the cookie here opens no
+// cross-site request forgery.
 func (s *Server) mountCodec(v1 fiber.Router) {
 	if s.PayloadCodec == nil {
 		return
@@ -44,6 +48,6 @@ func (s *Server) mountCodec(v1 fiber.Router) {
 	}
 	h := adaptor.HTTPHandler(converter.NewPayloadCodecHTTPHandler(s.PayloadCodec))
 	support := []admins.Role{admins.RoleSupport}
-	v1.Post("/admin/codec/decode", s.adminRoute(ActionPayloadDecode, support, h)...)
-	v1.Post("/admin/codec/encode", s.adminRoute(ActionPayloadEncode, support, h)...)
+	v1.Post("/admin/codec/decode", s.adminSessionRoute(ActionPayloadDecode, support, h)...)
+	v1.Post("/admin/codec/encode", s.adminSessionRoute(ActionPayloadEncode, support, h)...)
 }

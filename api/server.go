@@ -44,8 +44,14 @@ type Deps struct {
 	// PayloadCodec is served at CodecPath for the Temporal Web UI and CLI;
 	// nil: no codec endpoint.
 	PayloadCodec converter.PayloadCodec
-	// TemporalUIOrigins may call the codec endpoint from a browser (CORS).
+	// TemporalUIOrigins may call the codec endpoint from a browser (CORS,
+	// with credentials: the admin session cookie).
 	TemporalUIOrigins []string
+	// CORSAllowedOrigins may call the buyer API from a browser (H5 pages on
+	// other origins; "*" any); empty: none.
+	CORSAllowedOrigins []string
+	// AdminCookieSecure marks the admin session cookie Secure (HTTPS).
+	AdminCookieSecure bool
 	TaskQueue         string
 	Users             *users.Service
 	Admins            *admins.Service // admin accounts, their tokens, the audit log
@@ -123,6 +129,7 @@ func New(d Deps) *fiber.App {
 
 	rl := d.RateLimits
 	v1 := app.Group("/api/v1")
+	s.mountBuyerCORS(v1)
 	v1.Post("/auth/wechat/login", rateLimit(rl.LoginPerIP, rl.Window, "logins from this address", s.ipKey), requireJSON, s.login)
 	s.mountNotifies(v1)
 	s.mountShopPublic(v1) // products, operators' catalogue, order search and refunds list (shop.go)
@@ -146,6 +153,7 @@ func New(d Deps) *fiber.App {
 	v1.Post("/admin/admins", s.adminRoute(ActionAdminCreate, nil, s.createAdmin)...)
 	v1.Patch("/admin/admins/:id", s.adminRoute(ActionAdminUpdate, nil, s.updateAdmin)...)
 	v1.Get("/admin/audit", s.adminRoute(ActionAuditRead, nil, s.getAudit)...)
+	s.mountSession(v1)
 	s.mountCodec(v1)
 
 	authed := v1.Group("", s.authenticate)

@@ -51,10 +51,16 @@ if [[ -z "${TEMPORAL_PAYLOAD_KEYS:-}" && -z "${TEMPORAL_PAYLOAD_KEYS_FILE:-}" ]]
   chmod 600 "$PAYLOAD_KEYS_FILE"
   export TEMPORAL_PAYLOAD_KEYS_FILE=$PAYLOAD_KEYS_FILE
 fi
-# The Web UI decodes them through the API's codec endpoint (admin or
-# support token; docs/security.md), called from the UI's origin.
+# The Web UI decodes them through the API's codec endpoint, called from the
+# UI's origin with the browser's admin session cookie (sign in at
+# SIGNIN_PAGE; role admin or support; docs/operations.md). start-dev has no
+# flag for the UI's "include cross-origin credentials": the operator ticks
+# it once in the UI's Codec Server settings.
 export TEMPORAL_UI_ORIGIN=${TEMPORAL_UI_ORIGIN:-http://127.0.0.1:$TEMPORAL_UI_PORT}
 CODEC_ENDPOINT=$PUBLIC_API_URL/api/v1/admin/codec
+SIGNIN_PAGE=$PUBLIC_API_URL/api/v1/admin/signin
+# H5 pages on any origin may call the buyer API (bearer tokens, no cookies).
+export CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-*}
 
 CLEANUP_MESSAGE="stopping…"
 # shellcheck source=deploy/lib.sh
@@ -97,8 +103,12 @@ cat <<MSG
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)
   Admin login    $ADMIN_BOOTSTRAP_USER / $ADMIN_BOOTSTRAP_PASSWORD   (POST /api/v1/admin/login; first start only)
-  Payloads       encrypted (${TEMPORAL_PAYLOAD_KEYS_FILE:-TEMPORAL_PAYLOAD_KEYS}); decode with an admin token:
-                 temporal workflow show -w <order_no> --codec-endpoint $CODEC_ENDPOINT --codec-auth "Bearer <token>"
+  Payloads       encrypted (${TEMPORAL_PAYLOAD_KEYS_FILE:-TEMPORAL_PAYLOAD_KEYS}). To read them in the Web UI:
+                 1. sign in at $SIGNIN_PAGE (admin or support)
+                 2. in the UI (same host, 127.0.0.1): Codec Server icon (top right) → "Use my browser setting
+                    and ignore Cluster-level setting" → endpoint $CODEC_ENDPOINT
+                    → tick "Include cross-origin credentials" → Apply (once per browser)
+                 CLI: temporal workflow show -w <order_no> --codec-endpoint $CODEC_ENDPOINT --codec-auth "Bearer <token>"
   Data           $DATA_DIR/ (SQLite: $SQLITE_PATH; set DATABASE_URL for PostgreSQL)
   Schema         ./bin/migrate status   (migrated before the API started; docs/operations.md)
   Logs           tail -f $LOGS/*.log

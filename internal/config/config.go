@@ -90,6 +90,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For names the client; empty: the peer address is the client.
 	TrustedProxies []string
+	// Browser is the API's browser access: CORS for H5 pages, the admin
+	// session cookie (cors.go).
+	Browser Browser
 }
 
 // RateLimits bound logins and order creation per client IP and per account
@@ -178,6 +181,9 @@ func Load() (*Config, error) {
 		return nil, err
 	}
 	if err := c.loadPayloadKeys(); err != nil {
+		return nil, err
+	}
+	if err := c.loadBrowser(); err != nil {
 		return nil, err
 	}
 	for _, o := range strings.Split(os.Getenv("TEMPORAL_UI_ORIGIN"), ",") {

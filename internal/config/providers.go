@@ -76,10 +76,10 @@ func (c *Config) loadAlipay(p *settingProblems, apiURL string) {
 	a := &alipay.Config{
 		AppID:         os.Getenv("ALIPAY_APPID"),
 		AppPrivateKey: readKeyFile(p, area, "ALIPAY_PRIVATE_KEY_FILE"),
-		GatewayURL:      os.Getenv("ALIPAY_GATEWAY_URL"),
-		NotifyURL:       c.notifyURL(p, area, "ALIPAY_NOTIFY_URL", "/api/v1/notify/alipay"),
-		ReturnURL:       os.Getenv("ALIPAY_RETURN_URL"),
-		SellerID:        os.Getenv("ALIPAY_SELLER_ID"),
+		GatewayURL:    os.Getenv("ALIPAY_GATEWAY_URL"),
+		NotifyURL:     c.notifyURL(p, area, "ALIPAY_NOTIFY_URL", "/api/v1/notify/alipay"),
+		ReturnURL:     os.Getenv("ALIPAY_RETURN_URL"),
+		SellerID:      os.Getenv("ALIPAY_SELLER_ID"),
 	}
 	if a.ReturnURL == "" && apiURL != "" {
 		a.ReturnURL = apiURL + "/paid"

@@ -64,11 +64,17 @@ type options struct {
 	// the sandbox signs with its certificate and the merchant has no
 	// public key configured (it downloads /v3/certificates at start).
 	wechatCertificates bool
+	temporal       string                 // the Temporal frontend; empty: the package's dev server
+	uiOrigin       string                 // TEMPORAL_UI_ORIGIN; empty: none
+	apiAddr        string                 // the API's listen address; empty: a free loopback port
 }
 
 func startSystem(t *testing.T, o options) *system {
 	t.Helper()
-	addr := temporalAddress(t)
+	addr := o.temporal
+	if addr == "" {
+		addr = temporalAddress(t)
+	}
 	var dsn, sqlitePath string
 	if o.sqlite {
 		sqlitePath, _ = testenv.SQLite(t)
@@ -90,7 +96,10 @@ func startSystem(t *testing.T, o options) *system {
 	sandboxURL := serve(t, sb.Handler())
 	t.Cleanup(sb.Close)
 
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.apiAddr == "" {
+		o.apiAddr = "127.0.0.1:0"
+	}
+	apiLn, err := net.Listen("tcp", o.apiAddr)
 	require.NoError(t, err)
 	apiURL := "http://" + apiLn.Addr().String()
 
@@ -113,7 +122,7 @@ func startSystem(t *testing.T, o options) *system {
 		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
 		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
 		"TEMPORAL_PAYLOAD_KEYS":    testPayloadKeys,
-		"TEMPORAL_UI_ORIGIN":       "",
+		"TEMPORAL_UI_ORIGIN":       o.uiOrigin,
 		// Tests log in and order far faster than any buyer.
 		"RATE_LIMIT_LOGIN_PER_IP":         "1000000",
 		"RATE_LIMIT_ADMIN_LOGIN_PER_USER": "1000000",
