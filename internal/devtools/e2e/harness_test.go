@@ -64,9 +64,9 @@ type options struct {
 	// the sandbox signs with its certificate and the merchant has no
 	// public key configured (it downloads /v3/certificates at start).
 	wechatCertificates bool
-	temporal       string                 // the Temporal frontend; empty: the package's dev server
-	uiOrigin       string                 // TEMPORAL_UI_ORIGIN; empty: none
-	apiAddr        string                 // the API's listen address; empty: a free loopback port
+	temporal           string // the Temporal frontend; empty: the package's dev server
+	uiOrigin           string // TEMPORAL_UI_ORIGIN; empty: none
+	apiAddr            string // the API's listen address; empty: a free loopback port
 }
 
 func startSystem(t *testing.T, o options) *system {
