@@ -19,6 +19,7 @@ import (
 	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/store"
 )
 
 // productionEnv is a realistic production configuration: test keys
@@ -78,6 +79,12 @@ func TestProductionStartWithRealisticConfiguration(t *testing.T) {
 	cfg, err := config.Load()
 	require.NoError(t, err)
 	require.True(t, cfg.Production())
+	db, err := store.Open(context.Background(), store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, LogWriter: io.Discard})
+	require.NoError(t, err)
+	require.NoError(t, store.Migrate(context.Background(), db), "the migrate command runs before the API in production")
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
 	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	defer a.Close()
@@ -114,7 +121,7 @@ func TestProductionStartFailsListingMissingSettings(t *testing.T) {
 		"WECHAT_REFUND_NOTIFY_URL (or PUBLIC_API_URL)",
 		"must not carry a query string",
 		"WeChat Pay v2: set WECHATV2_NOTIFY_URL (or PUBLIC_API_URL)",
-		"Alipay: set ALIPAY_PUBLIC_KEY_FILE",
+		"Alipay's key is missing: set ALIPAY_PUBLIC_KEY_FILE",
 		"Baidu: set BAIDU_DEAL_ID",
 	} {
 		assert.Contains(t, err.Error(), want)
