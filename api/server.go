@@ -108,7 +108,7 @@ func New(d Deps) *fiber.App {
 		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 	})
-	app.Use(s.observeRequests, recover.New(), refuseEncodedBodies, checkPath)
+	app.Use(s.traceRequests, s.observeRequests, recover.New(), refuseEncodedBodies, checkPath)
 	app.Get("/healthz", s.health)
 	app.Get("/livez", live)
 	app.Get("/readyz", s.ready)
@@ -186,7 +186,7 @@ func (s *Server) listProducts(c *fiber.Ctx) error {
 	defer cancel()
 	ps, err := s.Catalog.List(ctx)
 	if err != nil {
-		s.Logger.Error("list products", "error", err)
+		s.log(c).Error("list products", "error", err)
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "catalogue unavailable")
 	}
 	return c.JSON(fiber.Map{"products": ps})

@@ -38,6 +38,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
+	"github.com/shopflow/orderpay/internal/logging"
 )
 
 func main() {
@@ -77,7 +78,8 @@ func run(args []string) error {
 	dir := fs.String("dir", envOr("SANDBOX_DIR", ".data/sandbox"), "state dir holding the test credentials")
 	scaleText := fs.String("notify-scale", envOr("SANDBOX_NOTIFY_SCALE", strconv.FormatFloat(sandbox.DefaultNotifyScale, 'g', -1, 64)),
 		"multiplier of WeChat's notify retry schedule")
-	levelText := fs.String("log-level", envOr("SANDBOX_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	levelText := fs.String("log-level", envOr("SANDBOX_LOG_LEVEL", envOr("LOG_LEVEL", "info")), "log level: debug, info, warn, error")
+	formatText := fs.String("log-format", envOr("LOG_FORMAT", "json"), "log format: json or text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,11 +87,11 @@ func run(args []string) error {
 	if err != nil || scale <= 0 {
 		return fmt.Errorf("notify scale %q must be a positive number", *scaleText)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*levelText)); err != nil {
-		return fmt.Errorf("log level %q: %w", *levelText, err)
+	logger, err := logging.New(os.Stderr, logging.Options{Format: *formatText, Level: *levelText})
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger = logger.With("component", "sandbox")
 
 	stateDir, err := filepath.Abs(*dir)
 	if err != nil {
