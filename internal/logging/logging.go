@@ -3,7 +3,8 @@
 // line about an order carries order_no: bound by the code that logs it
 // (the API's request logger, the workflows' loggers), carried by the
 // context (With), or derived from the Temporal workflow id on the lines
-// of the Temporal SDK and of activities (contract.OrderNoOfWorkflow).
+// of the Temporal SDK and of activities (contract.OrderNoOfWorkflow), or
+// from a payment attempt's out_trade_no (the provider sandbox's lines).
 // Attributes whose key names a secret or personal data (Sensitive) are
 // written as "[redacted]" whatever their value.
 package logging
@@ -37,8 +38,13 @@ const (
 	KeyRequestID = "request_id"
 )
 
-// keyWorkflowID is the Temporal SDK's attribute key of a workflow id.
-const keyWorkflowID = "WorkflowID"
+// keyWorkflowID is the Temporal SDK's attribute key of a workflow id;
+// keyOutTradeNo a payment attempt's provider order number
+// (<order_no> or <order_no>_N, contract.TradeNo).
+const (
+	keyWorkflowID = "WorkflowID"
+	keyOutTradeNo = "out_trade_no"
+)
 
 // Sensitive are the attribute keys whose values are never written: a
 // value logged by mistake under one of them shows as "[redacted]".
@@ -124,6 +130,7 @@ type orderHandler struct {
 	hasOrder   bool   // order_no is bound
 	hasRequest bool   // request_id is bound
 	workflowID string // the bound WorkflowID
+	outTradeNo string // the bound out_trade_no
 	grouped    bool   // attributes now go into a group: add nothing
 }
 
@@ -133,9 +140,11 @@ func (h *orderHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.grouped {
 		return h.next.Handle(ctx, r)
 	}
-	hasOrder, hasRequest, wid := h.hasOrder, h.hasRequest, h.workflowID
+	hasOrder, hasRequest, wid, trade := h.hasOrder, h.hasRequest, h.workflowID, h.outTradeNo
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
+		case keyOutTradeNo:
+			trade = a.Value.String()
 		case KeyOrderNo:
 			hasOrder = true
 		case KeyRequestID:
@@ -165,6 +174,12 @@ func (h *orderHandler) Handle(ctx context.Context, r slog.Record) error {
 	if !hasOrder && wid != "" {
 		if no, ok := contract.OrderNoOfWorkflow(wid); ok {
 			extra = append(extra, slog.String(KeyOrderNo, no))
+			hasOrder = true
+		}
+	}
+	if !hasOrder && trade != "" {
+		if no, _, _ := strings.Cut(trade, "_"); no != "" {
+			extra = append(extra, slog.String(KeyOrderNo, no))
 		}
 	}
 	if len(extra) > 0 {
@@ -186,6 +201,8 @@ func (h *orderHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 				c.hasRequest = true
 			case keyWorkflowID:
 				c.workflowID = a.Value.String()
+			case keyOutTradeNo:
+				c.outTradeNo = a.Value.String()
 			}
 		}
 	}

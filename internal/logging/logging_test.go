@@ -62,10 +62,11 @@ func TestOrderNoFromWorkflowID(t *testing.T) {
 	sdk.Info("reconcile", "WorkflowID", "reconcile-2026-12-01T12:00:00Z")
 	sdk.Info("operator refund", "WorkflowID", "refund-RF20261201120000abcd1234")
 	l.WithGroup("g").Info("grouped", "WorkflowID", "20261201120000123456")
+	l.Info("order paid", "out_trade_no", "20261201120000123456_2")
 
 	lines := decode(t, &buf)
-	require.Len(t, lines, 6)
-	for _, i := range []int{0, 1, 2} {
+	require.Len(t, lines, 7)
+	for _, i := range []int{0, 1, 2, 6} {
 		assert.Equal(t, "20261201120000123456", lines[i]["order_no"], lines[i])
 	}
 	assert.Equal(t, 1, strings.Count(strings.Split(buf.String(), "\n")[2], `"order_no"`), "never twice")
