@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
 
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/platform"
@@ -80,6 +81,8 @@ func (p *pki) writeKey(t *testing.T, name string, key *ecdsa.PrivateKey) string 
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func quietSDK() log.Logger { return log.NewStructuredLogger(quiet()) }
 
 // The client's TLS settings trust the configured CA, present the client
 // certificate and expect the configured server name: a handshake with a
