@@ -87,11 +87,11 @@ func run(args []string) error {
 	if err != nil || scale <= 0 {
 		return fmt.Errorf("notify scale %q must be a positive number", *scaleText)
 	}
+	// Each provider's sandbox names itself in "component" (wechat-sandbox, …).
 	logger, err := logging.New(os.Stderr, logging.Options{Format: *formatText, Level: *levelText})
 	if err != nil {
 		return err
 	}
-	logger = logger.With("component", "sandbox")
 
 	stateDir, err := filepath.Abs(*dir)
 	if err != nil {

@@ -27,7 +27,7 @@ func main() {
 			return err
 		}
 		a.Logger.Info("worker starting", "task_queue", a.Config.TaskQueue, "temporal", a.Config.TemporalAddress,
-			"http", addr, "stop_timeout", worker.StopTimeout)
+			"http", addr, "stop_timeout", worker.StopTimeout.String())
 		// On SIGINT/SIGTERM Run stops polling and waits up to
 		// worker.StopTimeout for the activities in flight.
 		return a.Worker().Run(sdkworker.InterruptCh())
