@@ -60,8 +60,8 @@ func (s *Server) traceRequests(c *fiber.Ctx) error {
 }
 
 // log is the request's logger: request_id, and order_no when the request
-// is about an order (the route's :order_no, or the number a handler set
-// with setOrderNo).
+// is about an order (the number a handler set with setOrderNo, the
+// route's :order_no, or the order path's number).
 func (s *Server) log(c *fiber.Ctx) *slog.Logger {
 	l, ok := c.Locals(localLogger{}).(*slog.Logger)
 	if !ok {
@@ -87,6 +87,15 @@ func requestOrderNo(c *fiber.Ctx) string {
 	}
 	if no := c.Params("order_no"); saneRequestID(no) {
 		return no
+	}
+	// Refused before its route ran (authentication, a rate limit): the
+	// order's number is still in the path.
+	for _, prefix := range []string{"/api/v1/orders/", "/api/v1/admin/orders/"} {
+		if rest, ok := strings.CutPrefix(c.Path(), prefix); ok {
+			if no, _, _ := strings.Cut(rest, "/"); saneRequestID(no) {
+				return no
+			}
+		}
 	}
 	return ""
 }

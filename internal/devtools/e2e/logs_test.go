@@ -82,6 +82,14 @@ func TestLogsAreJSONWithRequestIDAndOrderNoAndNoPersonalData(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, bad.Status)
 	errID, _ := bad.JSON(t)["error"].(map[string]any)["request_id"].(string)
 	require.Len(t, errID, 32, "a new id replaces an insane one: %s", bad.Body)
+	var refused map[string]any
+	for _, l := range logs.lines(t) {
+		if l["request_id"] == errID && l["msg"] == "request" {
+			refused = l
+		}
+	}
+	require.NotNil(t, refused, "the refused request is logged")
+	assert.Equal(t, orderNo, refused["order_no"], "a request refused before its route still names the order of its path")
 
 	var openID string
 	require.NoError(t, s.app.DB.Table("users").Select("open_id").Where("id = (SELECT MAX(id) FROM users)").Scan(&openID).Error)
