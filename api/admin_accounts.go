@@ -84,7 +84,7 @@ func (s *Server) authenticateAdmin(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusUnauthorized, CodeUnauthorized, "invalid, expired or revoked admin token")
 	}
 	if err != nil {
-		s.Logger.Error("authenticate admin", "error", err)
+		s.log(c).Error("authenticate admin", "error", err)
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot check the token now")
 	}
 	c.Locals(adminKey, p)
@@ -150,7 +150,7 @@ func (s *Server) audited(action string) fiber.Handler {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
 		defer cancel()
 		if err := s.Admins.Record(ctx, e); err != nil {
-			s.Logger.Error("audit log write failed", "action", action, "admin", e.Username, "status", status, "error", err)
+			s.log(c).Error("audit log write failed", "action", action, "admin", e.Username, "status", status, "error", err)
 		}
 		return nil
 	}
@@ -212,7 +212,7 @@ func (s *Server) checkAdminLogin(c *fiber.Ctx) (*admins.Login, error) {
 	case errors.Is(err, admins.ErrBadCredentials):
 		return nil, fail(c, fiber.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
 	case err != nil:
-		s.Logger.Error("admin login", "error", err)
+		s.log(c).Error("admin login", "error", err)
 		return nil, fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot sign in now, try again")
 	}
 	return l, nil
@@ -225,7 +225,7 @@ func (s *Server) adminLogout(c *fiber.Ctx) error {
 	ctx, cancel := s.ctx(c)
 	defer cancel()
 	if err := s.Admins.Logout(ctx, tok); err != nil {
-		s.Logger.Error("admin logout", "error", err)
+		s.log(c).Error("admin logout", "error", err)
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot sign out now, try again")
 	}
 	s.clearSessionCookie(c)
@@ -361,7 +361,7 @@ func (s *Server) adminError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, admins.ErrLastAdmin):
 		return fail(c, fiber.StatusConflict, CodeLastAdmin, err.Error())
 	}
-	s.Logger.Error("admin accounts", "error", err)
+	s.log(c).Error("admin accounts", "error", err)
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "admin accounts unavailable, try again")
 }
 

@@ -36,7 +36,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	case errors.Is(err, miniprogram.ErrInvalidCode):
 		return fail(c, fiber.StatusUnauthorized, CodeInvalidCode, "the login code is invalid or was already used")
 	case err != nil:
-		s.Logger.Error("login", "error", err)
+		s.log(c).Error("login", "error", err)
 		return fail(c, fiber.StatusBadGateway, CodeProvider, "WeChat login is unavailable, try again")
 	}
 	return c.JSON(login)
@@ -66,7 +66,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusUnauthorized, CodeUnauthorized, "invalid or expired token")
 	}
 	if err != nil {
-		s.Logger.Error("authenticate", "error", err)
+		s.log(c).Error("authenticate", "error", err)
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot check the token now")
 	}
 	c.Locals(principalKey, p)

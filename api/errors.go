@@ -53,10 +53,13 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RequestID is the request's id (X-Request-Id): quote it to find the
+	// request's log lines.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func fail(c *fiber.Ctx, status int, code, msg string) error {
-	return c.Status(status).JSON(ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+	return c.Status(status).JSON(ErrorBody{Error: ErrorDetail{Code: code, Message: msg, RequestID: requestID(c)}})
 }
 
 // errorHandler answers errors that escaped a handler (unknown routes, body

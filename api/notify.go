@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -56,7 +57,8 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 	if err != nil {
 		return s.refuseUnverified(c, p, metrics.NotifyPayment, err)
 	}
-	log := s.Logger.With("provider", p.Name(), "order_no", trade.OutTradeNo, "transaction_id", trade.TransactionID)
+	setOrderNo(c, orderOfTrade(trade.OutTradeNo))
+	log := s.log(c).With("provider", p.Name(), "out_trade_no", trade.OutTradeNo, "transaction_id", trade.TransactionID)
 	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
 	paid, err := s.Payments.CheckNotify(ctx, trade, p.Merchant())
@@ -93,10 +95,17 @@ func (s *Server) acceptPayment(c *fiber.Ctx, p providers.Provider) error {
 	return reply(c, p.Ack(providers.PaymentNotify))
 }
 
+// orderOfTrade is the order number of a payment attempt's out_trade_no
+// (<order_no> or <order_no>_N, contract.TradeNo).
+func orderOfTrade(outTradeNo string) string {
+	no, _, _ := strings.Cut(outTradeNo, "_")
+	return no
+}
+
 // refuseUnverified answers a notify that failed verification: 400 for a
 // malformed one, 401 for a forged or stale one. Nothing is written.
 func (s *Server) refuseUnverified(c *fiber.Ctx, p providers.Provider, what string, err error) error {
-	s.Logger.Warn("rejected "+what+" notify", "provider", p.Name(), "error", err, "remote", c.IP())
+	s.log(c).Warn("rejected "+what+" notify", "provider", p.Name(), "error", err, "remote", c.IP())
 	if errors.Is(err, providers.ErrMalformedNotify) {
 		s.Metrics.Notify(p.Name(), what, metrics.NotifyRefused, metrics.ReasonMalformed)
 		return reply(c, p.Refuse(fiber.StatusBadRequest, "malformed notify"))
@@ -115,7 +124,7 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 	if !errors.As(err, &gone) {
 		return err
 	}
-	s.Logger.Warn("payment for a finished order: refunding it", "order_no", paid.OrderNo, "out_trade_no", paid.OutTradeNo)
+	s.Logger.WarnContext(ctx, "payment for a finished order: refunding it", "order_no", paid.OrderNo, "out_trade_no", paid.OutTradeNo)
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       contract.LatePaymentWorkflowID(paid.OutTradeNo),
 		TaskQueue:                s.TaskQueue,
@@ -151,7 +160,7 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 			// A refund the provider made on its own after our audit
 			// approved it: not one of the shop's refunds. Acknowledged so
 			// the provider stops; an operator settles the order.
-			s.Logger.Warn("refund by the provider after an approved audit: settle the order by hand",
+			s.log(c).Warn("refund by the provider after an approved audit: settle the order by hand",
 				"provider", p.Name(), "order_no", a.OrderNo, "provider_refund_id", a.ProviderRefundID,
 				"amount_cents", a.AmountCents, "status", res.Status)
 			s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonAuditedRefund)
@@ -161,12 +170,15 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 		// when the refund call answers, and the notify can overtake that
 		// answer. Acknowledged, it would never come again (and Baidu cannot
 		// be asked), so it is refused: the provider sends it again.
-		s.Logger.Warn("refund notify ahead of its refund's provider id; refused so it is sent again",
+		s.log(c).Warn("refund notify ahead of its refund's provider id; refused so it is sent again",
 			"provider", p.Name(), "provider_refund_id", res.ProviderRefundID)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "refund not recorded yet, send again"))
 	}
 	if errors.Is(err, payments.ErrNotFound) {
-		s.Logger.Warn("refund notify for an unknown refund", "provider", p.Name(), "refund_no", res.RefundNo, "provider_refund_id", res.ProviderRefundID)
+		if no, ok := contract.OrderNoOfWorkflow(contract.RefundWorkflowID(res.RefundNo)); ok {
+			setOrderNo(c, no)
+		}
+		s.log(c).Warn("refund notify for an unknown refund", "provider", p.Name(), "refund_no", res.RefundNo, "provider_refund_id", res.ProviderRefundID)
 		s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonUnknownRefund)
 		return reply(c, p.Ack(providers.RefundNotify))
 	}
@@ -175,10 +187,11 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}
 	res.RefundNo = r.RefundNo
+	setOrderNo(c, r.OrderNo)
 	err = s.Temporal.SignalWorkflow(ctx, contract.RefundWorkflowID(r.RefundNo), "", contract.SignalRefundResult, res)
 	var gone *serviceerror.NotFound
 	if err != nil && !errors.As(err, &gone) { // finished: it settled the refund by querying
-		s.Logger.Error("deliver refund result", "order_no", r.OrderNo, "refund_no", r.RefundNo, "error", err)
+		s.log(c).Error("deliver refund result", "refund_no", r.RefundNo, "error", err)
 		s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyRefused, metrics.ReasonUnavailable)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}
@@ -219,7 +232,7 @@ func (s *Server) auditRefund(c *fiber.Ctx, p providers.Provider, a providers.Ref
 	defer cancel()
 	d, err := s.Payments.AuditRefund(ctx, p.Name(), *q)
 	if err != nil {
-		s.Logger.Error("refund audit", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
+		s.log(c).Error("refund audit", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
 		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyRefused, metrics.ReasonUnavailable)
 		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "temporarily unavailable"))
 	}

@@ -124,7 +124,7 @@ func live(c *fiber.Ctx) error {
 func (s *Server) ready(c *fiber.Ctx) error {
 	rep, errs := health.Ready(c.UserContext(), s.Readiness)
 	if !rep.OK() {
-		s.Logger.Warn("not ready", "checks", rep.Checks, "errors", errs)
+		s.log(c).Warn("not ready", "checks", rep.Checks, "errors", errs)
 		return c.Status(fiber.StatusServiceUnavailable).JSON(rep)
 	}
 	return c.JSON(rep)

@@ -229,6 +229,7 @@ func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) st
 // amount, for the workflow's summary (below 0: not known).
 func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.OrderInput, amountCents int64) error {
 	orderNo := in.OrderNo
+	setOrderNo(c, orderNo)
 	pay, err := s.startOrder(ctx, in, amountCents)
 	if isAlreadyStarted(err) {
 		return s.replayFinishedOrder(c, ctx, orderNo, in.UserID)
@@ -325,7 +326,8 @@ func (s *Server) replayFinishedOrder(c *fiber.Ctx, ctx context.Context, orderNo 
 // number: 409, and nothing of that order (its pay parameters, amount or
 // status) is shown.
 func (s *Server) foreignOrder(c *fiber.Ctx, orderNo string, caller, owner uint) error {
-	s.Logger.Error("order number belongs to another buyer: refused", "order_no", orderNo, "caller", caller, "owner", owner)
+	setOrderNo(c, orderNo)
+	s.log(c).Error("order number belongs to another buyer: refused", "caller", caller, "owner", owner)
 	return fail(c, fiber.StatusConflict, CodeOrderNoConflict,
 		"this request is bound to an order number that is not yours; retry with a new Idempotency-Key")
 }
@@ -403,7 +405,7 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 	if isTimeout(err) {
 		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the order is taking longer than expected; poll GET /api/v1/orders or retry with the same Idempotency-Key")
 	}
-	s.Logger.Error("order request failed", "error", err)
+	s.log(c).Error("order request failed", "error", err)
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "orders are temporarily unavailable, try again")
 }
 
@@ -423,7 +425,7 @@ func (s *Server) temporalUp(ctx context.Context) bool {
 
 // temporalUnavailable answers 503 when the workflow engine cannot be reached.
 func (s *Server) temporalUnavailable(c *fiber.Ctx, detail string) error {
-	s.Logger.Error("order refused: Temporal unavailable", "path", c.Path())
+	s.log(c).Error("order refused: Temporal unavailable", "path", c.Path())
 	c.Set(fiber.HeaderRetryAfter, "5")
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable,
 		"the order service is unavailable (workflow engine unreachable); "+detail)

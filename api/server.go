@@ -118,7 +118,7 @@ func New(d Deps) *fiber.App {
 		ErrorHandler:          errorHandler,
 		DisableStartupMessage: true,
 	})
-	app.Use(s.observeRequests, recover.New(), refuseEncodedBodies, checkPath)
+	app.Use(s.traceRequests, s.observeRequests, recover.New(), refuseEncodedBodies, checkPath)
 	app.Get("/healthz", s.health)
 	app.Get("/livez", live)
 	app.Get("/readyz", s.ready)

@@ -73,7 +73,7 @@ func (s *Server) authenticateAdminSession(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusUnauthorized, CodeUnauthorized, "the admin session has expired or was signed out: sign in again")
 	}
 	if err != nil {
-		s.Logger.Error("authenticate admin session", "error", err)
+		s.log(c).Error("authenticate admin session", "error", err)
 		return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "cannot check the session now")
 	}
 	c.Locals(adminKey, p)

@@ -89,7 +89,7 @@ func (s *Server) shopError(c *fiber.Ctx, err error, what string) error {
 	if isTimeout(err) {
 		return fail(c, fiber.StatusGatewayTimeout, CodeUnavailable, "the request took too long, try again")
 	}
-	s.Logger.Error("shop request failed", "path", c.Path(), "error", err)
+	s.log(c).Error("shop request failed", "route", c.Route().Path, "error", err)
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "temporarily unavailable, try again")
 }
 

@@ -15,6 +15,14 @@ func main() {
 		if err := a.Prepare(ctx); err != nil {
 			return err
 		}
+		// The API starts while Temporal is down (it answers 503), so the
+		// search attributes are checked aside; the worker refuses to start
+		// without them.
+		go func() {
+			if err := a.CheckSearchAttributes(ctx); err != nil {
+				a.Logger.Error("orders cannot start until the search attributes exist", "error", err)
+			}
+		}()
 		srv := a.API()
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Listen(a.Config.HTTPAddr) }()

@@ -30,6 +30,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"gorm.io/driver/postgres"
@@ -37,6 +38,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/shopflow/orderpay/internal/devtools/bench"
+	"github.com/shopflow/orderpay/internal/logging"
 	"github.com/shopflow/orderpay/internal/platform"
 	"github.com/shopflow/orderpay/worker"
 )
@@ -443,13 +445,17 @@ func parseLevels(s string) ([]int, error) {
 func dial(addr string) (client.Client, error) {
 	// The same connection settings as the API and the worker.
 	return client.Dial(client.Options{
-		HostPort: addr, Logger: quietLogger(),
+		HostPort: addr, Logger: log.NewStructuredLogger(quietLogger()),
 		ConnectionOptions: client.ConnectionOptions{GrpcCompression: platform.GrpcCompression(envOr("TEMPORAL_GRPC_COMPRESSION", "none"))},
 	})
 }
 
 func quietLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	l, err := logging.New(os.Stderr, logging.Options{Format: os.Getenv("LOG_FORMAT"), Level: "warn"})
+	if err != nil {
+		l, _ = logging.New(os.Stderr, logging.Options{Level: "warn"})
+	}
+	return l.With("component", "bench")
 }
 
 func envOr(key, def string) string {

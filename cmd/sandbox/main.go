@@ -40,6 +40,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
+	"github.com/shopflow/orderpay/internal/logging"
 )
 
 func main() {
@@ -79,7 +80,8 @@ func run(args []string) error {
 	dir := fs.String("dir", envOr("SANDBOX_DIR", ".data/sandbox"), "state dir holding the test credentials")
 	scaleText := fs.String("notify-scale", envOr("SANDBOX_NOTIFY_SCALE", strconv.FormatFloat(sandbox.DefaultNotifyScale, 'g', -1, 64)),
 		"multiplier of WeChat's notify retry schedule")
-	levelText := fs.String("log-level", envOr("SANDBOX_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	levelText := fs.String("log-level", envOr("SANDBOX_LOG_LEVEL", envOr("LOG_LEVEL", "info")), "log level: debug, info, warn, error")
+	formatText := fs.String("log-format", envOr("LOG_FORMAT", "json"), "log format: json or text")
 	signer := fs.String("wechat-signer", envOr("SANDBOX_WECHAT_SIGNER", sandbox.SignWithPublicKey),
 		"WeChat Pay v3 signs naming its public_key or its certificate")
 	if err := fs.Parse(args); err != nil {
@@ -89,11 +91,11 @@ func run(args []string) error {
 	if err != nil || scale <= 0 {
 		return fmt.Errorf("notify scale %q must be a positive number", *scaleText)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*levelText)); err != nil {
-		return fmt.Errorf("log level %q: %w", *levelText, err)
+	// Each provider's sandbox names itself in "component" (wechat-sandbox, …).
+	logger, err := logging.New(os.Stderr, logging.Options{Format: *formatText, Level: *levelText})
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	stateDir, err := filepath.Abs(*dir)
 	if err != nil {

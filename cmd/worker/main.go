@@ -14,6 +14,11 @@ import (
 
 func main() {
 	app.Main("worker", func(ctx context.Context, a *app.App) error {
+		// Refuse to run orders whose workflows could not be started or
+		// searched: the error gives the commands that fix it.
+		if err := a.CheckSearchAttributes(ctx); err != nil {
+			return err
+		}
 		if err := a.EnsureReconcileSchedule(ctx); err != nil {
 			a.Logger.Warn("reconciliation schedule not created; will retry at next start", "error", err)
 		}
@@ -22,7 +27,7 @@ func main() {
 			return err
 		}
 		a.Logger.Info("worker starting", "task_queue", a.Config.TaskQueue, "temporal", a.Config.TemporalAddress,
-			"http", addr, "stop_timeout", worker.StopTimeout)
+			"http", addr, "stop_timeout", worker.StopTimeout.String())
 		// On SIGINT/SIGTERM Run stops polling and waits up to
 		// worker.StopTimeout for the activities in flight.
 		return a.Worker().Run(sdkworker.InterruptCh())

@@ -7,7 +7,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -76,4 +78,23 @@ func (a *App) Worker() sdkworker.Worker { return worker.Build(a.Platform) }
 func (a *App) EnsureReconcileSchedule(ctx context.Context) error {
 	return worker.EnsureReconcileSchedule(ctx, a.Temporal, a.DataConverter, a.Config.TaskQueue, a.Config.ReconcileEvery,
 		contract.ReconcileInput{OlderThan: a.Config.ReconcileAfter, Grace: a.Config.ReconcileGrace})
+}
+
+// CheckSearchAttributes asks the namespace for the search attributes the
+// workflows set (platform.SearchAttributes). It answers an error naming
+// the commands that create the missing ones
+// (*platform.MissingSearchAttributesError); when Temporal cannot be asked
+// within 10 s it only warns, so an outage does not stop the process.
+func (a *App) CheckSearchAttributes(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := platform.CheckSearchAttributes(ctx, a.Temporal, a.Config.TemporalNamespace)
+	var missing *platform.MissingSearchAttributesError
+	if errors.As(err, &missing) {
+		return err
+	}
+	if err != nil {
+		a.Logger.Warn("search attributes not checked", "error", err)
+	}
+	return nil
 }

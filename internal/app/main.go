@@ -2,19 +2,26 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/logging"
 	"github.com/shopflow/orderpay/internal/pprofsrv"
 )
 
 // Main runs one of the service's binaries: it loads the configuration,
 // wires the App, runs fn until SIGINT/SIGTERM, and exits non-zero on error.
 func Main(component string, fn func(ctx context.Context, a *App) error) {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", component)
+	logger, err := logging.FromEnv(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, component+": "+err.Error())
+		os.Exit(2)
+	}
+	logger = logger.With("component", component)
 	if err := run(logger, fn); err != nil {
 		logger.Error(component+" stopped", "error", err)
 		os.Exit(1)

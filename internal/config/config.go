@@ -57,6 +57,11 @@ type Config struct {
 	// codec endpoint from the browser (TEMPORAL_UI_ORIGIN, comma-separated,
 	// e.g. http://127.0.0.1:8233); empty: no cross-origin access.
 	TemporalUIOrigins []string
+	// TemporalTLS and TemporalAPIKey secure the connection to Temporal
+	// (temporal.go): mTLS for a self-hosted cluster, mTLS or an API key
+	// for Temporal Cloud (TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE).
+	TemporalTLS    TemporalTLS
+	TemporalAPIKey string
 
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
@@ -181,6 +186,9 @@ func Load() (*Config, error) {
 		return nil, err
 	}
 	if err := c.loadPayloadKeys(); err != nil {
+		return nil, err
+	}
+	if err := c.loadTemporalTLS(); err != nil {
 		return nil, err
 	}
 	if err := c.loadBrowser(); err != nil {

@@ -48,7 +48,7 @@ type Platform struct {
 // read from the database when scraped) and a lazy Temporal client (the
 // API starts, and reports 503, while Temporal is down).
 func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Platform, error) {
-	db, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath})
+	db, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -65,7 +65,11 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Platfo
 	dc := payloadcodec.DataConverter(codec)
 	m := metrics.New(logger)
 	m.WatchMoneyAtRisk(db, metrics.MoneyAtRiskTTL)
-	tc, err := client.NewLazyClient(TemporalOptions(cfg, logger, dc, m.TemporalHandler()))
+	var tc client.Client
+	opts, err := TemporalOptions(cfg, logger, dc, m.TemporalHandler())
+	if err == nil {
+		tc, err = client.NewLazyClient(opts)
+	}
 	if err != nil {
 		m.Close()
 		store.Close(db)
@@ -86,20 +90,6 @@ func NewPayloadCodec(cfg *config.Config, logger *slog.Logger) (*payloadcodec.Cod
 		logger.Warn("TEMPORAL_PAYLOAD_KEYS is not set: workflow payloads (openid, phone, address, IP) are stored in Temporal in clear; see docs/security.md")
 	}
 	return codec, nil
-}
-
-// TemporalOptions are the Temporal client settings of the API and the
-// worker; dc is their data converter (payloadcodec.DataConverter). The SDK
-// reports its client and worker metrics (temporal_…) to mh; nil records none.
-func TemporalOptions(cfg *config.Config, logger *slog.Logger, dc converter.DataConverter, mh client.MetricsHandler) client.Options {
-	return client.Options{
-		HostPort:          cfg.TemporalAddress,
-		Namespace:         cfg.TemporalNamespace,
-		Logger:            logger.With("component", "temporal"),
-		DataConverter:     dc,
-		MetricsHandler:    mh,
-		ConnectionOptions: client.ConnectionOptions{GrpcCompression: GrpcCompression(cfg.TemporalCompression)},
-	}
 }
 
 // GrpcCompression maps TEMPORAL_GRPC_COMPRESSION to the SDK's option. The

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,8 +26,10 @@ type Options struct {
 	DatabaseURL string // PostgreSQL DSN; empty selects SQLite
 	SQLitePath  string
 	MaxOpen     int // connection pool size for PostgreSQL (default 20)
-	// LogWriter receives GORM's warnings (slow queries, errors), without
-	// the queries' values; default os.Stderr.
+	// Logger receives GORM's warnings (slow queries, failed statements),
+	// without the queries' values; nil: JSON lines to LogWriter.
+	Logger *slog.Logger
+	// LogWriter receives them when Logger is nil; default os.Stderr.
 	LogWriter io.Writer
 }
 
@@ -35,12 +37,16 @@ type Options struct {
 // statement's error passes through Classify: input the database can never
 // store comes back as a non-retryable InvalidInput error.
 func Open(ctx context.Context, o Options) (*gorm.DB, error) {
-	w := o.LogWriter
-	if w == nil {
-		w = os.Stderr
+	l := o.Logger
+	if l == nil {
+		w := o.LogWriter
+		if w == nil {
+			w = os.Stderr
+		}
+		l = slog.New(slog.NewJSONHandler(w, nil))
 	}
 	cfg := &gorm.Config{
-		Logger: logger.New(log.New(w, "", log.LstdFlags), logger.Config{
+		Logger: logger.NewSlogLogger(l.With("subsystem", "gorm"), logger.Config{
 			SlowThreshold:             500 * time.Millisecond,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,

@@ -23,6 +23,7 @@ import (
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
+	"github.com/shopflow/orderpay/internal/logging"
 )
 
 func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) }
@@ -67,6 +68,9 @@ type options struct {
 	temporal           string // the Temporal frontend; empty: the package's dev server
 	uiOrigin           string // TEMPORAL_UI_ORIGIN; empty: none
 	apiAddr            string // the API's listen address; empty: a free loopback port
+	// logs receives every process's log, JSON lines at debug (the
+	// product's logging.New); nil: discarded (text at warn with -v).
+	logs io.Writer
 }
 
 func startSystem(t *testing.T, o options) *system {
@@ -84,6 +88,11 @@ func startSystem(t *testing.T, o options) *system {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if o.logs != nil {
+		var err error
+		logger, err = logging.New(o.logs, logging.Options{Format: "json", Level: "debug"})
+		require.NoError(t, err)
 	}
 
 	stateDir := t.TempDir()
