@@ -185,6 +185,7 @@ func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRe
 	return contract.OrderInput{
 		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
 		Address: req.Address, Lines: req.Items, ClientIP: c.IP(), PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
+		AutoReceiveAfter: s.AutoReceiveAfter,
 	}
 }
 
@@ -379,7 +380,7 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 		return fail(c, fiber.StatusConflict, CodeOutOfStock, message(err))
 	case contract.ErrInsufficientFunds:
 		return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, message(err))
-	case contract.ErrNotPayable, contract.ErrNotCancellable:
+	case contract.ErrNotPayable, contract.ErrNotCancellable, contract.ErrNotShippable:
 		return fail(c, fiber.StatusConflict, CodeOrderState, message(err))
 	case contract.ErrNotRefundable, contract.ErrRefundTooLarge, contract.ErrRefundNoReused:
 		return fail(c, fiber.StatusConflict, CodeRefundRefused, message(err))

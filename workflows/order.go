@@ -139,6 +139,11 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 	if err != nil {
 		return fmt.Errorf("register confirm_receipt update: %w", err)
 	}
+	refunded := workflow.GetSignalChannel(ctx, contract.SignalOrderRefunded)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		refunded.Receive(ctx, nil)
+		o.delivery.refunded = true
+	})
 	signals := workflow.GetSignalChannel(ctx, contract.SignalPaymentSucceeded)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {

@@ -21,6 +21,9 @@ type deliveryFlow struct {
 	// refused: the order's record refused the shipment (the order was
 	// refunded meanwhile): the delivery phase ends without shipping.
 	refused bool
+	// refunded: a refund workflow said the order is refunded in full
+	// (signal order-refunded); unshipped, it ships nothing.
+	refunded bool
 	// handedOver counts the extra payments already handed to their
 	// late-payment workflows (during the delivery wait).
 	handedOver int
@@ -51,7 +54,8 @@ func (o *orderFlow) deliver(ctx workflow.Context) error {
 	o.state.Delivery = &contract.Delivery{Status: contract.DeliveryAwaitingShipment}
 	o.step(contract.StepAwaitShipment)
 	shippedOrRefused := func() bool {
-		return !o.delivery.busy && (o.delivery.refused || o.state.Delivery.Status != contract.DeliveryAwaitingShipment)
+		return !o.delivery.busy && (o.delivery.refused || o.delivery.refunded ||
+			o.state.Delivery.Status != contract.DeliveryAwaitingShipment)
 	}
 	for !shippedOrRefused() {
 		if err := workflow.Await(ctx, func() bool { return shippedOrRefused() || o.newExtras() }); err != nil {
@@ -59,10 +63,8 @@ func (o *orderFlow) deliver(ctx workflow.Context) error {
 		}
 		o.handOverNewExtras(ctx)
 	}
-	if o.delivery.refused {
-		o.logger.Warn("shipment refused by the order record (refunded): delivery ends unshipped")
-		o.step(contract.StepDone)
-		return nil
+	if o.state.Delivery.Status == contract.DeliveryAwaitingShipment {
+		return o.cancelDelivery(ctx)
 	}
 	o.step(contract.StepAwaitReceipt)
 	receiveBy := *o.state.Delivery.ReceiveBy
@@ -79,6 +81,26 @@ func (o *orderFlow) deliver(ctx workflow.Context) error {
 			return err
 		}
 		o.handOverNewExtras(ctx)
+	}
+	o.step(contract.StepDone)
+	return nil
+}
+
+// cancelDelivery ends the delivery of an order refunded before it shipped:
+// its record says cancelled (the record refuses unless the order is
+// refunded; then it stays awaiting shipment, and the phase ends anyway).
+func (o *orderFlow) cancelDelivery(ctx workflow.Context) error {
+	o.logger.Warn("order refunded before shipping: delivery cancelled")
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.MoveDelivery, contract.DeliveryStep{
+		OrderNo: o.in.OrderNo, Status: contract.DeliveryCancelled, At: workflow.Now(ctx),
+	}).Get(ctx, nil)
+	switch {
+	case err == nil:
+		o.state.Delivery.Status = contract.DeliveryCancelled
+	case kindOf(err) == contract.ErrNotShippable:
+		o.logger.Error("delivery not cancelled: the order record refuses", "error", err)
+	default:
+		return err
 	}
 	o.step(contract.StepDone)
 	return nil
@@ -109,7 +131,7 @@ func (o *orderFlow) validateShip(_ workflow.Context, req contract.ShipRequest) e
 	switch {
 	case d == nil:
 		return o.notShippable("is " + o.state.Status + " and has nothing awaiting shipment")
-	case o.delivery.refused:
+	case o.delivery.refused || o.delivery.refunded:
 		return o.notShippable("was refunded and is not shipped")
 	case d.Status != contract.DeliveryAwaitingShipment || o.delivery.busy:
 		return o.notShippable("is already " + contract.DeliveryShipped)

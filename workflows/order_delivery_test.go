@@ -133,8 +133,32 @@ func (s *OrderWorkflowSuite) TestRefundedOrderIsNotShipped() {
 	s.True(ship.completed)
 	s.Require().Error(ship.err)
 	s.Contains(ship.err.Error(), "cannot be shipped")
-	s.Len(*steps, 1, "awaiting shipment only")
-	s.Equal(contract.DeliveryAwaitingShipment, s.finalState().Delivery.Status)
+	s.Require().Len(*steps, 2)
+	s.Equal(contract.DeliveryCancelled, (*steps)[1].Status)
+	s.Equal(contract.DeliveryCancelled, s.finalState().Delivery.Status)
+}
+
+// A refund workflow that refunded the order in full tells the order's
+// workflow: unshipped, its delivery is cancelled and the workflow ends;
+// a later shipment is refused.
+func (s *OrderWorkflowSuite) TestOrderRefundedAwaitingShipmentEndsUnshipped() {
+	steps := s.paidGoodsOrder(false)
+	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(contract.SignalOrderRefunded, nil) }, 24*time.Hour)
+	s.Equal(contract.StatusCompleted, s.run(input()).Status)
+	s.Require().Len(*steps, 2)
+	s.Equal(contract.DeliveryCancelled, (*steps)[1].Status)
+	s.Equal(start.Add(24*time.Hour), (*steps)[1].At)
+}
+
+// Refunded after shipping: the parcel is on its way, the delivery goes on.
+func (s *OrderWorkflowSuite) TestOrderRefundedAfterShippingIsStillReceived() {
+	steps := s.paidGoodsOrder(false)
+	s.sendUpdate(time.Hour, contract.UpdateShip, "ship-1", shipment)
+	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(contract.SignalOrderRefunded, nil) }, 24*time.Hour)
+	s.sendUpdate(48*time.Hour, contract.UpdateConfirmReceipt, "receive-1")
+	s.run(input())
+	s.Require().Len(*steps, 3)
+	s.Equal(contract.DeliveryReceived, (*steps)[2].Status)
 }
 
 // A bad shipment is refused by the validator: nothing is written.

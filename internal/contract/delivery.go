@@ -14,6 +14,7 @@ const (
 	DeliveryAwaitingShipment = "awaiting_shipment" // completed, waiting for the operator to ship
 	DeliveryShipped          = "shipped"           // handed to the carrier, waiting for the buyer
 	DeliveryReceived         = "received"          // confirmed by the buyer, or automatically after AutoReceiveAfter
+	DeliveryCancelled        = "cancelled"         // refunded in full before it was shipped: nothing ships
 )
 
 // Delivery is how a goods order's delivery stands.
@@ -35,8 +36,8 @@ type ShipRequest struct {
 }
 
 // DeliveryStep moves a goods order's delivery record: to awaiting_shipment
-// (At: completion), shipped (Carrier, TrackingNo, At) or received (At,
-// Auto when the timer confirmed it).
+// (At: completion), shipped (Carrier, TrackingNo, At), received (At, Auto
+// when the timer confirmed it) or cancelled (a refunded order not shipped).
 type DeliveryStep struct {
 	OrderNo    string    `json:"order_no"`
 	Status     string    `json:"status"`

@@ -40,6 +40,9 @@ const (
 	// UpdateConfirmReceipt records that the buyer received a shipped order;
 	// refused unless the order is shipped and not yet received.
 	UpdateConfirmReceipt = "confirm_receipt"
+	// SignalOrderRefunded tells an order's workflow that a refund moved the
+	// order to refunded: a goods order awaiting shipment is then not shipped.
+	SignalOrderRefunded = "order-refunded"
 )
 
 // Defaults, used when an input leaves them zero.

@@ -31,7 +31,8 @@ func (o *Order) Delivery() *contract.Delivery {
 // MoveDelivery moves a goods order's delivery forward: to
 // awaiting_shipment (once, when it completes), shipped (from
 // awaiting_shipment, while the order is completed or partially refunded)
-// or received (from shipped). A repeat of a step already taken changes
+// received (from shipped) or cancelled (from awaiting_shipment, once the
+// order is refunded). A repeat of a step already taken changes
 // nothing and succeeds (the same shipment again, or a receipt again);
 // anything else the order is not ready for is ErrNotShippable.
 func (s *Service) MoveDelivery(ctx context.Context, st contract.DeliveryStep) error {
@@ -55,6 +56,9 @@ func (s *Service) MoveDelivery(ctx context.Context, st contract.DeliveryStep) er
 	case contract.DeliveryReceived:
 		q = q.Where("delivery_status = ?", contract.DeliveryShipped)
 		updates = map[string]any{"delivery_status": st.Status, "received_at": at, "auto_received": st.Auto}
+	case contract.DeliveryCancelled:
+		q = q.Where("delivery_status = ? AND status = ?", contract.DeliveryAwaitingShipment, StatusRefunded)
+		updates = map[string]any{"delivery_status": st.Status}
 	default:
 		return fmt.Errorf("%w: unknown delivery status %q", ErrNotShippable, st.Status)
 	}
@@ -88,6 +92,8 @@ func (s *Service) repeatedDelivery(ctx context.Context, st contract.DeliveryStep
 		o.Carrier == st.Carrier && o.TrackingNo == st.TrackingNo:
 		return nil
 	case st.Status == contract.DeliveryReceived && o.DeliveryStatus == contract.DeliveryReceived:
+		return nil
+	case st.Status == contract.DeliveryCancelled && o.DeliveryStatus == contract.DeliveryCancelled:
 		return nil
 	}
 	return fmt.Errorf("%w: order %s is %s, delivery %q", ErrNotShippable, st.OrderNo, o.Status, o.DeliveryStatus)

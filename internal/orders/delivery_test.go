@@ -80,6 +80,23 @@ func TestRefundedOrderIsNotShipped(t *testing.T) {
 	o, err := f.svc.Get(ctx, "ORDER1")
 	require.NoError(t, err)
 	assert.Equal(t, contract.DeliveryAwaitingShipment, o.Delivery().Status)
+
+	cancel := contract.DeliveryStep{OrderNo: "ORDER1", Status: contract.DeliveryCancelled}
+	require.NoError(t, f.svc.MoveDelivery(ctx, cancel))
+	require.NoError(t, f.svc.MoveDelivery(ctx, cancel), "repeated")
+	o, err = f.svc.Get(ctx, "ORDER1")
+	require.NoError(t, err)
+	assert.Equal(t, contract.DeliveryCancelled, o.Delivery().Status)
+}
+
+// Only a refunded order's delivery is cancelled.
+func TestDeliveryOfACompletedOrderIsNotCancelled(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	completedOrder(t, f, "ORDER1")
+	require.NoError(t, f.svc.MoveDelivery(ctx, contract.DeliveryStep{OrderNo: "ORDER1", Status: contract.DeliveryAwaitingShipment}))
+	err := f.svc.MoveDelivery(ctx, contract.DeliveryStep{OrderNo: "ORDER1", Status: contract.DeliveryCancelled})
+	require.ErrorIs(t, err, orders.ErrNotShippable)
 }
 
 // Shipments the record cannot hold are refused before anything is written.
