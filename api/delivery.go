@@ -31,6 +31,11 @@ type DeliveryResponse struct {
 // shipment's).
 func (s *Server) shipOrder(c *fiber.Ctx) error {
 	var req ShipRequestBody
+	// The JSON decoder would turn bytes that are not UTF-8 into U+FFFD and
+	// store a carrier nobody sent: refuse them as sent.
+	if err := checkRawText("body", c.Body()); err != nil {
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+	}
 	if err := decodeJSON(c, &req); err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}

@@ -52,15 +52,16 @@ func TestDeliveryPostgres(t *testing.T) {
 	assert.NotNil(t, view["completed_at"])
 
 	assert.Equal(t, http.StatusConflict, s.receive(token, orderNo).Status, "receipt before shipment")
-	for _, bad := range []map[string]any{
-		{"carrier": "", "tracking_no": "SF100"},
-		{"carrier": "SF Express", "tracking_no": strings.Repeat("9", 65)},
-		{"carrier": "SF\xffExpress", "tracking_no": "SF100"},
-		{"carrier": "SF Express"},
-		{"carrier": "SF Express", "tracking_no": "SF100", "extra": 1},
+	for _, bad := range []string{
+		`{"carrier": "", "tracking_no": "SF100"}`,
+		`{"carrier": "SF Express", "tracking_no": "` + strings.Repeat("9", 65) + `"}`,
+		"{\"carrier\": \"SF\xffExpress\", \"tracking_no\": \"SF100\"}",
+		`{"carrier": "SF\u0000Express", "tracking_no": "SF100"}`,
+		`{"carrier": "SF Express"}`,
+		`{"carrier": "SF Express", "tracking_no": "SF100", "extra": 1}`,
 	} {
-		r := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/ship", s.admin, bad)
-		assert.Equal(t, http.StatusBadRequest, r.Status, "%v: %s", bad, r.Body)
+		r := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/ship", s.admin, []byte(bad))
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%q: %s", bad, r.Body)
 	}
 	assert.Equal(t, contract.DeliveryAwaitingShipment, s.order(token, orderNo)["delivery"].(map[string]any)["status"], "bad shipments change nothing")
 	assert.Equal(t, http.StatusForbidden, s.api("POST", "/api/v1/admin/orders/"+orderNo+"/ship", token,
@@ -107,7 +108,7 @@ func TestDeliveryPostgres(t *testing.T) {
 	require.NoError(t, s.app.Temporal.GetWorkflow(ctx, member, "").Get(ctx, nil))
 	assert.Nil(t, s.order(token, member)["delivery"])
 	assert.Equal(t, http.StatusConflict, s.ship(member, "SF", "1").Status)
-	t.Logf("figures: delivery: placed → paid → shipped %s → received %s; ship early %d, twice %d, bad input 400 ×5; membership delivery null",
+	t.Logf("figures: delivery: placed → paid → shipped %s → received %s; ship early %d, twice %d, bad input 400 ×6; membership delivery null",
 		shippedAt.Format(time.RFC3339), receivedAt.Format(time.RFC3339), early.Status, again.Status)
 }
 
