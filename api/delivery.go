@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -8,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/orders"
 )
 
 // ShipRequestBody is POST /api/v1/admin/orders/{order_no}/ship.
@@ -91,4 +93,21 @@ func (s *Server) receiveOrder(c *fiber.Ctx) error {
 		return s.updateError(c, o, err)
 	}
 	return c.JSON(DeliveryResponse{OrderNo: o.OrderNo, Status: o.Status, Delivery: &d})
+}
+
+// completedOrder reports whether a retried POST's order is completed (or
+// refunded after completing): answered as it stands, 200 without pay
+// parameters, like an order whose workflow has ended — a goods order's
+// workflow stays open through its delivery, so Update-with-Start would
+// otherwise attach to it and hand out its old pay parameters.
+func (s *Server) completedOrder(ctx context.Context, orderNo string) bool {
+	status, _, err := s.Orders.Summary(ctx, orderNo)
+	if err != nil {
+		return false
+	}
+	switch status {
+	case orders.StatusCompleted, orders.StatusPartiallyRefunded, orders.StatusRefunded:
+		return true
+	}
+	return false
 }

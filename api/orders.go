@@ -149,6 +149,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		return s.orderError(c, err)
 	case err != nil: // refused (unknown product, out of stock, short wallet)
 		if no := s.startedOrder(ctx, c, p.UserID); no != "" {
+			if s.completedOrder(ctx, no) {
+				return s.replayFinishedOrder(c, ctx, no, p.UserID)
+			}
 			return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no))
 		}
 		return s.orderError(c, err)
@@ -165,6 +168,7 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return s.orderError(c, err)
 	}
+	reserved := orderNo
 	if key := c.Get("Idempotency-Key"); key != "" {
 		sum := sha256.Sum256(c.Body())
 		bound, err := s.Orders.ReserveKey(ctx, p.UserID, key, hex.EncodeToString(sum[:]), orderNo)
@@ -175,6 +179,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 			return s.orderError(c, err)
 		}
 		orderNo = bound
+	}
+	if orderNo != reserved && s.completedOrder(ctx, orderNo) {
+		return s.replayFinishedOrder(c, ctx, orderNo, p.UserID)
 	}
 
 	return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, orderNo))

@@ -39,7 +39,9 @@ func TestDeliveryPostgres(t *testing.T) {
 	token, _ := s.login("code-delivery")
 	other, _ := s.login("code-delivery-other")
 
-	res := s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
+	body := map[string]any{"items": []map[string]any{{"product_id": coffeeID, "quantity": 1}},
+		"pay_channel": contract.ChannelWeChatNative, "address": map[string]string{"city": "Kunming"}}
+	res := s.api("POST", "/api/v1/orders", token, body, "Idempotency-Key", "delivery-1")
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
 	orderNo := res.JSON(t)["order_no"].(string)
 	early := s.ship(orderNo, "SF Express", "SF100")
@@ -50,6 +52,13 @@ func TestDeliveryPostgres(t *testing.T) {
 	s.awaitStatus(token, orderNo, orders.StatusCompleted)
 	view := s.awaitDelivery(token, orderNo, contract.DeliveryAwaitingShipment)
 	assert.NotNil(t, view["completed_at"])
+	// A retried POST of the completed order (its workflow still open for
+	// the delivery) is answered as it stands: 200, no pay parameters.
+	retried := s.api("POST", "/api/v1/orders", token, body, "Idempotency-Key", "delivery-1")
+	assert.Equal(t, http.StatusOK, retried.Status, string(retried.Body))
+	assert.Equal(t, orderNo, retried.JSON(t)["order_no"])
+	assert.Equal(t, orders.StatusCompleted, retried.JSON(t)["status"])
+	assert.Empty(t, field(retried.JSON(t), "pay", "code_url"), "no pay parameters for a completed order")
 
 	assert.Equal(t, http.StatusConflict, s.receive(token, orderNo).Status, "receipt before shipment")
 	for _, bad := range []string{
