@@ -141,8 +141,10 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 	}
 	refunded := workflow.GetSignalChannel(ctx, contract.SignalOrderRefunded)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		refunded.Receive(ctx, nil)
-		o.delivery.refunded = true
+		for {
+			refunded.Receive(ctx, nil)
+			o.delivery.refunded = true
+		}
 	})
 	signals := workflow.GetSignalChannel(ctx, contract.SignalPaymentSucceeded)
 	workflow.Go(ctx, func(ctx workflow.Context) {
