@@ -29,6 +29,9 @@ type OrderBook interface {
 	SetStatus(ctx context.Context, t contract.Transition) error
 	// SetReason rewrites the reason of an order still in t.Status.
 	SetReason(ctx context.Context, t contract.Transition) error
+	// MoveDelivery moves a goods order's delivery forward (awaiting
+	// shipment, shipped, received); a repeat changes nothing.
+	MoveDelivery(ctx context.Context, st contract.DeliveryStep) error
 }
 
 // Payments are the payment attempts and the providers behind them.
@@ -134,6 +137,14 @@ func (a *Activities) SetOrderStatus(ctx context.Context, t contract.Transition) 
 // (an automatic refund that failed, and why).
 func (a *Activities) SetOrderReason(ctx context.Context, t contract.Transition) error {
 	return classify(a.Orders.SetReason(ctx, t))
+}
+
+// MoveDelivery moves a goods order's delivery record: awaiting shipment,
+// shipped (carrier and tracking number), received. Idempotent; a step the
+// order is not ready for (refunded, already shipped elsewise) is a
+// non-retryable OrderNotShippable.
+func (a *Activities) MoveDelivery(ctx context.Context, st contract.DeliveryStep) error {
+	return classify(a.Orders.MoveDelivery(ctx, st))
 }
 
 // RecordPayment stores a confirmed payment on the payment row and marks the

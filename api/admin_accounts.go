@@ -25,6 +25,7 @@ const (
 	ActionOrderRead    = "order.read"
 	ActionRefundCreate = "refund.create"
 	ActionRefundRead   = "refund.read"
+	ActionOrderShip    = "order.ship"
 )
 
 const (

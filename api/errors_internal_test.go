@@ -48,6 +48,7 @@ func TestOrderErrorMapping(t *testing.T) {
 		{contract.ErrInsufficientFunds, 402, CodeInsufficientBalance},
 		{contract.ErrNotPayable, 409, CodeOrderState},
 		{contract.ErrNotCancellable, 409, CodeOrderState},
+		{contract.ErrNotShippable, 409, CodeOrderState},
 		{contract.ErrNotRefundable, 409, CodeRefundRefused},
 		{contract.ErrRefundTooLarge, 409, CodeRefundRefused},
 		{contract.ErrRefundNoReused, 409, CodeRefundRefused},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 )
@@ -30,6 +31,10 @@ type OrderView struct {
 	PaidAt        *time.Time         `json:"paid_at,omitempty"`
 	CompletedAt   *time.Time         `json:"completed_at,omitempty"`
 	ClosedAt      *time.Time         `json:"closed_at,omitempty"`
+	// Delivery is a completed goods order's delivery (awaiting_shipment,
+	// shipped, received, with its carrier and times); null for orders that
+	// ship nothing or are not completed. Status keeps its own meaning.
+	Delivery *contract.Delivery `json:"delivery"`
 }
 
 // PaymentView is the order's payment; pay parameters only while payable.
@@ -88,6 +93,7 @@ func (s *Server) orderView(ctx context.Context, o *orders.Order) (*OrderView, er
 		OrderNo: o.OrderNo, Status: o.Status, StatusReason: o.StatusReason, AmountCents: o.AmountCents,
 		PayChannel: o.PayChannel, PointsAwarded: o.PointsAwarded, Items: o.Items, Address: o.Address(),
 		CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, CompletedAt: o.CompletedAt, ClosedAt: o.ClosedAt,
+		Delivery: o.Delivery(),
 	}
 	pay, err := s.Payments.Shown(ctx, o.OrderNo)
 	switch {

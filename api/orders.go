@@ -152,6 +152,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		return s.orderError(c, err)
 	case err != nil: // refused (unknown product, out of stock, short wallet)
 		if no := s.startedOrder(ctx, c, p.UserID); no != "" {
+			if s.completedOrder(ctx, no) {
+				return s.replayFinishedOrder(c, ctx, no, p.UserID)
+			}
 			return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, no), -1)
 		}
 		return s.orderError(c, err)
@@ -168,6 +171,7 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return s.orderError(c, err)
 	}
+	reserved := orderNo
 	if key := c.Get("Idempotency-Key"); key != "" {
 		sum := sha256.Sum256(c.Body())
 		bound, err := s.Orders.ReserveKey(ctx, p.UserID, key, hex.EncodeToString(sum[:]), orderNo)
@@ -179,6 +183,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		}
 		orderNo = bound
 	}
+	if orderNo != reserved && s.completedOrder(ctx, orderNo) {
+		return s.replayFinishedOrder(c, ctx, orderNo, p.UserID)
+	}
 
 	return s.startAndAnswer(c, ctx, s.orderInput(c, p, &req, orderNo), q.AmountCents)
 }
@@ -188,6 +195,7 @@ func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRe
 	return contract.OrderInput{
 		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
 		Address: req.Address, Lines: req.Items, ClientIP: c.IP(), PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
+		AutoReceiveAfter: s.AutoReceiveAfter,
 	}
 }
 
@@ -389,7 +397,7 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 		return fail(c, fiber.StatusConflict, CodeOutOfStock, message(err))
 	case contract.ErrInsufficientFunds:
 		return fail(c, fiber.StatusPaymentRequired, CodeInsufficientBalance, message(err))
-	case contract.ErrNotPayable, contract.ErrNotCancellable:
+	case contract.ErrNotPayable, contract.ErrNotCancellable, contract.ErrNotShippable:
 		return fail(c, fiber.StatusConflict, CodeOrderState, message(err))
 	case contract.ErrNotRefundable, contract.ErrRefundTooLarge, contract.ErrRefundNoReused:
 		return fail(c, fiber.StatusConflict, CodeRefundRefused, message(err))

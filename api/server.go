@@ -65,6 +65,7 @@ type Deps struct {
 	Providers         *providers.Registry // every configured provider; their notify URLs are served
 	PaymentTimeout    time.Duration
 	PointsPerYuan     int64
+	AutoReceiveAfter  time.Duration // how long after shipping a goods order is received automatically (0: 7 days)
 	RequestTimeout    time.Duration // bound on a request's Temporal and database calls
 	Logger            *slog.Logger
 	RateLimits        RateLimits
@@ -148,6 +149,7 @@ func New(d Deps) *fiber.App {
 	v1.Post("/admin/logout", s.adminRoute(ActionLogout, []admins.Role{finance, support}, s.adminLogout)...)
 	v1.Get("/admin/orders/:order_no", s.adminRoute(ActionOrderRead, []admins.Role{finance, support}, s.adminGetOrder)...)
 	v1.Post("/admin/orders/:order_no/refund", s.adminRoute(ActionRefundCreate, []admins.Role{finance}, s.refundOrder)...)
+	v1.Post("/admin/orders/:order_no/ship", s.adminRoute(ActionOrderShip, nil, s.shipOrder)...)
 	v1.Get("/admin/refunds/:refund_no", s.adminRoute(ActionRefundRead, []admins.Role{finance, support}, s.getRefund)...)
 	v1.Get("/admin/admins", s.adminRoute(ActionAdminList, nil, s.listAdmins)...)
 	v1.Post("/admin/admins", s.adminRoute(ActionAdminCreate, nil, s.createAdmin)...)
@@ -164,6 +166,7 @@ func New(d Deps) *fiber.App {
 	authed.Get("/orders/:order_no", s.getOrder)
 	authed.Post("/orders/:order_no/pay", requireJSON, s.repayOrder)
 	authed.Post("/orders/:order_no/cancel", s.cancelOrder)
+	authed.Post("/orders/:order_no/receive", s.receiveOrder)
 	authed.Get("/wallet", s.getWallet)
 	s.mountShopBuyer(authed) // order list, account, address book (shop.go)
 	s.routeLabels = labelRoutes(app)

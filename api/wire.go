@@ -41,7 +41,7 @@ func Wire(p *platform.Platform) Deps {
 		Rewards:        rew,
 		Addresses:      addresses.NewService(p.DB),
 		Providers:      p.Providers,
-		PaymentTimeout: cfg.PaymentTimeout, PointsPerYuan: cfg.PointsPerYuan,
+		PaymentTimeout: cfg.PaymentTimeout, PointsPerYuan: cfg.PointsPerYuan, AutoReceiveAfter: cfg.AutoReceiveAfter,
 		RequestTimeout: cfg.RequestTimeout, Logger: p.Logger,
 		RateLimits:     RateLimits(cfg.RateLimits),
 		TrustedProxies: cfg.TrustedProxies,

@@ -50,10 +50,10 @@ func refundExtraPayment(ctx workflow.Context, p contract.Paid) (*contract.Refund
 // payment as extra and refunds it through its own channel. They outlive
 // the order (abandoned children), like handOverUnrecordedPayment's.
 func (o *orderFlow) handOverExtraPayments(ctx workflow.Context) error {
-	if len(o.extra) == 0 || workflow.GetVersion(ctx, extraPaymentRefundChange, workflow.DefaultVersion, 1) != 1 {
+	if len(o.extra) == o.delivery.handedOver || workflow.GetVersion(ctx, extraPaymentRefundChange, workflow.DefaultVersion, 1) != 1 {
 		return nil
 	}
-	for _, p := range o.extra {
+	for _, p := range o.extra[o.delivery.handedOver:] {
 		o.logger.Warn("second payment for this order: refunding it",
 			"kept", o.state.TransactionID, "extra", p.TransactionID, "out_trade_no", p.OutTradeNo)
 		cctx := abandonedChild(ctx, contract.LatePaymentWorkflowID(p.OutTradeNo), p.OrderNo, contract.LatePaymentSummary(p))
@@ -63,5 +63,6 @@ func (o *orderFlow) handOverExtraPayments(ctx workflow.Context) error {
 				"transaction_id", p.TransactionID, "out_trade_no", p.OutTradeNo, "error", err)
 		}
 	}
+	o.delivery.handedOver = len(o.extra)
 	return nil
 }

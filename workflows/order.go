@@ -21,6 +21,9 @@ func OrderWorkflow(ctx workflow.Context, in contract.OrderInput) (*contract.Orde
 	if in.PaymentTimeout <= 0 {
 		in.PaymentTimeout = contract.DefaultPaymentTimeout
 	}
+	if in.AutoReceiveAfter <= 0 {
+		in.AutoReceiveAfter = contract.DefaultAutoReceiveAfter
+	}
 	o := &orderFlow{in: in, channel: in.PayChannel, state: contract.OrderState{
 		OrderNo: in.OrderNo, Status: contract.StatusPending, Step: contract.StepCheckStock, PayChannel: in.PayChannel,
 	}}
@@ -29,6 +32,9 @@ func OrderWorkflow(ctx workflow.Context, in contract.OrderInput) (*contract.Orde
 	}
 	o.showDetails(ctx)
 	res, err := o.run(ctx)
+	if err == nil {
+		err = o.deliver(ctx)
+	}
 	// Let in-flight updates answer before the workflow closes.
 	if werr := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); werr != nil && err == nil {
 		err = werr
@@ -84,6 +90,8 @@ type orderFlow struct {
 	talking bool
 	// cancelRequested: the buyer asked to cancel; the main flow acts on it.
 	cancelRequested bool
+	// delivery is a completed goods order's delivery phase.
+	delivery deliveryFlow
 }
 
 // prepayOutcome is the answer to the first prepay (the Update-with-Start).
@@ -122,6 +130,23 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 	if err != nil {
 		return fmt.Errorf("register cancel update: %w", err)
 	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateShip, o.ship,
+		workflow.UpdateHandlerOptions{Validator: o.validateShip})
+	if err != nil {
+		return fmt.Errorf("register ship update: %w", err)
+	}
+	err = workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateConfirmReceipt, o.confirmReceipt,
+		workflow.UpdateHandlerOptions{Validator: o.validateReceipt})
+	if err != nil {
+		return fmt.Errorf("register confirm_receipt update: %w", err)
+	}
+	refunded := workflow.GetSignalChannel(ctx, contract.SignalOrderRefunded)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			refunded.Receive(ctx, nil)
+			o.delivery.refunded = true
+		}
+	})
 	signals := workflow.GetSignalChannel(ctx, contract.SignalPaymentSucceeded)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {

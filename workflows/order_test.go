@@ -184,6 +184,8 @@ func (s *OrderWorkflowSuite) forbidRest() {
 		Return(unexpected("DeductStock")).Maybe()
 	s.env.OnActivity(acts.Fulfil, mock.Anything, mock.Anything).
 		Return((*contract.Delivered)(nil), unexpected("Fulfil")).Maybe()
+	s.env.OnActivity(acts.MoveDelivery, mock.Anything, mock.Anything).
+		Return(unexpected("MoveDelivery")).Maybe()
 }
 
 // --- driving the workflow --------------------------------------------------

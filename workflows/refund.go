@@ -193,7 +193,27 @@ func (r *refundRun) await(ctx workflow.Context) (*contract.RefundOutcome, error)
 	r.out.Status, r.out.OrderStatus = contract.RefundSucceeded, settled.OrderStatus
 	r.upsertAttrs(ctx, settled.OrderStatus)
 	r.show(ctx, "**succeeded**; the order is now "+settled.OrderStatus)
+	r.tellOrderRefunded(ctx, settled.OrderStatus)
 	return r.out, nil
+}
+
+// changeRefundTellsOrder versions the refund's signal to its order's
+// workflow once the order is refunded in full (a goods order awaiting
+// shipment then ships nothing).
+const changeRefundTellsOrder = "refund-tells-order"
+
+// tellOrderRefunded signals the order's workflow that the order is now
+// refunded. An order whose workflow has ended has nothing to stop: the
+// signal's failure is expected then, and ignored.
+func (r *refundRun) tellOrderRefunded(ctx workflow.Context, orderStatus string) {
+	if orderStatus != contract.StatusRefunded ||
+		workflow.GetVersion(ctx, changeRefundTellsOrder, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	err := workflow.SignalExternalWorkflow(ctx, r.in.OrderNo, "", contract.SignalOrderRefunded, nil).Get(ctx, nil)
+	if err != nil {
+		r.logger.Info("order workflow not told of the refund (it has ended)", "error", err)
+	}
 }
 
 // show writes where the refund is as the workflow's current details (the

@@ -25,6 +25,7 @@ type RefundWorkflowSuite struct {
 	testsuite.WorkflowTestSuite
 	env  *testsuite.TestWorkflowEnvironment
 	acts *activities.Activities
+	told int // order-refunded signals sent to the order's workflow
 }
 
 func TestRefundWorkflows(t *testing.T) { suite.Run(t, new(RefundWorkflowSuite)) }
@@ -35,6 +36,15 @@ func (s *RefundWorkflowSuite) SetupTest() {
 	s.acts = &activities.Activities{}
 	s.env.RegisterActivity(s.acts)
 	s.env.RegisterWorkflow(workflows.RefundWorkflow)
+	s.told = 0
+	tellsOrder(s.env, &s.told)
+}
+
+// tellsOrder accepts the refund's order-refunded signal to its order's
+// workflow and counts it.
+func tellsOrder(env *testsuite.TestWorkflowEnvironment, told *int) {
+	env.OnSignalExternalWorkflow(mock.Anything, orderNo, "", contract.SignalOrderRefunded, mock.Anything).
+		Run(func(mock.Arguments) { *told++ }).Return(nil).Maybe()
 }
 
 func (s *RefundWorkflowSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
@@ -90,6 +100,7 @@ func (s *RefundWorkflowSuite) TestProviderSettlesAtOnce() {
 	// Visible by order: OrderNo="…" finds the refund, which shows the order's new status.
 	s.Equal([]string{orderNo, orderNo}, orderNos)
 	s.Equal([]string{contract.StatusRefunded}, statuses)
+	s.Equal(1, s.told, "the order's workflow is told the order is refunded (it may await shipment)")
 }
 
 // A processing refund finishes on the provider's refund notify (a signal),
@@ -195,6 +206,7 @@ func (s *RefundWorkflowSuite) TestStillProcessingAfterSevenDaysContinuesAsNewThe
 		env.SetStartTime(now)
 		env.RegisterActivity(s.acts)
 		env.RegisterWorkflow(workflows.RefundWorkflow)
+		tellsOrder(env, &s.told)
 		if in.Resume == nil {
 			env.OnActivity(acts.OpenRefund, mock.Anything, mock.Anything).Return(refundRow(amountCents), nil).Once()
 			env.OnActivity(acts.ReclaimTopUp, mock.Anything, mock.Anything).Return(int64(2500), nil).Once()

@@ -65,10 +65,13 @@ type Config struct {
 
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
-	TokenTTL       time.Duration
-	SeedDemo       bool          // seed demo products into an empty catalogue at API start (never in production)
-	ReconcileEvery time.Duration // how often overdue unpaid payments are checked with their provider
-	ReconcileAfter time.Duration // how long a payment may stay unpaid before it counts as overdue
+	// AutoReceiveAfter is how long after shipping a goods order counts as
+	// received when the buyer does not confirm it (AUTO_RECEIVE_AFTER, 7 days).
+	AutoReceiveAfter time.Duration
+	TokenTTL         time.Duration
+	SeedDemo         bool          // seed demo products into an empty catalogue at API start (never in production)
+	ReconcileEvery   time.Duration // how often overdue unpaid payments are checked with their provider
+	ReconcileAfter   time.Duration // how long a payment may stay unpaid before it counts as overdue
 	// ReconcileGrace is how long after its payment window a closed attempt
 	// is still asked about (some providers take money for closed attempts).
 	ReconcileGrace time.Duration
@@ -153,6 +156,9 @@ func Load() (*Config, error) {
 		return nil, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION=%q: want none or gzip", c.TemporalCompression)
 	}
 	if c.PaymentTimeout, err = durationEnv("PAYMENT_TIMEOUT", 2*time.Hour); err != nil {
+		return nil, err
+	}
+	if c.AutoReceiveAfter, err = durationEnv("AUTO_RECEIVE_AFTER", 7*24*time.Hour); err != nil {
 		return nil, err
 	}
 	if c.TokenTTL, err = durationEnv("TOKEN_TTL", 30*24*time.Hour); err != nil {

@@ -225,6 +225,26 @@ func TestLoadReconcileGrace(t *testing.T) {
 	}
 }
 
+func TestLoadAutoReceiveAfter(t *testing.T) {
+	setMerchantEnv(t, weChatVars())
+	t.Setenv("AUTO_RECEIVE_AFTER", "")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AutoReceiveAfter != 7*24*time.Hour {
+		t.Errorf("default AUTO_RECEIVE_AFTER %v, want 168h", c.AutoReceiveAfter)
+	}
+	t.Setenv("AUTO_RECEIVE_AFTER", "72h")
+	if c, err = Load(); err != nil || c.AutoReceiveAfter != 72*time.Hour {
+		t.Errorf("AUTO_RECEIVE_AFTER=72h: %v, %v", c, err)
+	}
+	t.Setenv("AUTO_RECEIVE_AFTER", "-1h")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "AUTO_RECEIVE_AFTER") {
+		t.Errorf("AUTO_RECEIVE_AFTER=-1h: error %v, want one naming it", err)
+	}
+}
+
 func TestLoadAdminAndRateLimits(t *testing.T) {
 	admin := []string{"ADMIN_BOOTSTRAP_USER", "ADMIN_BOOTSTRAP_PASSWORD", "ADMIN_BOOTSTRAP_PASSWORD_FILE", "ADMIN_TOKEN",
 		"RATE_LIMIT_WINDOW", "RATE_LIMIT_LOGIN_PER_IP", "RATE_LIMIT_ADMIN_LOGIN_PER_USER",

@@ -19,6 +19,9 @@ type CreateOrderInput struct {
 type CreateOrderResult struct {
 	AmountCents int64  `json:"amount"`
 	Description string `json:"description"`
+	// Ships says the order holds goods: once completed it waits for
+	// shipment and receipt (memberships and top-ups ship nothing).
+	Ships bool `json:"ships,omitempty"`
 }
 
 // PrepayInput asks the order's provider for payment parameters.

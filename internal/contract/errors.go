@@ -26,6 +26,10 @@ const (
 	ErrRefundFailed       ErrorKind = "RefundFailed"
 	ErrNotPayable         ErrorKind = "OrderNotPayable"
 	ErrNotCancellable     ErrorKind = "OrderNotCancellable"
+	// ErrNotShippable refuses a ship or a receipt confirmation the order's
+	// delivery is not ready for (not awaiting shipment, not shipped, or the
+	// order was refunded).
+	ErrNotShippable ErrorKind = "OrderNotShippable"
 	// ErrInvalidInput is input the database can never store (bytes that
 	// are not UTF-8, a value too long for its column, a broken check).
 	ErrInvalidInput ErrorKind = "InvalidInput"
@@ -36,7 +40,7 @@ const (
 var BusinessErrors = []ErrorKind{
 	ErrOutOfStock, ErrUnknownProduct, ErrProviderRejected, ErrAlreadyPaid, ErrConflictingPayment,
 	ErrUnknownChannel, ErrNotRefundable, ErrRefundTooLarge, ErrRefundNoReused, ErrRechargeSpent,
-	ErrInsufficientFunds, ErrNotFound, ErrNotLate, ErrInvalidInput,
+	ErrInsufficientFunds, ErrNotFound, ErrNotLate, ErrInvalidInput, ErrNotShippable,
 }
 
 // BusinessErrorTypes is BusinessErrors as strings, for retry policies.

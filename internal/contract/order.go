@@ -34,12 +34,24 @@ const (
 	// SignalResolveRefund carries an operator's decision (ResolveRefund)
 	// to an order whose automatic refund failed.
 	SignalResolveRefund = "resolve-refund"
+	// UpdateShip records that an operator shipped a completed goods order
+	// (ShipRequest); refused unless the order awaits shipment.
+	UpdateShip = "ship"
+	// UpdateConfirmReceipt records that the buyer received a shipped order;
+	// refused unless the order is shipped and not yet received.
+	UpdateConfirmReceipt = "confirm_receipt"
+	// SignalOrderRefunded tells an order's workflow that a refund moved the
+	// order to refunded: a goods order awaiting shipment is then not shipped.
+	SignalOrderRefunded = "order-refunded"
 )
 
 // Defaults, used when an input leaves them zero.
 const (
 	DefaultPaymentTimeout = 2 * time.Hour
-	DefaultTaskQueue      = "orders"
+	// DefaultAutoReceiveAfter is how long after shipping a goods order is
+	// confirmed received when the buyer does not confirm it.
+	DefaultAutoReceiveAfter = 7 * 24 * time.Hour
+	DefaultTaskQueue        = "orders"
 )
 
 // Search attribute names set on every order, for the Temporal Web UI.
@@ -93,6 +105,9 @@ type OrderInput struct {
 	ClientIP       string          `json:"client_ip,omitempty"`
 	PaymentTimeout time.Duration   `json:"payment_timeout"`
 	PointsPerYuan  int64           `json:"points_per_yuan"`
+	// AutoReceiveAfter is how long after shipping a goods order is
+	// received without the buyer's confirmation (0: DefaultAutoReceiveAfter).
+	AutoReceiveAfter time.Duration `json:"auto_receive_after,omitempty"`
 }
 
 // OrderResult is how an order ended.
@@ -123,6 +138,9 @@ type OrderState struct {
 	// refunded through its own channel once the order is settled.
 	ExtraPayments int    `json:"extra_payments"`
 	RefundNo      string `json:"refund_no,omitempty"`
+	// Delivery is how a completed goods order's delivery stands; nil for
+	// orders that ship nothing (memberships, top-ups) or are not completed.
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // Step is where an order's workflow is, in the words of the order flow.
@@ -143,6 +161,8 @@ const (
 	StepRefund              Step = "refund"               // refund a paid order that cannot be fulfilled
 	StepAwaitRefundDecision Step = "await_refund_retry"   // the automatic refund failed: waiting to retry or for an operator
 	StepDone                Step = "done"                 // the order reached its final status
+	StepAwaitShipment       Step = "await_shipment"       // completed goods order: waiting for the operator to ship
+	StepAwaitReceipt        Step = "await_receipt"        // shipped: waiting for the buyer or the auto-receipt timer
 )
 
 // RepayRequest asks to pay an unpaid order through a channel.

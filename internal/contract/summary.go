@@ -78,6 +78,15 @@ func (s OrderState) Details(expireAt time.Time) string {
 	if s.RefundNo != "" {
 		fmt.Fprintf(&b, "  \nrefund %s (workflow refund-%s)", s.RefundNo, s.RefundNo)
 	}
+	if d := s.Delivery; d != nil {
+		fmt.Fprintf(&b, "  \ndelivery: %s", d.Status)
+		if d.Carrier != "" {
+			fmt.Fprintf(&b, " · %s %s", d.Carrier, d.TrackingNo)
+		}
+		if d.ReceiveBy != nil && d.Status == DeliveryShipped {
+			fmt.Fprintf(&b, ", received automatically at %s", d.ReceiveBy.UTC().Format("2006-01-02 15:04:05 UTC"))
+		}
+	}
 	if s.Reason != "" {
 		fmt.Fprintf(&b, "  \nreason: %s", s.Reason)
 	}

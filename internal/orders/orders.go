@@ -50,6 +50,13 @@ type Order struct {
 	PaidAt        *time.Time `json:"paid_at,omitempty"`
 	CompletedAt   *time.Time `json:"completed_at,omitempty"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	// Delivery of a completed goods order, beside its status (see Delivery).
+	DeliveryStatus string     `gorm:"size:24;not null;default:''" json:"-"`
+	Carrier        string     `gorm:"size:64;not null;default:''" json:"-"`
+	TrackingNo     string     `gorm:"size:64;not null;default:''" json:"-"`
+	ShippedAt      *time.Time `json:"-"`
+	ReceivedAt     *time.Time `json:"-"`
+	AutoReceived   bool       `gorm:"not null;default:false" json:"-"`
 }
 
 // Address returns the delivery address snapshot as raw JSON.

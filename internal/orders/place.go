@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/shopflow/orderpay/internal/catalog"
 	"github.com/shopflow/orderpay/internal/contract"
 )
 
@@ -23,6 +24,9 @@ func (s *Service) Place(ctx context.Context, in contract.CreateOrderInput) (*con
 		return nil, err
 	}
 	res := &contract.CreateOrderResult{AmountCents: o.AmountCents}
+	for _, it := range o.Items {
+		res.Ships = res.Ships || it.Kind == catalog.KindGoods
+	}
 	if len(o.Items) > 0 {
 		res.Description = contract.Describe(o.Items[0].Name, len(o.Items))
 	}

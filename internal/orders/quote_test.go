@@ -55,7 +55,12 @@ func TestPlaceDescribesTheOrder(t *testing.T) {
 	res, err := f.svc.Place(ctx, contract.CreateOrderInput{OrderNo: "PLACE1", UserID: 7, PayChannel: contract.ChannelWeChatJSAPI,
 		Lines: []contract.Line{{ProductID: f.coffee.ID, Quantity: 1}, {ProductID: f.gold.ID, Quantity: 1}}})
 	require.NoError(t, err)
-	assert.Equal(t, &contract.CreateOrderResult{AmountCents: 6800 + 1990, Description: "Coffee Beans 500g and 1 more"}, res)
+	assert.Equal(t, &contract.CreateOrderResult{AmountCents: 6800 + 1990, Description: "Coffee Beans 500g and 1 more", Ships: true}, res,
+		"any goods line ships")
+	member, err := f.svc.Place(ctx, contract.CreateOrderInput{OrderNo: "PLACE2", UserID: 7, PayChannel: contract.ChannelWeChatJSAPI,
+		Lines: []contract.Line{{ProductID: f.gold.ID, Quantity: 1}}})
+	require.NoError(t, err)
+	assert.False(t, member.Ships, "a membership ships nothing")
 
 	status, amount, err := f.svc.Summary(ctx, "PLACE1")
 	require.NoError(t, err)

@@ -60,7 +60,9 @@ type system struct {
 type options struct {
 	sqlite         bool
 	paymentTimeout time.Duration
-	orderNo        func(time.Time) string // the API's order-number generator; nil: the product's
+	// autoReceiveAfter is AUTO_RECEIVE_AFTER (0: the default, 7 days).
+	autoReceiveAfter time.Duration
+	orderNo          func(time.Time) string // the API's order-number generator; nil: the product's
 	// wechatCertificates runs WeChat Pay v3 in platform-certificate mode:
 	// the sandbox signs with its certificate and the merchant has no
 	// public key configured (it downloads /v3/certificates at start).
@@ -145,6 +147,9 @@ func startSystem(t *testing.T, o options) *system {
 	}
 	if o.wechatCertificates {
 		env["WECHAT_PLATFORM_PUBLIC_KEY_FILE"], env["WECHAT_PLATFORM_PUBLIC_KEY_ID"] = "", ""
+	}
+	if o.autoReceiveAfter > 0 {
+		env["AUTO_RECEIVE_AFTER"] = o.autoReceiveAfter.String()
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -300,11 +305,38 @@ func (s *system) count(table, where string, args ...any) int64 {
 	return n
 }
 
+// workflowResult waits for an order's workflow to reach its outcome and
+// returns it from the state query: the workflow of a completed goods order
+// stays open for its delivery (days), so its close is not waited for.
 func (s *system) workflowResult(orderNo string) contract.OrderResult {
 	s.t.Helper()
 	var res contract.OrderResult
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	require.NoError(s.t, s.app.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res))
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		q, err := s.app.Temporal.QueryWorkflow(context.Background(), orderNo, "", contract.QueryState)
+		if !assert.NoError(c, err) {
+			return
+		}
+		var st contract.OrderState
+		if !assert.NoError(c, q.Get(&st)) {
+			return
+		}
+		res = contract.OrderResult{OrderNo: st.OrderNo, Status: st.Status, Reason: st.Reason}
+		switch st.Status {
+		case contract.StatusPending, contract.StatusAwaitingPayment, contract.StatusPaid, contract.StatusPaidUnfulfilled:
+			c.Errorf("order %s is still %s", orderNo, st.Status)
+		}
+	}, 60*time.Second, 50*time.Millisecond)
 	return res
+}
+
+// ship ships an order as the bootstrap admin and returns the answer.
+func (s *system) ship(orderNo, carrier, trackingNo string) response {
+	s.t.Helper()
+	return s.api("POST", "/api/v1/admin/orders/"+orderNo+"/ship", s.admin, map[string]string{"carrier": carrier, "tracking_no": trackingNo})
+}
+
+// receive confirms receipt of an order as its buyer and returns the answer.
+func (s *system) receive(token, orderNo string) response {
+	s.t.Helper()
+	return s.api("POST", "/api/v1/orders/"+orderNo+"/receive", token, nil)
 }

@@ -45,6 +45,10 @@ func TestMetricsAfterOrders(t *testing.T) {
 	token, _ := s.login("code-metrics")
 
 	completed := s.payAndComplete(token, coffeeID, 1, contract.ChannelWeChatJSAPI)
+	// Its delivery ends its workflow (one OrderWorkflow completed below).
+	s.awaitDelivery(token, completed, contract.DeliveryAwaitingShipment)
+	require.Equal(t, http.StatusOK, s.ship(completed, "SF Express", "SF-METRICS").Status)
+	require.Equal(t, http.StatusOK, s.receive(token, completed).Status)
 
 	// Out of stock after the order was placed: paid, not fulfilled, and the
 	// automatic refund fails at WeChat, so the money stays at risk.

@@ -286,6 +286,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.Equal(t, 200, s.api("POST", "/api/v1/orders/"+repaid+"/pay", token, map[string]string{"pay_channel": contract.ChannelAlipayQR}).Status)
 	require.Equal(t, 200, s.sandboxPay(payments.TradeNo(repaid, 2)).Status)
 	s.awaitStatus(token, repaid, orders.StatusCompleted)
+	// Its delivery: shipped, received (the workflow ends), so its history
+	// replays the delivery path too; the refunded one's delivery is cancelled.
+	s.awaitDelivery(token, repaid, contract.DeliveryAwaitingShipment)
+	require.Equal(t, 200, s.ship(repaid, "SF Express", "SF-REPLAY").Status)
+	require.Equal(t, 200, s.receive(token, repaid).Status)
 
 	res = s.placeOrder(token, coffeeID, 1, contract.ChannelWeChatNative)
 	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))

@@ -484,13 +484,32 @@ func (s *system) workflowState(orderNo string) (contract.OrderState, error) {
 	return st, q.Get(&st)
 }
 
-// workflowResult waits for an order's workflow to close and returns its result.
+// workflowResult waits for an order's workflow to reach its outcome and
+// returns it from the state query: the workflow of a completed goods order
+// stays open for its delivery (days), so its close is not waited for.
 func (s *system) workflowResult(orderNo string) (contract.OrderResult, error) {
-	var res contract.OrderResult
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	err := s.app.Temporal.GetWorkflow(ctx, orderNo, "").Get(ctx, &res)
-	return res, err
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := s.workflowState(orderNo)
+		if err == nil && settledStatus(st.Status) {
+			return contract.OrderResult{OrderNo: st.OrderNo, Status: st.Status, Reason: st.Reason}, nil
+		}
+		if time.Now().After(deadline) {
+			return contract.OrderResult{OrderNo: orderNo, Status: st.Status, Reason: st.Reason}, fmt.Errorf("order %s not settled: %v", orderNo, err)
+		}
+		pause()
+	}
+}
+
+// settledStatus reports an order status its workflow ends in (or, for a
+// completed goods order, keeps through its delivery).
+func settledStatus(status string) bool {
+	switch status {
+	case contract.StatusCompleted, contract.StatusClosed, contract.StatusCancelled, contract.StatusRefunded,
+		contract.StatusPartiallyRefunded, contract.StatusRejected:
+		return true
+	}
+	return false
 }
 
 // startLatePayment does what the API does with a verified payment whose
