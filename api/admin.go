@@ -23,7 +23,8 @@ type RefundRequestBody struct {
 // refundOrder records a refund (bounded by what was paid, idempotent by
 // refund_no) and starts its refund workflow. A refund of a top-up whose
 // balance the buyer has spent is refused up front (409 recharge_spent,
-// saying how much is unspent), with nothing recorded.
+// saying how much is unspent), and so is a refund of an order not
+// fulfilled yet (409 refund_refused), with nothing recorded.
 func (s *Server) refundOrder(c *fiber.Ctx) error {
 	var req RefundRequestBody
 	if err := decodeJSON(c, &req); err != nil {

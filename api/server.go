@@ -58,7 +58,7 @@ type Deps struct {
 	Catalog           *catalog.Service
 	Orders            *orders.Service
 	Payments          *payments.Service
-	Fulfilment        *fulfilment.Service // refuses refunds of a top-up whose balance was spent
+	Fulfilment        *fulfilment.Service // refuses refunds of unfulfilled orders and of spent top-ups
 	Wallet            *wallet.Service
 	Rewards           *rewards.Service    // points entries for GET /api/v1/me
 	Addresses         *addresses.Service  // buyers' address books

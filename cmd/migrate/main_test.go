@@ -27,7 +27,7 @@ func TestMigrateCommand(t *testing.T) {
 
 	require.NoError(t, run(ctx, nil, io.Discard, logger))
 	assert.Contains(t, logged.String(), "migration=00001_baseline.sql")
-	assert.Contains(t, logged.String(), "applied_now=1")
+	assert.Regexp(t, `applied_now=[1-9]`, logged.String(), "a fresh database gets every migration")
 	logged.Reset()
 	require.NoError(t, run(ctx, []string{"up"}, io.Discard, logger))
 	assert.Contains(t, logged.String(), "applied_now=0")

@@ -31,6 +31,13 @@ import (
 // already spent the balance it added.
 var ErrRechargeSpent = contract.Kinded(contract.ErrRechargeSpent, "the top-up has been spent")
 
+// ErrNotFulfilledYet refuses a refund of an order its workflow may still
+// fulfil (pending, awaiting payment, or paid and being fulfilled): the
+// refund's take-back would run before the grant and take nothing, and the
+// grant would then give the buyer the whole top-up (points, membership)
+// on top of the refund. Of kind NotRefundable; retry once it completes.
+var ErrNotFulfilledYet = contract.Kinded(contract.ErrNotRefundable, "the order is not fulfilled yet")
+
 // Service fulfils orders and reverses refunds.
 type Service struct {
 	Orders  *orders.Service
@@ -123,15 +130,23 @@ func (s *Service) ReclaimTopUp(ctx context.Context, orderNo, refundNo string, re
 }
 
 // CheckRefundable answers, before a refund of askedCents (0: everything
-// not refunded yet) is recorded, whether the wallet still holds the part of
-// the order's top-up it would take back. A *SpentError (kind RechargeSpent)
-// when it does not; nil for orders without a credited top-up, for a refund
-// number that already took its part, and for amounts the refund record will
-// refuse anyway (more than is left).
+// not refunded yet) is recorded, whether the order can be refunded now.
+// ErrNotFulfilledYet while its workflow may still fulfil it (a status from
+// which it can still complete). A *SpentError (kind RechargeSpent) when the
+// wallet no longer holds the part of the order's top-up the refund would
+// take back; nil for orders without a credited top-up, for a refund number
+// that already took its part, and for amounts the refund record will refuse
+// anyway (more than is left).
 func (s *Service) CheckRefundable(ctx context.Context, orderNo, refundNo string, askedCents int64) error {
 	o, err := s.Orders.Get(ctx, orderNo)
 	if err != nil {
 		return err
+	}
+	switch o.Status {
+	case contract.StatusPending, contract.StatusAwaitingPayment, contract.StatusPaid:
+		// Orders only move forward (orders.SetStatus), and only these
+		// reach completed: from any other status nothing is granted later.
+		return fmt.Errorf("%w: order %s is %s; refund it once it has completed", ErrNotFulfilledYet, orderNo, o.Status)
 	}
 	t, err := s.topUp(ctx, orderNo, refundNo, askedCents, o.AmountCents)
 	if err != nil || t == nil {

@@ -68,3 +68,49 @@ func spentTopUpRefund(t *testing.T, o options) {
 	require.Equal(t, http.StatusConflict, more.Status, string(more.Body))
 	assert.Equal(t, "recharge_spent", more.JSON(t)["error"].(map[string]any)["code"])
 }
+
+// An operator's refund of a top-up that is paid but still being fulfilled
+// (held here: its stock row is locked, so DeductStock waits) is refused
+// with 409 refund_refused and records nothing. Before, it was accepted: its
+// take-back ran before the wallet was credited and took nothing, then
+// Fulfil credited the whole top-up (TestModelConservesMoney, seed
+// 114054184 under load: credited 10000, refunded 897, taken back 0). Once
+// the order completes, the same refund takes back its share.
+func TestRefundWhileFulfillingIsRefused(t *testing.T) {
+	s := startSystem(t, options{})
+	token, _ := s.login("code-refund-while-fulfilling")
+	res := s.placeOrder(token, topUpID, 1, contract.ChannelWeChatNative)
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	topUp := res.JSON(t)["order_no"].(string)
+
+	hold := s.app.DB.Begin()
+	require.NoError(t, hold.Error)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			require.NoError(t, hold.Rollback().Error)
+		}
+	}
+	defer release()
+	var stock int64
+	require.NoError(t, hold.Raw("SELECT stock FROM products WHERE id = ? FOR UPDATE", topUpID).Scan(&stock).Error)
+	require.Equal(t, http.StatusOK, s.sandboxPay(topUp).Status)
+	s.awaitStatus(token, topUp, orders.StatusPaid)
+
+	refundNo := "RF-FULFILLING-" + topUp
+	early := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", s.admin, map[string]any{"refund_no": refundNo, "amount": 897})
+	require.Equal(t, http.StatusConflict, early.Status, string(early.Body))
+	body := early.JSON(t)["error"].(map[string]any)
+	assert.Equal(t, "refund_refused", body["code"])
+	assert.Contains(t, body["message"], "not fulfilled yet")
+	assert.Zero(t, s.count("refunds", "order_no = ?", topUp), "a refused refund records nothing")
+
+	release()
+	s.awaitStatus(token, topUp, orders.StatusCompleted)
+	require.EqualValues(t, 10000, s.balance(token))
+	again := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", s.admin, map[string]any{"refund_no": refundNo, "amount": 897})
+	require.Equal(t, http.StatusAccepted, again.Status, string(again.Body))
+	s.awaitStatus(token, topUp, orders.StatusPartiallyRefunded)
+	assert.EqualValues(t, 10000-897, s.balance(token), "the refund took back its share of the top-up")
+}
