@@ -131,7 +131,7 @@ export const STATUS = {
   paid: "已支付，处理中",
   completed: "已完成",
   closed: "已关闭",
-  cancelled: "已取消",
+  cancelled_by_buyer: "买家取消",
   paid_unfulfilled: "已支付，无法发货，退款中",
   refunded: "已退款",
   partially_refunded: "部分退款",
@@ -142,7 +142,7 @@ const REASONS = {
   out_of_stock: "库存不足",
   amount_mismatch: "支付金额不符",
   paid_after_close: "订单关闭后才支付",
-  cancelled: "已取消",
+  cancelled_by_buyer: "买家取消",
 };
 /** reasonText explains an order's status_reason in Chinese (and keeps the detail). */
 export function reasonText(reason) {

@@ -108,7 +108,7 @@ export async function orderPage(no, config) {
           // sends the provider's signed notify to the API. Its answer is not
           // read (no CORS): the page learns the outcome by polling the order.
           await fetch(cfg.sandbox_url + "/sandbox/orders/" + encodeURIComponent(p.out_trade_no) + "/pay", { method: "POST", mode: "no-cors" });
-          say("已在沙箱中付款，等待支付结果…");
+          say("已在沙箱中付款，等待支付结果…", "info");
         } catch {
           say("沙箱不可用");
           btn.disabled = false;

@@ -7,10 +7,11 @@ const main = document.getElementById("main");
 let config = { channels: [], sandbox_url: "" };
 let stopPage = () => {};
 
-/** say shows an error to the buyer (role=alert) for a few seconds. */
-export function say(msg) {
+/** say tells the buyer something (an error unless kind is "info") for a few seconds. */
+export function say(msg, kind = "error") {
   const el = document.getElementById("alert");
   el.textContent = msg;
+  el.className = "alert " + kind;
   el.hidden = false;
   clearTimeout(say.timer);
   say.timer = setTimeout(() => (el.hidden = true), 6000);
@@ -106,7 +107,7 @@ function productCard(p) {
         p.kind === "membership" ? h("span", { class: "muted" }, ` · 会员 ${p.membership_days} 天`) : null)),
     h("button", {
       type: "button", disabled: soldOut, "aria-label": `加入购物车：${p.name}`,
-      onclick: () => { cart.add(p); updateCartCount(); say(`已加入购物车：${p.name}`); },
+      onclick: () => { cart.add(p); updateCartCount(); say(`已加入购物车：${p.name}`, "info"); },
     }, "加入"));
 }
 

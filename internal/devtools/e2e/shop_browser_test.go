@@ -93,6 +93,17 @@ func TestShopInBrowser(t *testing.T) {
 		b.shot("wallet-paid", false)
 		assert.Equal(t, "completed", s.order(token, orderNo)["status"])
 
+		// A free sample completes at once too, without a channel to choose.
+		b.run("catalogue", chromedp.Click(`a[data-nav="catalog"]`, chromedp.ByQuery), chromedp.WaitVisible("#products li", chromedp.ByQuery))
+		b.addToCart(sampleID)
+		b.run("a free order",
+			chromedp.Navigate(s.apiURL+api.StorefrontPath+"#/checkout"),
+			shopShows("#channels", "免费订单"),
+			chromedp.Click("#place-order", chromedp.ByID),
+			chromedp.Poll(`location.hash.startsWith("#/order/")`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+			shopShows("#status-title", "支付成功，订单已完成"),
+			shopShows("#order-channel", "免费"))
+
 		me := s.api("GET", "/api/v1/me", token, nil).JSON(t)
 		b.run("my account: balance, points, wallet entries",
 			chromedp.Click(`a[data-nav="me"]`, chromedp.ByQuery),
