@@ -131,7 +131,7 @@ export const STATUS = {
   paid: "已支付，处理中",
   completed: "已完成",
   closed: "已关闭",
-  cancelled_by_buyer: "买家取消",
+  cancelled: "已取消",
   paid_unfulfilled: "已支付，无法发货，退款中",
   refunded: "已退款",
   partially_refunded: "部分退款",
