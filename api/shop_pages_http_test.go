@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -96,6 +98,11 @@ func TestOrderQRCode(t *testing.T) {
 	img, err := png.Decode(bytes.NewReader(res.Body))
 	require.NoError(t, err)
 	assert.Equal(t, 320, img.Bounds().Dx())
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	require.NoError(t, err)
+	read, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	require.NoError(t, err, "the image is a readable QR code")
+	assert.Equal(t, "weixin://wxpay/bizpayurl?pr=qrtest", read.GetText(), "it holds the attempt's code_url")
 
 	view := decode[api.OrderView](t, s.do("GET", "/api/v1/orders/"+native, buyer, nil))
 	require.NotNil(t, view.Payment)

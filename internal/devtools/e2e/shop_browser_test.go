@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +17,8 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -65,6 +69,9 @@ func TestShopInBrowser(t *testing.T) {
 		assert.Greater(t, natural, 100, "the QR code image is rendered")
 		assert.Regexp(t, regexp.MustCompile(`^(1:)?\d\d:\d\d$`), countdown, "a countdown to expire_at")
 		b.shot("native-qr", true)
+		view := s.order(b.token(), orderNo)
+		assert.Equal(t, view["payment"].(map[string]any)["pay"].(map[string]any)["code_url"],
+			shopDecodeQR(t, s, b.token(), orderNo), "the page's QR code holds the order's code_url")
 
 		b.run("pay in the sandbox: success shown",
 			chromedp.Click("#sandbox-pay", chromedp.ByID),
@@ -306,4 +313,19 @@ func shopShows(sel, want string) chromedp.Action {
 		}
 		return nil
 	})
+}
+
+// shopDecodeQR reads the QR code the storefront shows for an order (the
+// API's PNG) and returns its text.
+func shopDecodeQR(t *testing.T, s *system, token, orderNo string) string {
+	t.Helper()
+	res := s.api("GET", "/api/v1/orders/"+orderNo+"/qr.png", token, nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	img, err := png.Decode(bytes.NewReader(res.Body))
+	require.NoError(t, err)
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	require.NoError(t, err)
+	read, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	require.NoError(t, err)
+	return read.GetText()
 }
