@@ -38,15 +38,16 @@ tools:
 		GOFLAGS=-buildvcs=false go install github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_VERSION); \
 	fi
 
-## browser: headless Chromium for the Web UI test (internal/devtools/e2e TestWebUIDecodesWithSessionCookie):
-##   installed with apt-get when missing in CI (CI=true); elsewhere that test skips without it
+## browser: headless Chromium for the browser tests (internal/devtools/e2e: TestWebUIDecodesWithSessionCookie,
+##   TestShopInBrowser), with a CJK font for the storefront's screenshots: installed with apt-get when
+##   missing in CI (CI=true); elsewhere those tests skip without it
 .PHONY: browser
 browser:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
 		echo "chromium present"; \
 	elif [ "$$CI" = true ]; then \
 		echo "installing chromium (apt-get)"; sudo=$$(command -v sudo || true); \
-		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei; \
 	else \
 		echo "chromium missing: the Web UI browser test will skip (apt-get install chromium)"; \
 	fi

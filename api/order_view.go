@@ -39,6 +39,7 @@ type OrderView struct {
 
 // PaymentView is the order's payment; pay parameters only while payable.
 type PaymentView struct {
+	OutTradeNo    string      `json:"out_trade_no"` // the attempt's number at the provider
 	Channel       string      `json:"channel"`
 	Status        string      `json:"status"`
 	AmountCents   int64       `json:"amount"`
@@ -124,7 +125,7 @@ func payable(status string) bool {
 }
 
 func paymentView(p *payments.Payment, payable bool) *PaymentView {
-	v := &PaymentView{Channel: p.Channel, Status: p.Status, AmountCents: p.AmountCents, ExpireAt: p.ExpireAt, PaidAt: p.PaidAt, Verified: p.Verified}
+	v := &PaymentView{OutTradeNo: p.OutTradeNo, Channel: p.Channel, Status: p.Status, AmountCents: p.AmountCents, ExpireAt: p.ExpireAt, PaidAt: p.PaidAt, Verified: p.Verified}
 	if p.TransactionID != nil {
 		v.TransactionID = *p.TransactionID
 	}

@@ -83,6 +83,9 @@ type Deps struct {
 	// Readiness are the checks of /readyz (platform.ReadinessChecks); nil:
 	// the database and Temporal.
 	Readiness []health.Check
+	// ShopSandboxURL is the pay sandbox the storefront's "pay in the
+	// sandbox" button calls (development only); empty: no button.
+	ShopSandboxURL string
 }
 
 // Server holds the handlers.
@@ -169,6 +172,8 @@ func New(d Deps) *fiber.App {
 	authed.Post("/orders/:order_no/receive", s.receiveOrder)
 	authed.Get("/wallet", s.getWallet)
 	s.mountShopBuyer(authed) // order list, account, address book (shop.go)
+	// The storefront at /shop/ and its QR codes (shop_pages.go).
+	s.mountStorefront(app, authed)
 	s.routeLabels = labelRoutes(app)
 	return app
 }

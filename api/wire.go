@@ -47,6 +47,7 @@ func Wire(p *platform.Platform) Deps {
 		TrustedProxies: cfg.TrustedProxies,
 		Metrics:        p.Metrics,
 		Readiness:      p.ReadinessChecks(),
+		ShopSandboxURL: cfg.Browser.ShopSandboxURL,
 	}
 }
 

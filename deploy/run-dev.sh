@@ -106,6 +106,7 @@ wait_for worker "http://$WORKER_HTTP_ADDR/readyz"
 cat <<MSG
 
   API            http://$HTTP_ADDR        (try: curl http://$HTTP_ADDR/api/v1/products)
+  Storefront     http://$HTTP_ADDR/shop/  (H5, phone-sized: sign in with any code, pay in the sandbox; docs/storefront.md)
   Metrics        http://$HTTP_ADDR/metrics   http://$WORKER_HTTP_ADDR/metrics (worker; /livez, /readyz on both)
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)

@@ -17,6 +17,10 @@ type Browser struct {
 	// AdminCookieSecure marks the admin session cookie Secure (HTTPS only):
 	// set when PUBLIC_API_URL is an https:// URL.
 	AdminCookieSecure bool
+	// ShopSandboxURL is the pay sandbox's base URL (SHOP_SANDBOX_URL,
+	// development only: the sandbox's merchant.env sets it): the
+	// storefront shows a "pay in the sandbox" button that calls it.
+	ShopSandboxURL string
 }
 
 // loadBrowser reads CORS_ALLOWED_ORIGINS and derives AdminCookieSecure from
@@ -37,6 +41,15 @@ func (c *Config) loadBrowser() error {
 				return fmt.Errorf("CORS_ALLOWED_ORIGINS: \"*\" stands alone (any origin), not in a list")
 			}
 		}
+	}
+	if v := strings.TrimRight(strings.TrimSpace(os.Getenv("SHOP_SANDBOX_URL")), "/"); v != "" {
+		if c.Production() {
+			return fmt.Errorf("SHOP_SANDBOX_URL=%q is the sandbox's; unset it in production", v)
+		}
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") || strings.ContainsAny(v, "*? ") {
+			return fmt.Errorf("SHOP_SANDBOX_URL: %q is not a URL like http://127.0.0.1:8090", v)
+		}
+		c.Browser.ShopSandboxURL = v
 	}
 	c.Browser.AdminCookieSecure = strings.HasPrefix(strings.ToLower(strings.TrimSpace(os.Getenv("PUBLIC_API_URL"))), "https://")
 	return nil

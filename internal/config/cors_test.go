@@ -37,3 +37,28 @@ func TestLoadBrowser(t *testing.T) {
 		assert.Equal(t, tc.secure, c.Browser.AdminCookieSecure, "public URL %q", tc.publicURL)
 	}
 }
+
+// SHOP_SANDBOX_URL (the storefront's "pay in the sandbox" button) is taken
+// in development only, and must be an http(s) URL.
+func TestLoadShopSandboxURL(t *testing.T) {
+	t.Setenv("CORS_ALLOWED_ORIGINS", "")
+	for _, tc := range []struct {
+		env, url, want, err string
+	}{
+		{env: EnvDevelopment, url: "", want: ""},
+		{env: EnvDevelopment, url: " http://127.0.0.1:8090/ ", want: "http://127.0.0.1:8090"},
+		{env: EnvDevelopment, url: "127.0.0.1:8090", err: "not a URL"},
+		{env: EnvProduction, url: "http://127.0.0.1:8090", err: "unset it in production"},
+		{env: EnvProduction, url: "", want: ""},
+	} {
+		t.Setenv("SHOP_SANDBOX_URL", tc.url)
+		c := Config{Env: tc.env}
+		err := c.loadBrowser()
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, "%s %q", tc.env, tc.url)
+			continue
+		}
+		require.NoError(t, err, "%s %q", tc.env, tc.url)
+		assert.Equal(t, tc.want, c.Browser.ShopSandboxURL, "%s %q", tc.env, tc.url)
+	}
+}

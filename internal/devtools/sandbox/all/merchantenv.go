@@ -92,6 +92,8 @@ func MerchantEnv(stateDir, sandboxURL string) (map[string]string, error) {
 		// The sandbox is development: local http URLs, sandbox hosts and
 		// demo products are allowed (internal/config).
 		"ORDERPAY_ENV": "development",
+		// The storefront's "pay in the sandbox" button (api/shop_pages.go).
+		"SHOP_SANDBOX_URL": base,
 		// WeChat Pay v3 and mini-program login.
 		"WECHAT_PAY_BASE_URL":             base,
 		"WECHAT_LOGIN_BASE_URL":           base,
