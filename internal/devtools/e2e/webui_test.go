@@ -36,7 +36,12 @@ func TestWebUISummaryAndCurrentDetails(t *testing.T) {
 
 	require.Equal(t, 200, s.sandboxPay(orderNo).Status)
 	s.awaitStatus(token, orderNo, orders.StatusCompleted)
-	assert.Contains(t, s.currentDetails(orderNo), "**completed** · step `done`")
+	// A goods order then waits for its shipment; the details say so.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		d := s.currentDetails(orderNo)
+		assert.Contains(c, d, "**completed** · step `await_shipment`")
+		assert.Contains(c, d, "delivery: awaiting_shipment")
+	}, 30*time.Second, 100*time.Millisecond)
 
 	refund := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", s.admin, map[string]any{"refund_no": "RF-WEBUI", "amount": 1700, "reason": "damaged"})
 	require.Equal(t, http.StatusAccepted, refund.Status, string(refund.Body))
