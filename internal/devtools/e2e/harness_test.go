@@ -155,7 +155,7 @@ func startSystem(t *testing.T, o options) *system {
 	go func() { _ = srv.Listener(apiLn) }()
 	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 
-	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second}}
+	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second, Transport: newContractTransport(t, apiURL)}}
 	s.admin = s.adminLogin(bootstrapAdmin, bootstrapPassword)
 	return s
 }
