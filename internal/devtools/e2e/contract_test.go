@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -24,6 +25,9 @@ import (
 // validated against it, so the document cannot drift from the code.
 
 var (
+	// contractChecks counts the exchanges validated (printed at the end of
+	// a verbose run).
+	contractChecks atomic.Int64
 	contractOnce   sync.Once
 	contractRouter routers.Router
 	contractErr    error
@@ -126,6 +130,7 @@ func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	res.Body = io.NopCloser(bytes.NewReader(resBody))
+	contractChecks.Add(1)
 	if err := checkExchange(req, reqBody, res.StatusCode, res.Header, resBody); err != nil {
 		c.t.Errorf("contract: %v", err)
 	}

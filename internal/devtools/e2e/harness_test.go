@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -29,6 +30,9 @@ func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) 
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if testing.Verbose() {
+		fmt.Printf("contract: %d exchanges validated against api/openapi.yaml\n", contractChecks.Load())
+	}
 	testenv.StopTemporalDevServer()
 	os.Exit(code)
 }
@@ -67,6 +71,9 @@ type options struct {
 	temporal           string // the Temporal frontend; empty: the package's dev server
 	uiOrigin           string // TEMPORAL_UI_ORIGIN; empty: none
 	apiAddr            string // the API's listen address; empty: a free loopback port
+	// adminUser and adminPassword name the bootstrap admin; empty: root
+	// and bootstrapPassword.
+	adminUser, adminPassword string
 }
 
 func startSystem(t *testing.T, o options) *system {
@@ -96,6 +103,9 @@ func startSystem(t *testing.T, o options) *system {
 	sandboxURL := serve(t, sb.Handler())
 	t.Cleanup(sb.Close)
 
+	if o.adminUser == "" {
+		o.adminUser, o.adminPassword = bootstrapAdmin, bootstrapPassword
+	}
 	if o.apiAddr == "" {
 		o.apiAddr = "127.0.0.1:0"
 	}
@@ -119,8 +129,8 @@ func startSystem(t *testing.T, o options) *system {
 		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
 		"PUBLIC_API_URL":           apiURL,
-		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
-		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		"ADMIN_BOOTSTRAP_USER":     o.adminUser,
+		"ADMIN_BOOTSTRAP_PASSWORD": o.adminPassword,
 		"TEMPORAL_PAYLOAD_KEYS":    testPayloadKeys,
 		"TEMPORAL_UI_ORIGIN":       o.uiOrigin,
 		// Tests log in and order far faster than any buyer.
@@ -156,7 +166,7 @@ func startSystem(t *testing.T, o options) *system {
 	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 
 	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second, Transport: newContractTransport(t, apiURL)}}
-	s.admin = s.adminLogin(bootstrapAdmin, bootstrapPassword)
+	s.admin = s.adminLogin(o.adminUser, o.adminPassword)
 	return s
 }
 
