@@ -21,6 +21,7 @@ import (
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/devtools/apicontract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
@@ -31,7 +32,8 @@ func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if testing.Verbose() {
-		fmt.Printf("contract: %d exchanges validated against api/openapi.yaml\n", contractChecks.Load())
+		n, unreached := apicontract.Coverage()
+		fmt.Printf("contract: %d exchanges validated against api/openapi.yaml; operations not reached: %d %v\n", n, len(unreached), unreached)
 	}
 	testenv.StopTemporalDevServer()
 	os.Exit(code)
@@ -165,7 +167,7 @@ func startSystem(t *testing.T, o options) *system {
 	go func() { _ = srv.Listener(apiLn) }()
 	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 
-	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second, Transport: newContractTransport(t, apiURL)}}
+	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second, Transport: apicontract.NewTransport(t, apiURL)}}
 	s.admin = s.adminLogin(o.adminUser, o.adminPassword)
 	return s
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopflow/orderpay/internal/devtools/apicontract"
 )
 
 // What make run uses (deploy/run-dev.sh), which the README's examples name.
@@ -71,7 +73,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	target, err := url.Parse(s.apiURL)
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = newContractTransport(t, s.apiURL)
+	proxy.Transport = apicontract.NewTransport(t, s.apiURL)
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
 
