@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/api"
+	"github.com/shopflow/orderpay/internal/devtools/apicontract"
 )
 
 // loadOpenAPI loads and validates the served document.
@@ -32,4 +34,15 @@ func TestOpenAPIDocsCopyIsTheSame(t *testing.T) {
 	docs, err := os.ReadFile("../docs/openapi.yaml")
 	require.NoError(t, err)
 	require.Equal(t, string(api.OpenAPIYAML), string(docs), "docs/openapi.yaml differs from api/openapi.yaml: cp api/openapi.yaml docs/openapi.yaml")
+}
+
+// TestMain reports, in a verbose run, how many exchanges the HTTP tests
+// validated against the document and which operations they never reached.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testing.Verbose() {
+		n, unreached := apicontract.Coverage()
+		fmt.Printf("contract: %d exchanges validated against api/openapi.yaml; operations not reached: %d %v\n", n, len(unreached), unreached)
+	}
+	os.Exit(code)
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopflow/orderpay/api"
 )
 
 // pendingRoutes are documented before the branch that serves them is merged
@@ -123,4 +125,19 @@ func TestOpenAPIListsEveryErrorCode(t *testing.T) {
 	sort.Strings(codes)
 	sort.Strings(enum)
 	require.Equal(t, codes, enum, "the Error schema's code enum in api/openapi.yaml")
+}
+
+// TestOpenAPIIsServed: GET /openapi.json answers the document as JSON (and
+// the other pages outside /api/v1 answer as documented: the harness checks
+// every exchange).
+func TestOpenAPIIsServed(t *testing.T) {
+	s := newAPISystem(t)
+	res := s.do("GET", "/openapi.json", "", nil)
+	require.Equal(t, 200, res.Status)
+	require.Equal(t, "application/json", res.Header.Get("Content-Type"))
+	require.JSONEq(t, string(api.OpenAPIJSON()), string(res.Body))
+	require.Contains(t, string(res.Body), `"openapi": "3.0.3"`)
+
+	require.Equal(t, 200, s.do("GET", "/paid", "", nil).Status)
+	require.Equal(t, 503, s.do("GET", "/healthz", "", nil).Status, "Temporal is unreachable in this harness")
 }
