@@ -12,7 +12,7 @@ run: tools build
 	./deploy/run-dev.sh
 
 ## test: every test: unit, workflow, PostgreSQL and SQLite integration against a real dev server
-test: tools browser check
+test: tools browser jq check
 	./deploy/ensure-postgres.sh
 	go vet ./...
 	go test -count=1 -timeout 20m ./...
@@ -50,6 +50,19 @@ browser:
 		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei; \
 	else \
 		echo "chromium missing: the Web UI browser test will skip (apt-get install chromium)"; \
+	fi
+
+## jq: the README walk-through's JSON tool (internal/devtools/e2e TestReadmeWalkthrough runs it):
+##   installed with apt-get when missing in CI (CI=true); elsewhere that test skips without it
+.PHONY: jq
+jq:
+	@if command -v jq >/dev/null; then \
+		echo "jq present"; \
+	elif [ "$$CI" = true ]; then \
+		echo "installing jq (apt-get)"; sudo=$$(command -v sudo || true); \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends jq; \
+	else \
+		echo "jq missing: the README walk-through test will skip (apt-get install jq)"; \
 	fi
 
 vet:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
+	"github.com/shopflow/orderpay/internal/devtools/apicontract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
@@ -174,6 +175,10 @@ func (s *apiSystem) do(method, path, token string, body any, header ...string) r
 	defer res.Body.Close()
 	out, err := io.ReadAll(res.Body)
 	require.NoError(s.t, err)
+	// Every exchange is checked against the OpenAPI document.
+	if err := apicontract.Check(req, raw, res.StatusCode, res.Header, out); err != nil {
+		s.t.Errorf("contract: %v", err)
+	}
 	return response{Status: res.StatusCode, Header: res.Header, Body: out}
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +96,13 @@ func payResponse(r *contract.PrepayResult) PayResponse {
 	}
 	for k, v := range r.Params {
 		out[k] = v
+	}
+	// Amounts are integer cents in every answer: the wallet's balance after
+	// the payment travels through the workflow as a string parameter.
+	if v, ok := r.Params["balance_after"]; ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			out["balance_after"] = n
+		}
 	}
 	return out
 }

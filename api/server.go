@@ -130,6 +130,7 @@ func New(d Deps) *fiber.App {
 		app.Get("/metrics", s.metricsHandler())
 	}
 	app.Get("/paid", paidLanding)
+	app.Get("/openapi.json", serveOpenAPI)
 
 	rl := d.RateLimits
 	v1 := app.Group("/api/v1")

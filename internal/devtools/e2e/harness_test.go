@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/shopflow/orderpay/internal/app"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/devtools/apicontract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/all"
 	"github.com/shopflow/orderpay/internal/devtools/testenv"
@@ -30,6 +32,10 @@ func temporalAddress(t *testing.T) string { return testenv.TemporalDevServer(t) 
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if testing.Verbose() {
+		n, unreached := apicontract.Coverage()
+		fmt.Printf("contract: %d exchanges validated against api/openapi.yaml; operations not reached: %d %v\n", n, len(unreached), unreached)
+	}
 	testenv.StopTemporalDevServer()
 	os.Exit(code)
 }
@@ -73,6 +79,9 @@ type options struct {
 	// logs receives every process's log, JSON lines at debug (the
 	// product's logging.New); nil: discarded (text at warn with -v).
 	logs io.Writer
+	// adminUser and adminPassword name the bootstrap admin; empty: root
+	// and bootstrapPassword.
+	adminUser, adminPassword string
 }
 
 func startSystem(t *testing.T, o options) *system {
@@ -107,6 +116,9 @@ func startSystem(t *testing.T, o options) *system {
 	sandboxURL := serve(t, sb.Handler())
 	t.Cleanup(sb.Close)
 
+	if o.adminUser == "" {
+		o.adminUser, o.adminPassword = bootstrapAdmin, bootstrapPassword
+	}
 	if o.apiAddr == "" {
 		o.apiAddr = "127.0.0.1:0"
 	}
@@ -130,8 +142,8 @@ func startSystem(t *testing.T, o options) *system {
 		"WECHAT_NOTIFY_URL":        apiURL + "/api/v1/notify/wechatpay",
 		"WECHAT_REFUND_NOTIFY_URL": apiURL + "/api/v1/notify/wechatpay/refund",
 		"PUBLIC_API_URL":           apiURL,
-		"ADMIN_BOOTSTRAP_USER":     bootstrapAdmin,
-		"ADMIN_BOOTSTRAP_PASSWORD": bootstrapPassword,
+		"ADMIN_BOOTSTRAP_USER":     o.adminUser,
+		"ADMIN_BOOTSTRAP_PASSWORD": o.adminPassword,
 		"TEMPORAL_PAYLOAD_KEYS":    testPayloadKeys,
 		"TEMPORAL_UI_ORIGIN":       o.uiOrigin,
 		// Tests log in and order far faster than any buyer.
@@ -169,8 +181,8 @@ func startSystem(t *testing.T, o options) *system {
 	go func() { _ = srv.Listener(apiLn) }()
 	t.Cleanup(func() { _ = srv.ShutdownWithTimeout(time.Second) })
 
-	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second}}
-	s.admin = s.adminLogin(bootstrapAdmin, bootstrapPassword)
+	s := &system{t: t, app: a, apiURL: apiURL, sandboxURL: sandboxURL, sandbox: sb, stateDir: stateDir, http: &http.Client{Timeout: 30 * time.Second, Transport: apicontract.NewTransport(t, apiURL)}}
+	s.admin = s.adminLogin(o.adminUser, o.adminPassword)
 	return s
 }
 
