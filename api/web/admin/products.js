@@ -18,14 +18,14 @@ export async function productsPage() {
   const section = el("section", { id: "products" });
   const editable = can("products");
   const rows = products.map((p) => row(p, editable, () => productsPage().then((n) => section.replaceWith(n))));
-  section.append(
+  section.append(...[
     el("h1", {}, "商品与库存 Products and stock"),
     editable ? null : el("p", { class: "muted" }, "只读：调整库存和上下架需要 admin 角色"),
     el("table", {},
       el("thead", {}, el("tr", {},
         el("th", { class: "num" }, "ID"), el("th", {}, "名称 Name"), el("th", {}, "类型 Kind"), el("th", { class: "num" }, "价格 Price"),
         el("th", { class: "num" }, "库存 Stock"), el("th", {}, "上架 On sale"), editable ? el("th", {}, "调整库存 Adjust stock (±数量, 原因)") : null)),
-      el("tbody", {}, rows)));
+      el("tbody", {}, rows))].filter(Boolean));
   return section;
 }
 

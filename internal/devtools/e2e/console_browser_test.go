@@ -91,7 +91,7 @@ func TestConsoleOperatorRefundsAnOrder(t *testing.T) {
 	var question string
 	b.run("read the confirmation", chromedp.Text("#confirm-text", &question, chromedp.ByQuery))
 	assert.Contains(t, question, "¥10.00")
-	b.screenshot("refund-confirm", false)
+	b.screenshot("refund-confirm", true)
 	b.run("confirm the partial refund",
 		chromedp.Click("#confirm-ok", chromedp.ByQuery),
 		b.until(`document.querySelectorAll('#refund-list tr[data-status="succeeded"]').length === 1 &&
@@ -111,6 +111,7 @@ func TestConsoleOperatorRefundsAnOrder(t *testing.T) {
 		b.until(`document.querySelectorAll('#refund-list tr[data-status="succeeded"]').length === 2 &&
 			document.querySelector('#order').dataset.status === "refunded" && !!document.querySelector('#refund-none')`),
 	)
+	b.run("show the refunds", chromedp.Evaluate(`document.querySelector("#refunds").scrollIntoView({block: "center"})`, nil))
 	b.screenshot("order-refunded", true)
 	var sum int64
 	require.NoError(t, s.app.DB.Table("refunds").Where("order_no = ? AND status = ?", orderNo, "succeeded").
@@ -163,7 +164,7 @@ type consoleSession struct {
 func consoleBrowser(t *testing.T, s *system, browser string) *consoleSession {
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 860))...)
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 1000))...)
 	t.Cleanup(cancel)
 	ctx, cancel = chromedp.NewContext(ctx)
 	t.Cleanup(cancel)
@@ -246,7 +247,11 @@ func (b *consoleSession) screenshot(name string, docs bool) {
 	var png []byte
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil { // 100: PNG
+	var text string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText`, &text)); err == nil {
+		assert.NotRegexp(b.t, `\b(null|undefined|NaN)\b|\[object `, text, "%s: a value the page failed to format", name)
+	}
+	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil { // the window, 1200 × 1000
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
