@@ -38,8 +38,8 @@ tools:
 		GOFLAGS=-buildvcs=false go install github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_VERSION); \
 	fi
 
-## browser: headless Chromium for the Web UI test (internal/devtools/e2e TestWebUIDecodesWithSessionCookie):
-##   installed with apt-get when missing in CI (CI=true); elsewhere that test skips without it
+## browser: headless Chromium for the browser tests (internal/devtools/e2e: the Web UI's codec, the operator console):
+##   installed with apt-get when missing in CI (CI=true); elsewhere those tests skip without it
 .PHONY: browser
 browser:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then \
@@ -48,7 +48,7 @@ browser:
 		echo "installing chromium (apt-get)"; sudo=$$(command -v sudo || true); \
 		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium; \
 	else \
-		echo "chromium missing: the Web UI browser test will skip (apt-get install chromium)"; \
+		echo "chromium missing: the browser tests will skip (apt-get install chromium)"; \
 	fi
 
 vet:
