@@ -18,7 +18,8 @@ import (
 // answer leaves the step blank, never the page.
 const (
 	stateQueryTimeout = 3 * time.Second
-	stepQueries       = 8 // state queries of one order list at once
+	stepQueries       = 8               // state queries of one order list at once
+	stepsBudget       = 5 * time.Second // all the steps of one order list
 )
 
 // ConsoleSettings are what the operator console links to.
@@ -99,9 +100,11 @@ var mayRun = map[string]bool{orders.StatusCompleted: true, orders.StatusPartiall
 // orderSteps is each listed order's workflow step. Finished orders are
 // `done` without asking anyone; completed ones are looked up in Temporal's
 // visibility (one call) and asked only when still running; the rest are
-// asked at most stepQueries at a time. An order whose workflow does not
-// answer has no step.
+// asked at most stepQueries at a time, within stepsBudget in all. An order
+// whose workflow does not answer in time has no step.
 func (s *Server) orderSteps(ctx context.Context, list []OrderSummary) map[string]contract.Step {
+	ctx, cancel := context.WithTimeout(ctx, stepsBudget)
+	defer cancel()
 	steps := make(map[string]contract.Step, len(list))
 	var ask, maybe []string
 	for _, o := range list {
