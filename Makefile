@@ -38,8 +38,8 @@ tools:
 		GOFLAGS=-buildvcs=false go install github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_VERSION); \
 	fi
 
-## browser: headless Chromium for the browser tests (internal/devtools/e2e: TestWebUIDecodesWithSessionCookie,
-##   TestShopInBrowser), with a CJK font for the storefront's screenshots: installed with apt-get when
+## browser: headless Chromium for the browser tests (internal/devtools/e2e: the Web UI's codec, the storefront
+##   TestShopInBrowser, the operator console), with a CJK font for the screenshots: installed with apt-get when
 ##   missing in CI (CI=true); elsewhere those tests skip without it
 .PHONY: browser
 browser:
@@ -49,7 +49,7 @@ browser:
 		echo "installing chromium (apt-get)"; sudo=$$(command -v sudo || true); \
 		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei; \
 	else \
-		echo "chromium missing: the Web UI browser test will skip (apt-get install chromium)"; \
+		echo "chromium missing: the browser tests will skip (apt-get install chromium)"; \
 	fi
 
 ## jq: the README walk-through's JSON tool (internal/devtools/e2e TestReadmeWalkthrough runs it):

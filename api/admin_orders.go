@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/pagination"
 	"github.com/shopflow/orderpay/internal/payments"
@@ -26,6 +27,16 @@ type AdminOrderView struct {
 	UserID   uint              `json:"user_id"`
 	Payments []AttemptView     `json:"payments"`
 	Refunds  []payments.Refund `json:"refunds"`
+	// Workflow is where the order's workflow stands (its state query) and
+	// its page in the Temporal Web UI.
+	Workflow *WorkflowView `json:"workflow"`
+}
+
+// AdminOrderSummary is an order in the operators' list; Step (the
+// workflow's, with ?include=step) is blank when the workflow did not answer.
+type AdminOrderSummary struct {
+	OrderSummary
+	Step contract.Step `json:"step,omitempty"`
 }
 
 // AttemptView is one payment attempt of an order, as operators see it.
@@ -62,7 +73,8 @@ func (s *Server) adminGetOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	out := AdminOrderView{OrderView: *view, UserID: o.UserID, Payments: make([]AttemptView, 0, len(attempts)), Refunds: refunds}
+	out := AdminOrderView{OrderView: *view, UserID: o.UserID, Payments: make([]AttemptView, 0, len(attempts)), Refunds: refunds,
+		Workflow: s.workflowView(ctx, o.OrderNo)}
 	for _, p := range attempts {
 		a := AttemptView{OutTradeNo: p.OutTradeNo, Attempt: p.Attempt, Channel: p.Channel, Status: p.Status,
 			AmountCents: p.AmountCents, Verified: p.Verified, ExpireAt: p.ExpireAt, PaidAt: p.PaidAt, PayableUntil: p.PayableUntil}
@@ -128,12 +140,21 @@ func queryTime(v, name string, endOfDay bool) (time.Time, error) {
 }
 
 // adminListOrders answers GET /api/v1/admin/orders: any buyer's orders,
-// newest first, filtered (see orderQuery).
+// newest first, filtered (see orderQuery); with ?include=step each
+// order's workflow step too (see orderSteps).
 func (s *Server) adminListOrders(c *fiber.Ctx) error {
 	note(c).detail = cutTo(string(c.Request().URI().QueryString()), 500)
 	q, err := orderQuery(c)
 	if err != nil {
 		return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+	}
+	withStep := false
+	switch c.Query("include") {
+	case "":
+	case "step":
+		withStep = true
+	default:
+		return fail(c, fiber.StatusBadRequest, CodeBadRequest, "include must be step")
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
@@ -141,7 +162,16 @@ func (s *Server) adminListOrders(c *fiber.Ctx) error {
 	if err != nil {
 		return s.shopError(c, err, "order")
 	}
-	return c.JSON(orderPage(page, true))
+	list := orderPage(page, true)
+	var steps map[string]contract.Step
+	if withStep {
+		steps = s.orderSteps(ctx, list.Orders)
+	}
+	out := make([]AdminOrderSummary, 0, len(list.Orders))
+	for _, o := range list.Orders {
+		out = append(out, AdminOrderSummary{OrderSummary: o, Step: steps[o.OrderNo]})
+	}
+	return c.JSON(fiber.Map{"orders": out, "next_cursor": list.NextCursor})
 }
 
 // csvHeader names the columns of the order export.

@@ -50,6 +50,8 @@ type Deps struct {
 	// CORSAllowedOrigins may call the buyer API from a browser (H5 pages on
 	// other origins; "*" any); empty: none.
 	CORSAllowedOrigins []string
+	// Console is what the operator console at /admin/ links to (admin_pages.go).
+	Console ConsoleSettings
 	// AdminCookieSecure marks the admin session cookie Secure (HTTPS).
 	AdminCookieSecure bool
 	TaskQueue         string
@@ -131,6 +133,7 @@ func New(d Deps) *fiber.App {
 	}
 	app.Get("/paid", paidLanding)
 	app.Get("/openapi.json", serveOpenAPI)
+	s.mountConsole(app) // the operator console at /admin/ (admin_pages.go)
 
 	rl := d.RateLimits
 	v1 := app.Group("/api/v1")

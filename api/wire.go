@@ -29,6 +29,7 @@ func Wire(p *platform.Platform) Deps {
 	return Deps{
 		Database: p, Temporal: p.Temporal, TaskQueue: cfg.TaskQueue,
 		DataConverter: p.DataConverter, PayloadCodec: p.PayloadCodec, TemporalUIOrigins: cfg.TemporalUIOrigins,
+		Console:            ConsoleSettings{TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace},
 		CORSAllowedOrigins: cfg.Browser.CORSAllowedOrigins, AdminCookieSecure: cfg.Browser.AdminCookieSecure,
 		Users:    users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL),
 		Admins:   admins.NewService(p.DB, cfg.AdminTokenTTL),

@@ -111,6 +111,7 @@ cat <<MSG
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Pay sandbox    http://$SANDBOX_ADDR   (WeChat Pay v3/v2, Alipay, Baidu)
   Admin login    $ADMIN_BOOTSTRAP_USER / $ADMIN_BOOTSTRAP_PASSWORD   (POST /api/v1/admin/login; first start only)
+  Console        http://$HTTP_ADDR/admin/   (operators: orders, refunds, shipping, stock; signing in there also opens the Web UI's payloads)
   Payloads       encrypted (${TEMPORAL_PAYLOAD_KEYS_FILE:-TEMPORAL_PAYLOAD_KEYS}). To read them in the Web UI:
                  1. sign in at $SIGNIN_PAGE (admin or support)
                  2. in the UI (same host, 127.0.0.1): Codec Server icon (top right) → "Use my browser setting

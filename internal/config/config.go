@@ -62,6 +62,10 @@ type Config struct {
 	// for Temporal Cloud (TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE).
 	TemporalTLS    TemporalTLS
 	TemporalAPIKey string
+	// TemporalUIURL is the Temporal Web UI's base URL the operator console
+	// links each order's workflow to (TEMPORAL_UI_URL; default the first
+	// TEMPORAL_UI_ORIGIN; empty: no link).
+	TemporalUIURL string
 
 	PaymentTimeout time.Duration // how long an order waits for payment (WeChat's prepay_id lives 2 h)
 	PointsPerYuan  int64         // loyalty points awarded per whole yuan paid
@@ -208,6 +212,13 @@ func Load() (*Config, error) {
 			return nil, fmt.Errorf("TEMPORAL_UI_ORIGIN: %q is not an origin like http://127.0.0.1:8233", o)
 		}
 		c.TemporalUIOrigins = append(c.TemporalUIOrigins, o)
+	}
+	c.TemporalUIURL = strings.TrimRight(strings.TrimSpace(os.Getenv("TEMPORAL_UI_URL")), "/")
+	if c.TemporalUIURL == "" && len(c.TemporalUIOrigins) > 0 {
+		c.TemporalUIURL = c.TemporalUIOrigins[0]
+	}
+	if c.TemporalUIURL != "" && !strings.HasPrefix(c.TemporalUIURL, "http://") && !strings.HasPrefix(c.TemporalUIURL, "https://") {
+		return nil, fmt.Errorf("TEMPORAL_UI_URL: %q is not an http(s) URL like http://127.0.0.1:8233", c.TemporalUIURL)
 	}
 	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {

@@ -298,7 +298,7 @@ func TestLoadAdminAndRateLimits(t *testing.T) {
 }
 
 func TestLoadPayloadKeysAndUIOrigin(t *testing.T) {
-	vars := []string{"TEMPORAL_PAYLOAD_KEYS", "TEMPORAL_PAYLOAD_KEYS_FILE", "TEMPORAL_UI_ORIGIN"}
+	vars := []string{"TEMPORAL_PAYLOAD_KEYS", "TEMPORAL_PAYLOAD_KEYS_FILE", "TEMPORAL_UI_ORIGIN", "TEMPORAL_UI_URL"}
 	load := func(set map[string]string) (*Config, error) {
 		t.Helper()
 		all := weChatVars()
@@ -317,8 +317,8 @@ func TestLoadPayloadKeysAndUIOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.PayloadKeys) != 0 || len(c.TemporalUIOrigins) != 0 {
-		t.Errorf("defaults: keys %d origins %q", len(c.PayloadKeys), c.TemporalUIOrigins)
+	if len(c.PayloadKeys) != 0 || len(c.TemporalUIOrigins) != 0 || c.TemporalUIURL != "" {
+		t.Errorf("defaults: keys %d origins %q UI %q", len(c.PayloadKeys), c.TemporalUIOrigins, c.TemporalUIURL)
 	}
 
 	c, err = load(map[string]string{"TEMPORAL_PAYLOAD_KEYS_FILE": "file:k2:" + k + ",k1:" + k + "\n",
@@ -330,6 +330,16 @@ func TestLoadPayloadKeysAndUIOrigin(t *testing.T) {
 		strings.Join(c.TemporalUIOrigins, " ") != "http://127.0.0.1:8233 https://ui.example.com" {
 		t.Errorf("got keys %d origins %q", len(c.PayloadKeys), c.TemporalUIOrigins)
 	}
+	if c.TemporalUIURL != "http://127.0.0.1:8233" {
+		t.Errorf("the console's Web UI link defaults to the first origin: %q", c.TemporalUIURL)
+	}
+	c, err = load(map[string]string{"TEMPORAL_UI_ORIGIN": "http://127.0.0.1:8233", "TEMPORAL_UI_URL": "https://temporal.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TemporalUIURL != "https://temporal.example.com" {
+		t.Errorf("TEMPORAL_UI_URL: %q", c.TemporalUIURL)
+	}
 
 	for name, set := range map[string]map[string]string{
 		"both":       {"TEMPORAL_PAYLOAD_KEYS": "k1:" + k, "TEMPORAL_PAYLOAD_KEYS_FILE": "file:k1:" + k},
@@ -338,6 +348,7 @@ func TestLoadPayloadKeysAndUIOrigin(t *testing.T) {
 		"no id":      {"TEMPORAL_PAYLOAD_KEYS": k},
 		"bad origin": {"TEMPORAL_UI_ORIGIN": "127.0.0.1:8233"},
 		"wildcard":   {"TEMPORAL_UI_ORIGIN": "*"},
+		"bad UI URL": {"TEMPORAL_UI_URL": "javascript:alert(1)"},
 	} {
 		if _, err := load(set); err == nil {
 			t.Errorf("%s: Load succeeded", name)
