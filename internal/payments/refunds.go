@@ -277,8 +277,14 @@ func (s *Service) RefundedCents(ctx context.Context, orderNo string) (int64, err
 
 // RefundsOf lists an order's refunds, whatever their status, oldest first.
 func (s *Service) RefundsOf(ctx context.Context, orderNo string) ([]contract.Refund, error) {
+	return s.RefundsWithin(ctx, s.db, orderNo)
+}
+
+// RefundsWithin lists an order's refunds as RefundsOf does, read inside tx
+// (a transaction of the same database, e.g. one holding a wallet lock).
+func (s *Service) RefundsWithin(ctx context.Context, tx *gorm.DB, orderNo string) ([]contract.Refund, error) {
 	var rs []Refund
-	err := s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("created_at, refund_no").Find(&rs).Error
+	err := tx.WithContext(ctx).Where("order_no = ?", orderNo).Order("created_at, refund_no").Find(&rs).Error
 	if err != nil {
 		return nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
 	}
