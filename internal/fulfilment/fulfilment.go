@@ -12,7 +12,11 @@
 // points, membership days, wallet top-up — has been taken back in all, each
 // refund taking that minus what the order's earlier refunds already took
 // (read from the ledgers). Split refunds never take back more than the
-// order granted, and once everything is refunded exactly the grant.
+// order granted, and once everything is refunded exactly the grant. A
+// top-up is taken back before the money leaves, counting the refunds still
+// pending; a refund that then fails gives back (ReleaseTopUp) what the
+// order's refunds hold beyond the share of those not failed, so once all
+// settle the take-back is the succeeded refunds' share.
 package fulfilment
 
 import (
