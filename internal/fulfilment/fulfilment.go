@@ -254,12 +254,13 @@ func (s *Service) credit(ctx context.Context, orderNo string, totalCents int64) 
 }
 
 // shareOf is refundNo's cumulative share of the credit (refundCents, 0 for
-// everything not refunded yet) among the order's refunds.
+// everything not refunded yet) among the order's refunds of its kept
+// payment (an extra payment's refund returns other money and counts not).
 func (c *credited) shareOf(refunds []contract.Refund, refundNo string, refundCents int64) *topUpShare {
 	t := &topUpShare{userID: c.userID, credited: c.credited, total: c.total, refundNos: []string{refundNo}}
 	for _, r := range refunds {
-		if r.RefundNo == refundNo {
-			continue
+		if r.RefundNo == refundNo || r.Kind == contract.RefundKindExtra {
+			continue // an extra payment's refund returns other money
 		}
 		t.refundNos = append(t.refundNos, r.RefundNo)
 		if r.Status != contract.RefundFailed {
@@ -320,6 +321,9 @@ func (s *Service) ReleaseTopUp(ctx context.Context, orderNo, refundNo string) (i
 			if r.RefundNo == refundNo {
 				total = r.TotalCents
 				continue
+			}
+			if r.Kind == contract.RefundKindExtra {
+				continue // an extra payment's refund returns other money
 			}
 			group = append(group, r.RefundNo)
 			if r.Status != contract.RefundFailed {

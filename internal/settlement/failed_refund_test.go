@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/payments"
 	"github.com/shopflow/orderpay/internal/rewards"
 )
 
@@ -179,4 +180,24 @@ func retry(steps ...func() error) error {
 		}
 	}
 	return nil
+}
+
+// An extra payment's refund (another payment of the order, returned in
+// full through its own channel) is no refund of the order's kept payment:
+// a later partial refund of the top-up takes back its own share only.
+// (Before: the extra refund's 10000 counted, and a refund of 897 took back
+// the whole top-up.)
+func TestExtraPaymentRefundDoesNotCountInTheTopUpShare(t *testing.T) {
+	databases(t, func(t *testing.T, db *gorm.DB) {
+		s := newShop(t, db)
+		user := s.buyer(t, "extra-topup", 10000)
+		s.complete(t, "EXTRATOPUP", user, contract.Line{ProductID: s.topUp.ID, Quantity: 1})
+		require.NoError(t, db.Create(&payments.Refund{RefundNo: "EXTRATOPUP_2_XR", OrderNo: "EXTRATOPUP", OutTradeNo: "EXTRATOPUP_2",
+			Channel: contract.ChannelWeChatNative, AmountCents: 10000, TotalCents: 10000, Reason: contract.ExtraPaymentReason,
+			Status: contract.RefundSucceeded, Kind: contract.RefundKindExtra, TransactionID: "4200000001"}).Error)
+		a := s.openRefund(t, "EXTRATOPUP", "EXTRATOPUP-A", 897)
+		assert.EqualValues(t, 897, s.reclaim(t, a))
+		s.fail(t, a)
+		assert.EqualValues(t, 0, s.keptBack(t, "EXTRATOPUP"), "the failed refund gives its share back")
+	})
 }
