@@ -76,9 +76,6 @@ type Fulfilment interface {
 	Fulfil(ctx context.Context, orderNo string, pointsPerYuan int64) (*contract.Delivered, error)
 	// ReclaimTopUp takes a refunded top-up back out of the wallet.
 	ReclaimTopUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (int64, error)
-	// RestoreTopUp gives back what ReclaimTopUp took for a refund that
-	// failed (once per refund number).
-	RestoreTopUp(ctx context.Context, refundNo string) (int64, error)
 }
 
 // Settlement records what money did to an order: payments, late payments
@@ -97,6 +94,10 @@ type Settlement interface {
 	// SettleRefund records a succeeded refund, reverses grants and moves
 	// the order to refunded or partially_refunded.
 	SettleRefund(ctx context.Context, res contract.RefundResult) (*contract.SettleRefundResult, error)
+	// FailRefund records a refund failed (then its reason, if given) and
+	// gives back the top-up the order's refunds took beyond what its
+	// refunds not failed still need; it answers the cents given back.
+	FailRefund(ctx context.Context, refundNo, reason string) (int64, error)
 }
 
 // Activities bundles the services the order workflow needs.

@@ -28,10 +28,15 @@ func (a *Activities) ReclaimTopUp(ctx context.Context, r contract.Refund) (int64
 	return n, classify(err)
 }
 
-// RestoreTopUp gives back the top-up balance ReclaimTopUp took for a refund
-// that then failed (once per refund number; nothing if nothing was taken).
+// RestoreTopUp records a refund that failed as failed and gives back the
+// top-up balance the order's refunds took beyond what its refunds not
+// failed still need (once per refund number; also what another refund took
+// for this one). RecordRefundFailure then adds the reason.
 func (a *Activities) RestoreTopUp(ctx context.Context, r contract.Refund) (int64, error) {
-	n, err := a.Fulfilment.RestoreTopUp(ctx, r.RefundNo)
+	if r.Kind == contract.RefundKindExtra {
+		return 0, nil
+	}
+	n, err := a.Settlement.FailRefund(ctx, r.RefundNo, "")
 	return n, classify(err)
 }
 
@@ -65,6 +70,11 @@ func (a *Activities) FailRefund(ctx context.Context, refundNo string) error {
 
 // RecordRefundFailure marks a refund failed with why it failed (the
 // provider's reason, a refusal, or the deadline), once per refund number.
+//
+// It then gives back the top-up the order's refunds took for this one
+// beyond what the refunds not failed still need, even when this refund
+// took nothing itself (another refund took its part), see RestoreTopUp.
 func (a *Activities) RecordRefundFailure(ctx context.Context, f contract.RefundFailure) error {
-	return classify(a.Refunds.FailRefund(ctx, f.RefundNo, f.Reason))
+	_, err := a.Settlement.FailRefund(ctx, f.RefundNo, f.Reason)
+	return classify(err)
 }

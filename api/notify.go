@@ -146,7 +146,7 @@ func (s *Server) deliverPayment(ctx context.Context, paid *payments.Paid) error 
 // one named only by a provider refund id we have not recorded yet is
 // refused, so the provider sends it again once the id is recorded — unless
 // it is the provider's own refund after an approved refund audit, which is
-// acknowledged and left to an operator.
+// recorded and settled by a refund workflow (acceptProviderRefund).
 func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	res, err := p.ParseRefundNotify(notifyRequest(c))
 	if err != nil {
@@ -157,14 +157,7 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	r, err := s.Payments.FindRefund(ctx, res.RefundNo, res.ProviderRefundID)
 	if errors.Is(err, payments.ErrNotFound) && res.RefundNo == "" {
 		if a, aerr := s.Payments.ApprovedAudit(ctx, res.ProviderRefundID); aerr == nil {
-			// A refund the provider made on its own after our audit
-			// approved it: not one of the shop's refunds. Acknowledged so
-			// the provider stops; an operator settles the order.
-			s.log(c).Warn("refund by the provider after an approved audit: settle the order by hand",
-				"provider", p.Name(), "order_no", a.OrderNo, "provider_refund_id", a.ProviderRefundID,
-				"amount_cents", a.AmountCents, "status", res.Status)
-			s.Metrics.Notify(p.Name(), metrics.NotifyRefund, metrics.NotifyAccepted, metrics.ReasonAuditedRefund)
-			return reply(c, p.Ack(providers.RefundNotify))
+			return s.acceptProviderRefund(c, p, res, a)
 		}
 		// Named by the provider's refund id only (Baidu): the id is recorded
 		// when the refund call answers, and the notify can overtake that
@@ -188,6 +181,11 @@ func (s *Server) acceptRefund(c *fiber.Ctx, p providers.Provider) error {
 	}
 	res.RefundNo = r.RefundNo
 	setOrderNo(c, r.OrderNo)
+	if r.Kind == contract.RefundKindProvider {
+		// The provider's own refund, notified again: its workflow is
+		// (re)started, never signalled (it asks the provider nothing).
+		return s.settleProviderRefund(c, p, r)
+	}
 	err = s.Temporal.SignalWorkflow(ctx, contract.RefundWorkflowID(r.RefundNo), "", contract.SignalRefundResult, res)
 	var gone *serviceerror.NotFound
 	if err != nil && !errors.As(err, &gone) { // finished: it settled the refund by querying

@@ -54,8 +54,9 @@ func (s *apiSystem) baiduRefundNotify(tpOrderID, orderID, batchID string) notify
 // answered 401). Approved when the payment is recorded as paid and the
 // amount is no more than what is left to refund; refused otherwise; always
 // in Baidu's documented shape. Each decision is recorded, and the refund
-// notify of an approved one is acknowledged; orders and payments are
-// untouched.
+// notify of an approved one records the refund for its refund workflow
+// (TestBaiduOwnRefundSettles in the e2e tests runs it); orders and
+// payments are untouched.
 func TestBaiduRefundAudit(t *testing.T) {
 	s := newAPISystem(t)
 	const path = "/api/v1/notify/baidu/refund-audit"
@@ -111,11 +112,24 @@ func TestBaiduRefundAudit(t *testing.T) {
 	assert.False(t, audits[1].Approved)
 
 	// The refund Baidu then makes is reported under its refundBatchId: an
-	// approved one is acknowledged (it is not one of the shop's refunds);
-	// an unknown one is still refused so it comes again once recorded.
-	res = s.send("/api/v1/notify/baidu/refund", s.baiduRefundNotify(paid.OutTradeNo, "1068881223", "B1"))
-	assert.Equal(t, 200, res.Status, "%s", res.Body)
-	assert.JSONEq(t, `{"errno":0,"msg":"success","data":{}}`, string(res.Body))
+	// approved one is recorded as the shop's refund (kind provider) and
+	// settled by a refund workflow. Temporal does not answer here, so the
+	// notify is refused and Baidu sends it again; the record is kept once.
+	// An unknown batch id is still refused so it comes again once recorded.
+	for range 2 {
+		res = s.send("/api/v1/notify/baidu/refund", s.baiduRefundNotify(paid.OutTradeNo, "1068881223", "B1"))
+		assert.Equal(t, 503, res.Status, "no workflow started: Baidu must send it again: %s", res.Body)
+		assert.NotContains(t, string(res.Body), `"errno":0`)
+	}
+	var recorded []payments.Refund
+	require.NoError(t, s.app.DB.Where("kind = ?", contract.RefundKindProvider).Find(&recorded).Error)
+	require.Len(t, recorded, 1)
+	assert.Equal(t, contract.ProviderRefundNo(paid.OrderNo, "B1"), recorded[0].RefundNo)
+	assert.Equal(t, "B1", recorded[0].ProviderRefundID)
+	assert.EqualValues(t, 1800, recorded[0].AmountCents)
+	assert.Equal(t, payments.RefundStatusPending, recorded[0].Status, "settled by its workflow, not by the notify")
+	res = s.send(path, s.baiduAudit(paid.OutTradeNo, "1068881223", "1800", "B1"))
+	assert.JSONEq(t, approve(1800), string(res.Body), "asked again, the recorded refund is still approved")
 	res = s.send("/api/v1/notify/baidu/refund", s.baiduRefundNotify(paid.OutTradeNo, "1068881223", "B2"))
 	assert.Equal(t, 503, res.Status, "a refused audit's batch id is no refund of ours: %s", res.Body)
 

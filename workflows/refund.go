@@ -44,7 +44,10 @@ const refundRestoreBackoff = "refund-restore-backoff"
 // to refunded. A refund that fails (refused, failed at the provider, or
 // still processing after seven days) gives back the top-up it took and is
 // recorded failed with its reason; the workflow then fails with that
-// reason, and a new refund number may refund what it did not.
+// reason, and a new refund number may refund what it did not. A refund the
+// provider already made on its own (kind contract.RefundKindProvider) is
+// recorded and settled the same way without asking the provider
+// (refundByProvider).
 func RefundWorkflow(ctx workflow.Context, in contract.RefundInput) (*contract.RefundOutcome, error) {
 	if in.PollInterval <= 0 {
 		in.PollInterval = DefaultRefundPoll
@@ -56,6 +59,11 @@ func RefundWorkflow(ctx workflow.Context, in contract.RefundInput) (*contract.Re
 		r.resume = *in.Resume
 		r.upsertAttrs(ctx, "")
 		return r.await(ctx)
+	}
+	if in.Kind == contract.RefundKindProvider {
+		// Only inputs of the current code carry a kind: no history of an
+		// earlier version takes this branch.
+		return refundByProvider(ctx, logger, in)
 	}
 	if workflow.GetVersion(ctx, refundRestoreBackoff, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return refundV1(ctx, logger, in)

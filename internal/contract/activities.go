@@ -64,6 +64,11 @@ type OpenRefundInput struct {
 	OrderNo     string `json:"order_no"`
 	AmountCents int64  `json:"amount"` // 0 refunds everything not yet refunded
 	Reason      string `json:"reason"`
+	// Kind is RefundKindProvider for a refund the provider already made;
+	// empty for the shop's own (RefundKindOrder).
+	Kind string `json:"kind,omitempty"`
+	// ProviderRefundID is the provider's id of a RefundKindProvider refund.
+	ProviderRefundID string `json:"provider_refund_id,omitempty"`
 }
 
 // Reversed is what a refund took back.

@@ -46,7 +46,18 @@ const (
 	// RefundKindExtra returns one extra payment in full through its own
 	// channel; the order, its grants and its stock are left alone.
 	RefundKindExtra = "extra"
+	// RefundKindProvider is a refund the provider made on its own after an
+	// approved refund audit (Baidu): the money has left already, so the
+	// refund workflow records it and takes back what the order granted in
+	// proportion, without calling the provider.
+	RefundKindProvider = "provider"
 )
+
+// ProviderRefundNo is the refund number of the provider's own refund of an
+// order, by the provider's refund id (Baidu's refundBatchId): <order>_PR<id>.
+func ProviderRefundNo(orderNo, providerRefundID string) string {
+	return orderNo + "_PR" + providerRefundID
+}
 
 // RefundInput starts a refund workflow.
 type RefundInput struct {
@@ -59,6 +70,11 @@ type RefundInput struct {
 	// the provider: the refund was recorded, the top-up reclaimed and the
 	// provider asked, so the new run only goes on waiting.
 	Resume *RefundResume `json:"resume,omitempty"`
+	// Kind is RefundKindProvider for a refund the provider already made
+	// (recorded and settled without calling the provider); empty otherwise.
+	Kind string `json:"kind,omitempty"`
+	// ProviderRefundID is the provider's id of a RefundKindProvider refund.
+	ProviderRefundID string `json:"provider_refund_id,omitempty"`
 }
 
 // RefundResume is what a refund waiting for its provider carries into its
@@ -102,6 +118,10 @@ type RefundOutcome struct {
 	// FailureReason says why a failed refund failed (the provider's words
 	// when it gave any).
 	FailureReason string `json:"failure_reason,omitempty"`
+	// TopUpNotTakenBack is set when a provider's own refund
+	// (RefundKindProvider) could not take back the order's top-up because
+	// the buyer had spent it: money at risk, for an operator to decide.
+	TopUpNotTakenBack bool `json:"top_up_not_taken_back,omitempty"`
 }
 
 // RefundNotLate is the outcome status of a late-payment workflow whose

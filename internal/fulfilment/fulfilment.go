@@ -12,7 +12,11 @@
 // points, membership days, wallet top-up — has been taken back in all, each
 // refund taking that minus what the order's earlier refunds already took
 // (read from the ledgers). Split refunds never take back more than the
-// order granted, and once everything is refunded exactly the grant.
+// order granted, and once everything is refunded exactly the grant. A
+// top-up is taken back before the money leaves, counting the refunds still
+// pending; a refund that then fails gives back (ReleaseTopUp) what the
+// order's refunds hold beyond the share of those not failed, so once all
+// settle the take-back is the succeeded refunds' share.
 package fulfilment
 
 import (
@@ -25,6 +29,7 @@ import (
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/wallet"
+	"gorm.io/gorm"
 )
 
 // ErrRechargeSpent means a top-up cannot be refunded because the buyer has
@@ -52,6 +57,9 @@ type Service struct {
 type RefundLedger interface {
 	// RefundsOf lists an order's refunds, whatever their status.
 	RefundsOf(ctx context.Context, orderNo string) ([]contract.Refund, error)
+	// RefundsWithin lists them inside tx, the transaction holding the
+	// buyer's wallet lock.
+	RefundsWithin(ctx context.Context, tx *gorm.DB, orderNo string) ([]contract.Refund, error)
 }
 
 // Delivered is what a completed order gave the buyer.
@@ -110,15 +118,25 @@ func (s *Service) Fulfil(ctx context.Context, orderNo string, pointsPerYuan int6
 // ReclaimTopUp takes back the wallet credit of a refunded top-up before the
 // money leaves: the refund's cumulative share of the credit (this refund and
 // every other refund of the order not failed, over what was paid) minus what
-// the order's refunds already took back. It fails with ErrRechargeSpent —
-// of that kind only, never the wallet's InsufficientBalance — when the
-// balance no longer holds it, changing nothing.
+// the order's refunds already took back and kept. The refunds are read under
+// the buyer's wallet lock, so a refund that fails meanwhile (ReleaseTopUp)
+// is never counted by one and given back by the other. It fails with
+// ErrRechargeSpent — of that kind only, never the wallet's
+// InsufficientBalance — when the balance no longer holds it, changing
+// nothing.
 func (s *Service) ReclaimTopUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (int64, error) {
-	t, err := s.topUp(ctx, orderNo, refundNo, refundCents, totalCents)
-	if err != nil || t == nil {
+	c, err := s.credit(ctx, orderNo, totalCents)
+	if err != nil || c == nil {
 		return 0, err
 	}
-	take, err := s.Wallet.TakeBack(ctx, t.userID, refundNo, t.refundNos, t.share)
+	take, err := s.Wallet.TakeBack(ctx, c.userID, refundNo, func(tx *gorm.DB) (int64, []string, error) {
+		refunds, err := s.Refunds.RefundsWithin(ctx, tx, orderNo)
+		if err != nil {
+			return 0, nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
+		}
+		t := c.shareOf(refunds, refundNo, refundCents)
+		return t.share, t.refundNos, nil
+	})
 	if errors.Is(err, wallet.ErrInsufficientFunds) {
 		// %v, not %w: the refusal must read as RechargeSpent alone.
 		return 0, fmt.Errorf("%w: refund %s of %s: %v", ErrRechargeSpent, refundNo, orderNo, err)
@@ -207,9 +225,16 @@ type topUpShare struct {
 	refundNos []string // every refund of the order, this one included
 }
 
-// topUp computes a refund's share of an order's top-up, or nil when the
-// order has no top-up credited (never fulfilled, or none bought).
-func (s *Service) topUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (*topUpShare, error) {
+// credited is an order's top-up as credited to the wallet.
+type credited struct {
+	userID   uint
+	credited int64 // the top-up credited to the wallet
+	total    int64 // what was paid
+}
+
+// credit reads an order's credited top-up, or nil when the order has none
+// credited (never fulfilled, or none bought).
+func (s *Service) credit(ctx context.Context, orderNo string, totalCents int64) (*credited, error) {
 	o, err := s.Orders.Get(ctx, orderNo)
 	if err != nil {
 		return nil, err
@@ -218,21 +243,24 @@ func (s *Service) topUp(ctx context.Context, orderNo, refundNo string, refundCen
 	if sum.RechargeCents == 0 || totalCents <= 0 {
 		return nil, nil
 	}
-	credited, err := s.Wallet.Entry(ctx, orderNo, wallet.KindRecharge)
-	if err != nil || credited == nil {
+	entry, err := s.Wallet.Entry(ctx, orderNo, wallet.KindRecharge)
+	if err != nil || entry == nil {
 		return nil, err // never credited (not fulfilled): nothing to take back
 	}
 	if s.Refunds == nil {
 		return nil, errors.New("fulfilment: no refund ledger wired")
 	}
-	refunds, err := s.Refunds.RefundsOf(ctx, orderNo)
-	if err != nil {
-		return nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
-	}
-	t := &topUpShare{userID: o.UserID, credited: sum.RechargeCents, total: totalCents, refundNos: []string{refundNo}}
+	return &credited{userID: o.UserID, credited: sum.RechargeCents, total: totalCents}, nil
+}
+
+// shareOf is refundNo's cumulative share of the credit (refundCents, 0 for
+// everything not refunded yet) among the order's refunds of its kept
+// payment (an extra payment's refund returns other money and counts not).
+func (c *credited) shareOf(refunds []contract.Refund, refundNo string, refundCents int64) *topUpShare {
+	t := &topUpShare{userID: c.userID, credited: c.credited, total: c.total, refundNos: []string{refundNo}}
 	for _, r := range refunds {
-		if r.RefundNo == refundNo {
-			continue
+		if r.RefundNo == refundNo || r.Kind == contract.RefundKindExtra {
+			continue // an extra payment's refund returns other money
 		}
 		t.refundNos = append(t.refundNos, r.RefundNo)
 		if r.Status != contract.RefundFailed {
@@ -240,29 +268,74 @@ func (s *Service) topUp(ctx context.Context, orderNo, refundNo string, refundCen
 		}
 	}
 	if refundCents == 0 {
-		refundCents = totalCents - t.others
+		refundCents = c.total - t.others
 	}
-	t.share = rewards.ProRata(sum.RechargeCents, t.others+refundCents, totalCents)
+	t.share = rewards.ProRata(c.credited, t.others+refundCents, c.total)
+	return t
+}
+
+// topUp computes a refund's share of an order's top-up, or nil when the
+// order has no top-up credited (never fulfilled, or none bought).
+func (s *Service) topUp(ctx context.Context, orderNo, refundNo string, refundCents, totalCents int64) (*topUpShare, error) {
+	c, err := s.credit(ctx, orderNo, totalCents)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	refunds, err := s.Refunds.RefundsOf(ctx, orderNo)
+	if err != nil {
+		return nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
+	}
+	t := c.shareOf(refunds, refundNo, refundCents)
 	if t.taken, err = s.Wallet.Reversed(ctx, t.refundNos); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// RestoreTopUp gives back what ReclaimTopUp took for refundNo, because that
-// refund failed at the provider and the buyer must not lose both the money
-// and the balance. It credits the wallet once per refund number (nothing
-// when nothing was taken) and answers the cents given back.
-func (s *Service) RestoreTopUp(ctx context.Context, refundNo string) (int64, error) {
-	taken, err := s.Wallet.Entry(ctx, refundNo, wallet.KindReversal)
-	if err != nil || taken == nil {
+// ReleaseTopUp gives back, for refundNo that failed, what the order's
+// refunds took back of its top-up beyond the share its refunds that have
+// not failed still need (their cumulative share, refundNo left out): the
+// buyer must not lose both the money and the balance, and a refund that
+// took nothing — another refund took its part for it — releases that part.
+// The refunds are read and the wallet credited under the buyer's wallet
+// lock, once per refund number; call it only once refundNo is recorded
+// failed, so no take-back counts it again. It answers the cents given back.
+func (s *Service) ReleaseTopUp(ctx context.Context, orderNo, refundNo string) (int64, error) {
+	o, err := s.Orders.Get(ctx, orderNo)
+	if err != nil {
 		return 0, err
 	}
-	back, err := s.Wallet.Credit(ctx, taken.UserID, refundNo, wallet.KindRestore, -taken.AmountCents)
-	if err != nil {
-		return 0, fmt.Errorf("restore top-up of refund %s: %w", refundNo, err)
+	c, err := s.credit(ctx, orderNo, o.AmountCents)
+	if err != nil || c == nil {
+		return 0, err
 	}
-	return back.AmountCents, nil
+	back, err := s.Wallet.GiveBack(ctx, c.userID, refundNo, func(tx *gorm.DB) (int64, []string, error) {
+		refunds, err := s.Refunds.RefundsWithin(ctx, tx, orderNo)
+		if err != nil {
+			return 0, nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
+		}
+		group := []string{refundNo}
+		var needed int64
+		total := c.total
+		for _, r := range refunds {
+			if r.RefundNo == refundNo {
+				total = r.TotalCents
+				continue
+			}
+			if r.Kind == contract.RefundKindExtra {
+				continue // an extra payment's refund returns other money
+			}
+			group = append(group, r.RefundNo)
+			if r.Status != contract.RefundFailed {
+				needed += r.AmountCents
+			}
+		}
+		return rewards.ProRata(c.credited, needed, max(total, 1)), group, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("give back top-up of %s for failed refund %s: %w", orderNo, refundNo, err)
+	}
+	return back, nil
 }
 
 // Reversed is what a refund took back.

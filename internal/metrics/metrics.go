@@ -38,7 +38,7 @@ const (
 	ReasonUnpaid        = "unpaid"         // accepted (acknowledged): the trade closed unpaid (Alipay TRADE_CLOSED), nothing signalled
 	ReasonAuditApproved = "audit_approved" // refund audit answered: the provider may refund
 	ReasonAuditRefused  = "audit_refused"  // refund audit answered: the provider may not refund
-	ReasonAuditedRefund = "audited_refund" // accepted: the provider's own refund after an approved audit; settle by hand
+	ReasonAuditedRefund = "audited_refund" // accepted: the provider's own refund after an approved audit; settled by a refund workflow (kind provider)
 	ReasonMalformed     = "malformed"      // refused 400: could not be parsed
 	ReasonUnverified    = "unverified"     // refused 401: bad signature, stale or wrong merchant
 	ReasonUnknownOrder  = "unknown_order"  // refused 404: no such payment attempt

@@ -9,14 +9,16 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
 )
 
 // RefundAudit records a provider's refund audit and our answer, one row per
 // provider refund id (the provider asks again until answered; the latest
-// answer is kept). An approved audit means the provider refunds outside our
-// refund workflow: its refund notify is acknowledged by this record, and
-// the refund is left for an operator to settle in the shop's books.
+// answer is kept). An approved audit means the provider refunds on its
+// own: its refund notify (status succeeded) records the refund
+// (OpenProviderRefund) and starts a refund workflow of kind
+// contract.RefundKindProvider, which settles it without calling the provider.
 type RefundAudit struct {
 	ID               uint   `gorm:"primaryKey"`
 	Provider         string `gorm:"size:24;not null"`
@@ -108,13 +110,17 @@ func (s *Service) decideAudit(ctx context.Context, a providers.RefundAudit) (*Re
 	var refunded int64
 	err = s.db.WithContext(ctx).Model(&Refund{}).Scopes(orderRefunds).
 		Where("order_no = ? AND status <> ?", p.OrderNo, RefundFailed).
+		Where("refund_no <> ?", contract.ProviderRefundNo(p.OrderNo, a.ProviderRefundID)). // this audit's own refund, if recorded
 		Select("COALESCE(SUM(amount_cents), 0)").Scan(&refunded).Error
 	if err != nil {
 		return nil, fmt.Errorf("sum refunds of %s: %w", p.OrderNo, err)
 	}
-	var approved int64 // the provider's own refunds approved before
+	var approved int64 // the provider's own refunds approved before, not yet recorded as refunds
+	recorded := s.db.WithContext(ctx).Model(&Refund{}).Select("provider_refund_id").
+		Where("order_no = ? AND kind = ? AND provider_refund_id IS NOT NULL", p.OrderNo, contract.RefundKindProvider)
 	err = s.db.WithContext(ctx).Model(&RefundAudit{}).
 		Where("order_no = ? AND approved AND provider_refund_id <> ?", p.OrderNo, a.ProviderRefundID).
+		Where("provider_refund_id NOT IN (?)", recorded).
 		Select("COALESCE(SUM(amount_cents), 0)").Scan(&approved).Error
 	if err != nil {
 		return nil, fmt.Errorf("sum approved refund audits of %s: %w", p.OrderNo, err)
@@ -129,4 +135,24 @@ func (s *Service) decideAudit(ctx context.Context, a providers.RefundAudit) (*Re
 		d.Approved = true
 	}
 	return d, nil
+}
+
+// ProviderRefundReason is the reason recorded on a provider's own refund.
+const ProviderRefundReason = "refunded by the provider after an approved refund audit"
+
+// OpenProviderRefund records the refund a provider made on its own after
+// the approved audit a (kind contract.RefundKindProvider, numbered
+// contract.ProviderRefundNo, keeping the provider's refund id, so its
+// refund notify finds it): idempotent by that number, and bounded by what
+// was paid like every refund (ErrRefundTooLarge when the shop's own
+// refunds took the rest meanwhile).
+func (s *Service) OpenProviderRefund(ctx context.Context, a *RefundAudit) (*Refund, error) {
+	no := contract.ProviderRefundNo(a.OrderNo, a.ProviderRefundID)
+	if len(no) > 64 {
+		return nil, fmt.Errorf("provider refund %s of %s: refund number longer than 64 characters", a.ProviderRefundID, a.OrderNo)
+	}
+	return s.openRefund(ctx, contract.OpenRefundInput{
+		RefundNo: no, OrderNo: a.OrderNo, AmountCents: a.AmountCents, Reason: ProviderRefundReason,
+		Kind: contract.RefundKindProvider, ProviderRefundID: a.ProviderRefundID,
+	})
 }

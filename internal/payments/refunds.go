@@ -68,6 +68,13 @@ func (r *Refund) Contract() *contract.Refund {
 // and refuses to refund more than was paid in total, and any refund of a
 // payment of 0 cents (ErrNothingPaid, kind NotRefundable).
 func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amountCents int64, reason string) (*Refund, error) {
+	return s.openRefund(ctx, contract.OpenRefundInput{RefundNo: refundNo, OrderNo: orderNo, AmountCents: amountCents, Reason: reason})
+}
+
+// openRefund is OpenRefund of any kind: a contract.RefundKindProvider
+// refund (the provider's own, already made) keeps its provider refund id.
+func (s *Service) openRefund(ctx context.Context, in contract.OpenRefundInput) (*Refund, error) {
+	refundNo, orderNo, amountCents, reason := in.RefundNo, in.OrderNo, in.AmountCents, in.Reason
 	var out Refund
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var existing Refund
@@ -110,6 +117,9 @@ func (s *Service) OpenRefund(ctx context.Context, refundNo, orderNo string, amou
 		}
 		out = Refund{RefundNo: refundNo, OrderNo: orderNo, OutTradeNo: paid.OutTradeNo, Channel: paid.Channel,
 			AmountCents: amountCents, TotalCents: paid.AmountCents, Reason: reason, Status: RefundStatusPending, Kind: contract.RefundKindOrder}
+		if in.Kind == contract.RefundKindProvider {
+			out.Kind, out.ProviderRefundID = contract.RefundKindProvider, in.ProviderRefundID
+		}
 		if err := tx.Create(&out).Error; err != nil {
 			return fmt.Errorf("record refund %s: %w", refundNo, err)
 		}
@@ -277,8 +287,14 @@ func (s *Service) RefundedCents(ctx context.Context, orderNo string) (int64, err
 
 // RefundsOf lists an order's refunds, whatever their status, oldest first.
 func (s *Service) RefundsOf(ctx context.Context, orderNo string) ([]contract.Refund, error) {
+	return s.RefundsWithin(ctx, s.db, orderNo)
+}
+
+// RefundsWithin lists an order's refunds as RefundsOf does, read inside tx
+// (a transaction of the same database, e.g. one holding a wallet lock).
+func (s *Service) RefundsWithin(ctx context.Context, tx *gorm.DB, orderNo string) ([]contract.Refund, error) {
 	var rs []Refund
-	err := s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("created_at, refund_no").Find(&rs).Error
+	err := tx.WithContext(ctx).Where("order_no = ?", orderNo).Order("created_at, refund_no").Find(&rs).Error
 	if err != nil {
 		return nil, fmt.Errorf("list refunds of %s: %w", orderNo, err)
 	}

@@ -10,7 +10,7 @@ import (
 // OpenRefund: idempotent by refund number, bounded by what was paid) and
 // answers it as the workflow sees it.
 func (s *Service) OpenRefundFor(ctx context.Context, in contract.OpenRefundInput) (*contract.Refund, error) {
-	r, err := s.OpenRefund(ctx, in.RefundNo, in.OrderNo, in.AmountCents, in.Reason)
+	r, err := s.openRefund(ctx, in)
 	if err != nil {
 		return nil, err
 	}

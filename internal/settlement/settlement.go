@@ -160,3 +160,25 @@ func (s *Service) settleExtraRefund(ctx context.Context, r *payments.Refund) (*c
 	}
 	return &contract.SettleRefundResult{OrderStatus: o.Status}, nil
 }
+
+// FailRefund records a refund failed (with its reason, if given) and then
+// gives back, under the buyer's wallet lock, what the order's refunds took
+// back of its top-up beyond the share of its refunds still not failed
+// (fulfilment.ReleaseTopUp). The failure is recorded first, so no
+// concurrent take-back counts the refund again once its part is given
+// back. A refund that succeeded is left alone (nothing is given back); an
+// extra payment's refund took nothing back. It answers the cents given
+// back, and is idempotent by refund number.
+func (s *Service) FailRefund(ctx context.Context, refundNo, reason string) (int64, error) {
+	if err := s.Payments.FailRefund(ctx, refundNo, reason); err != nil {
+		return 0, err
+	}
+	r, err := s.Payments.GetRefund(ctx, refundNo)
+	if err != nil {
+		return 0, err
+	}
+	if r.Status != contract.RefundFailed || r.Kind == contract.RefundKindExtra {
+		return 0, nil
+	}
+	return s.Fulfilment.ReleaseTopUp(ctx, r.OrderNo, r.RefundNo)
+}

@@ -96,15 +96,21 @@ func (s *Service) Entry(ctx context.Context, ref, kind string) (*Entry, error) {
 	return &e, nil
 }
 
+// Owed answers, inside tx (the transaction holding the buyer's wallet
+// lock), what a group of refs must have taken back in all and the group's
+// refs (ref's siblings, e.g. every refund of one order, ref included).
+type Owed func(tx *gorm.DB) (cents int64, group []string, err error)
+
 // TakeBack debits ref (kind KindReversal) what a share still owes once
 // the reversals of its group have been counted: share minus the sum the
-// group's refs (ref's siblings, e.g. every refund of one order) already
-// took, never below zero. The sum is read and the debit made under the
-// buyer's wallet lock, so concurrent take-backs of one group never take the
-// same part twice; a repeated call for ref returns what it took the first
-// time. It answers the amount taken, or ErrInsufficientFunds (changing
-// nothing) when the balance is short.
-func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, group []string, share int64) (int64, error) {
+// group's refs already took and kept, never below zero. The share and its
+// group are computed, the sum read and
+// the debit made under the buyer's wallet lock, so concurrent take-backs
+// and give-backs (GiveBack) of one group never take or return the same
+// part twice; a repeated call for ref returns what it took the first time.
+// It answers the amount taken, or ErrInsufficientFunds (changing nothing)
+// when the balance is short.
+func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, share Owed) (int64, error) {
 	var taken int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockWallet(tx, userID); err != nil {
@@ -119,14 +125,18 @@ func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, group [
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return fmt.Errorf("load wallet entry: %w", err)
 		}
+		owed, group, err := share(tx)
+		if err != nil {
+			return err
+		}
 		before, err := reversedBy(tx, group)
 		if err != nil {
 			return err
 		}
-		if share-before <= 0 {
+		if owed-before <= 0 {
 			return nil
 		}
-		e, err := (&Service{db: tx}).move(ctx, userID, ref, KindReversal, -(share - before))
+		e, err := (&Service{db: tx}).move(ctx, userID, ref, KindReversal, -(owed - before))
 		if err != nil {
 			return err
 		}
@@ -137,6 +147,54 @@ func (s *Service) TakeBack(ctx context.Context, userID uint, ref string, group [
 		return 0, err
 	}
 	return taken, nil
+}
+
+// GiveBack credits ref (kind KindRestore) what the reversals of its group
+// hold beyond keep, the part the group still needs (e.g. the share of the
+// refunds of an order that have not failed): the sum the group's refs took
+// and kept minus keep, never below zero — whatever ref itself took, so a
+// refund that took nothing gives back what its siblings took for it. keep
+// and its group are computed and the sum read under the buyer's wallet lock, as in TakeBack.
+// A repeated call for ref returns what it gave back the first time; a call
+// that finds nothing to give back records nothing. It answers the amount
+// given back.
+func (s *Service) GiveBack(ctx context.Context, userID uint, ref string, keep Owed) (int64, error) {
+	var back int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockWallet(tx, userID); err != nil {
+			return err
+		}
+		var prior Entry
+		err := tx.Where("ref = ? AND kind = ?", ref, KindRestore).Take(&prior).Error
+		if err == nil {
+			back = prior.AmountCents
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("load wallet entry: %w", err)
+		}
+		needed, group, err := keep(tx)
+		if err != nil {
+			return err
+		}
+		kept, err := reversedBy(tx, group)
+		if err != nil {
+			return err
+		}
+		if kept-needed <= 0 {
+			return nil
+		}
+		e, err := (&Service{db: tx}).move(ctx, userID, ref, KindRestore, kept-needed)
+		if err != nil {
+			return err
+		}
+		back = e.AmountCents
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return back, nil
 }
 
 // Reversed sums what the reversals of refs took and kept (a positive

@@ -347,7 +347,7 @@ func (c *checker) order(s *shop, o *orders.Order, pays []sandbox.BookPayment, pr
 		provByNo[r.OutRefundNo] = r
 	}
 	for _, r := range s.refunds[no] {
-		if r.Kind == contract.RefundKindOrder || r.Kind == "" {
+		if r.Kind != contract.RefundKindExtra { // order and provider refunds return the kept payment
 			switch r.Status {
 			case payments.RefundSucceeded:
 				shopOrderRefunded += r.AmountCents

@@ -7,8 +7,9 @@
 // channel, pay attempt k in the sandbox (old attempts included, so late
 // payments of closed attempts happen), re-send a payment notify, cancel,
 // let the payment window expire (the shop's PAYMENT_TIMEOUT), partial and
-// full admin refunds, wallet top-ups and spending from the wallet. Only
-// the public API and the sandbox's HTTP API are used.
+// full admin refunds (some failed by the provider), wallet top-ups and
+// spending from the wallet. Only the public API and the sandbox's HTTP API
+// are used.
 package model
 
 import (
@@ -427,13 +428,23 @@ func (b *buyer) cancel(ctx context.Context, o *order) {
 }
 
 // refund asks the operator for a partial or full refund, sometimes twice
-// with the same refund number.
+// with the same refund number. Sometimes the provider is told first to fail
+// the order's next refund (the sandbox's refund-outcome: WeChat Pay v3
+// settles it ABNORMAL or CLOSED), so refunds of one order fail while
+// others are pending.
 func (b *buyer) refund(ctx context.Context, o *order) {
 	body := map[string]any{"reason": "model"}
 	action := "refund_full"
 	if o.amount > 1 && b.rnd.Intn(2) == 0 {
 		body["amount"] = 1 + b.rnd.Int63n(o.amount-1)
 		action = "refund_partial"
+	}
+	if b.rnd.Intn(4) == 0 {
+		b.r.count("refund_fails")
+		status := []string{"ABNORMAL", "CLOSED"}[b.rnd.Intn(2)]
+		for _, t := range o.tradeNos {
+			b.r.call(ctx, "POST", b.r.cfg.SandboxURL+"/sandbox/orders/"+t+"/refund-outcome?status="+status, "", nil)
+		}
 	}
 	if b.rnd.Intn(3) == 0 {
 		body["refund_no"] = fmt.Sprintf("M%s%d", o.no, b.rnd.Intn(2))
