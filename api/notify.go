@@ -229,6 +229,11 @@ func (s *Server) auditRefund(c *fiber.Ctx, p providers.Provider, a providers.Ref
 	ctx, cancel := s.notifyCtx(c, p)
 	defer cancel()
 	d, err := s.Payments.AuditRefund(ctx, p.Name(), *q)
+	if errors.Is(err, payments.ErrAuditTooEarly) {
+		s.log(c).Info("refund audit before the order is fulfilled: asked to try again", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
+		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyRefused, metrics.ReasonUnavailable)
+		return reply(c, p.Refuse(fiber.StatusServiceUnavailable, "order still being fulfilled, ask again"))
+	}
 	if err != nil {
 		s.log(c).Error("refund audit", "provider", p.Name(), "out_trade_no", q.OutTradeNo, "error", err)
 		s.Metrics.Notify(p.Name(), metrics.NotifyRefundAudit, metrics.NotifyRefused, metrics.ReasonUnavailable)

@@ -9,6 +9,7 @@ import (
 	"github.com/shopflow/orderpay/internal/baidu"
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/devtools/sandbox/baidusb"
+	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 )
 
@@ -135,4 +136,30 @@ func TestBaiduRefundAudit(t *testing.T) {
 
 	assert.Equal(t, before, s.snapshot(), "an audit changed an order, payment or stock")
 	assert.Equal(t, rows, s.paymentRows(), "an audit changed a payment")
+}
+
+// An audit of an order still being fulfilled (paid, its top-up or points
+// not granted yet) is answered "ask again": approving it now would take
+// back nothing of what fulfilment is about to grant. Once the order is
+// completed the same audit is approved.
+func TestBaiduRefundAuditWaitsForFulfilment(t *testing.T) {
+	s := newAPISystem(t)
+	const path = "/api/v1/notify/baidu/refund-audit"
+	paid := s.recordPaidPayment("20260101000000000000300", contract.ChannelBaidu, "1068881300")
+	require.NoError(t, s.app.DB.Create(&orders.Order{
+		OrderNo: paid.OrderNo, UserID: 1, Status: contract.StatusPaid, PayChannel: contract.ChannelBaidu, AmountCents: paid.AmountCents,
+	}).Error)
+
+	res := s.send(path, s.baiduAudit(paid.OutTradeNo, "1068881300", "1800", "W1"))
+	assert.Equal(t, 503, res.Status, "%s", res.Body)
+	assert.NotContains(t, string(res.Body), `"errno":0`, "no answer Baidu would act on")
+	var n int64
+	require.NoError(t, s.app.DB.Model(&payments.RefundAudit{}).Count(&n).Error)
+	assert.Zero(t, n, "nothing decided, nothing recorded")
+
+	require.NoError(t, s.app.DB.Model(&orders.Order{}).Where("order_no = ?", paid.OrderNo).
+		Update("status", contract.StatusCompleted).Error)
+	res = s.send(path, s.baiduAudit(paid.OutTradeNo, "1068881300", "1800", "W1"))
+	assert.Equal(t, 200, res.Status, "%s", res.Body)
+	assert.JSONEq(t, string(baidu.AckAudit(baidu.AuditApproved, 1800)), string(res.Body))
 }

@@ -33,6 +33,10 @@ type RefundAudit struct {
 	UpdatedAt        time.Time
 }
 
+// ErrAuditTooEarly is a refund audit of an order still being fulfilled: it
+// is answered "ask again later" (the provider retries its audit).
+var ErrAuditTooEarly = errors.New("refund audit before the order is fulfilled")
+
 // RefundAuditDecision is the answer to a provider's refund audit.
 type RefundAuditDecision struct {
 	Approved bool
@@ -99,6 +103,17 @@ func (s *Service) decideAudit(ctx context.Context, a providers.RefundAudit) (*Re
 		return nil, err
 	}
 	d := &RefundAuditDecision{OrderNo: p.OrderNo}
+	var orderStatus string
+	if err := s.db.WithContext(ctx).Table("orders").Select("status").Where("order_no = ?", p.OrderNo).Scan(&orderStatus).Error; err != nil {
+		return nil, fmt.Errorf("status of order %s: %w", p.OrderNo, err)
+	}
+	switch orderStatus {
+	case contract.StatusPending, contract.StatusAwaitingPayment, contract.StatusPaid:
+		// Still being fulfilled: a take-back now would miss what fulfilment
+		// is about to grant (a top-up credited after it). The provider asks
+		// again (its audit is retried until answered).
+		return nil, fmt.Errorf("%w: order %s is %s", ErrAuditTooEarly, p.OrderNo, orderStatus)
+	}
 	switch {
 	case p.Status != StatusPaid:
 		d.Reason = fmt.Sprintf("payment is %s, not paid", p.Status)
