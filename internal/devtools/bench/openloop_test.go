@@ -65,7 +65,7 @@ func TestOpenLoopGoalsAtHalfThePeak(t *testing.T) {
 	assert.Contains(t, text, "place-order p99 61.2 ms (goal < 50: not met), notify p99 12.3 ms (goal < 20: met)")
 	assert.Contains(t, text, "    50%    20.0")
 	md := openLoopMarkdown(runs)
-	assert.Contains(t, md, "| 25% | 10.0 |")
+	assert.Contains(t, md, "| 25% | 10.0 | 0.0 | 100 |")
 	assert.Contains(t, md, "20.0 / 61.2 / 66.2")
 	assert.Contains(t, md, "place-order p99 **61.2 ms** (goal < 50 ms: **not met**)")
 	require.Empty(t, OpenLoopText(nil))
