@@ -130,11 +130,16 @@ func runBench(args []string) error {
 		pprofWorker = fs.String("pprof-worker", "", "worker pprof base URL (with -profile-dir)")
 		procsFlag   = fs.String("procs", "", "processes to account CPU for: name=pid,… (postgres:DB=0 sums that database's backends)")
 		metricsURL  = fs.String("temporal-metrics", "", "the dev server's Prometheus /metrics URL: Temporal's work per order")
+		openLoop    = fs.String("open-loop", "25,50,75", "open-loop arrival rates, percent of the peak closed-loop throughput (empty: none)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	levels, err := parseLevels(*levelsFlag)
+	if err != nil {
+		return err
+	}
+	shares, err := parseShares(*openLoop)
 	if err != nil {
 		return err
 	}
@@ -185,6 +190,7 @@ func runBench(args []string) error {
 			prof = startProfiles(ctx, *profileDir, *pprofAPI, *pprofWorker, *warmup, *duration)
 		}
 		cpu0, srv0 = bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
+		db0 := bench.SampleDB(ctx, os.Getenv("DATABASE_URL"))
 		flow, err := bench.Run(ctx, bench.Config{
 			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: c,
 			Duration: *warmup + *duration, Warmup: *warmup, IdempotencyKeys: true,
@@ -203,6 +209,9 @@ func runBench(args []string) error {
 		fmt.Fprint(os.Stderr, flow.Text())
 		fmt.Fprintf(os.Stderr, "flow: %s; %s\n", lv.FlowCPU, lv.FlowServer)
 		lv.Baseline, lv.Flow = base, flow
+		if c == top {
+			res.Cost = orderCost(ctx, tc, os.Getenv("DATABASE_URL"), db0, flow)
+		}
 		if base.Throughput > 0 {
 			lv.Ratio = flow.Throughput / base.Throughput
 		}
@@ -210,6 +219,11 @@ func runBench(args []string) error {
 		res.Levels = append(res.Levels, lv)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+	}
+	if len(shares) > 0 {
+		if res.OpenLoop, err = runOpenLoop(ctx, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *duration); err != nil {
+			return err
 		}
 	}
 	if *hot {

@@ -225,6 +225,9 @@ type Result struct {
 	PerSecond      []int          `json:"completed_per_sec"` // completions in each second of the run
 	Stock          []StockCheck   `json:"stock"`
 	StockOK        bool           `json:"stock_ok"`
+	// SampleOrders are a few completed orders of the window (their workflow
+	// ids), for reading their histories (the per-order cost).
+	SampleOrders []string `json:"sample_orders,omitempty"`
 }
 
 // ConfigSummary is the part of Config a report shows.
@@ -430,7 +433,7 @@ func (r *runner) drive(ctx context.Context) {
 					if !r.claim(stop) {
 						return
 					}
-					r.runOrder(drainCtx)
+					r.runOrder(drainCtx, time.Now())
 				}
 			}()
 		}
@@ -467,11 +470,17 @@ func (r *runner) claim(stop context.CancelFunc) bool {
 	return true
 }
 
+// openLoop starts orders on a fixed schedule (arrivalAt), whatever the
+// orders in flight do: a slow answer does not hold back the next buyer, so
+// the latencies are those of a steady arrival rate. Each order's latency
+// counts from its scheduled arrival, not from when its goroutine ran, so a
+// late start (a busy machine) shows in the figures instead of hiding
+// (no coordinated omission).
 func (r *runner) openLoop(runCtx, drainCtx context.Context, stop context.CancelFunc, wg *sync.WaitGroup) {
-	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
-	next := time.Now()
-	for {
-		if d := time.Until(next); d > 0 {
+	t0 := time.Now()
+	for i := int64(0); ; i++ {
+		at := arrivalAt(t0, r.cfg.Rate, i)
+		if d := time.Until(at); d > 0 {
 			select {
 			case <-runCtx.Done():
 				return
@@ -481,7 +490,6 @@ func (r *runner) openLoop(runCtx, drainCtx context.Context, stop context.CancelF
 		if runCtx.Err() != nil {
 			return
 		}
-		next = next.Add(interval)
 		if r.inflight.Load() >= int64(r.cfg.Concurrency) {
 			r.errs.inc("skipped: in-flight limit reached")
 			continue
@@ -492,7 +500,7 @@ func (r *runner) openLoop(runCtx, drainCtx context.Context, stop context.CancelF
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runOrder(drainCtx)
+			r.runOrder(drainCtx, at)
 		}()
 	}
 }
@@ -549,11 +557,12 @@ func errorCode(body []byte) string {
 }
 
 // runOrder takes one order through the flow: place, pay, poll until final.
-func (r *runner) runOrder(ctx context.Context) {
+// start is when the buyer arrived (its scheduled time in an open loop).
+func (r *runner) runOrder(ctx context.Context, start time.Time) {
 	r.inflight.Add(1)
 	defer r.inflight.Add(-1)
 	b, product, channel := r.pick()
-	o := &order{product: product, qty: r.cfg.Quantity, channel: channel, start: time.Now()}
+	o := &order{product: product, qty: r.cfg.Quantity, channel: channel, start: start}
 	o.measured = !o.start.Before(r.warmEnd)
 	r.mu.Lock()
 	r.orders = append(r.orders, o)
@@ -936,6 +945,9 @@ func (r *runner) result() *Result {
 			continue
 		}
 		res.Measured++
+		if o.status == "completed" && len(res.SampleOrders) < sampleOrders {
+			res.SampleOrders = append(res.SampleOrders, o.no)
+		}
 		if o.status == "completed" && !o.payStart.IsZero() {
 			payToDone = append(payToDone, o.done.Sub(o.payStart))
 		}

@@ -116,6 +116,10 @@ func Markdown(r *Report, chart string) string {
 			}
 		}
 	}
+	b.WriteString(openLoopMarkdown(r.OpenLoop))
+	if r.Cost != nil {
+		b.WriteString(r.Cost.markdown())
+	}
 	if h := r.Hot; h != nil {
 		w("\n## Flash sale\n\n")
 		w("%d buyers for %.0f s, %.0f%% of orders for product %d (the flash-sale mug: 100 in stock, 1 cent), the rest for products %s. ",

@@ -26,7 +26,11 @@ type Report struct {
 	Warmup   float64   `json:"warmup_s"`
 	Levels   []Level   `json:"levels"`
 	Hot      *Result   `json:"hot,omitempty"` // the flash sale at the highest level
-	Logs     string    `json:"logs,omitempty"`
+	// OpenLoop is the flow at fixed arrival rates (shares of the peak).
+	OpenLoop []OpenLoopRun `json:"open_loop,omitempty"`
+	// Cost is what one completed order costs (histories, database).
+	Cost *OrderCost `json:"cost,omitempty"`
+	Logs string     `json:"logs,omitempty"`
 }
 
 // Level is the baseline and the flow at one concurrency.
@@ -164,6 +168,10 @@ func (r *Report) Summary() string {
 			LatencyTarget, best.Flow.Throughput, best.Concurrency, best.Ratio, best.Baseline.Throughput)
 	} else {
 		fmt.Fprintf(&b, "no level met the p99 < %.0f ms target\n", LatencyTarget)
+	}
+	b.WriteString(OpenLoopText(r.OpenLoop))
+	if r.Cost != nil {
+		b.WriteString(r.Cost.CostTable())
 	}
 	if h := r.Hot; h != nil {
 		ok := "no oversell"

@@ -19,6 +19,7 @@ type Latency struct {
 	P50  float64 `json:"p50_ms"`
 	P95  float64 `json:"p95_ms"`
 	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
 	Max  float64 `json:"max_ms"`
 }
 
@@ -77,6 +78,7 @@ func summarize(all []time.Duration) Latency {
 		P50:  ms(quantile(all, 0.50)),
 		P95:  ms(quantile(all, 0.95)),
 		P99:  ms(quantile(all, 0.99)),
+		P999: ms(quantile(all, 0.999)),
 		Max:  ms(all[len(all)-1]),
 	}
 }
@@ -147,7 +149,7 @@ func (l Latency) row(name string) string {
 	if l.N == 0 {
 		return fmt.Sprintf("  %-24s %7s\n", name, "-")
 	}
-	return fmt.Sprintf("  %-24s %7d %8.1f %8.1f %8.1f %8.1f %8.1f\n", name, l.N, l.Mean, l.P50, l.P95, l.P99, l.Max)
+	return fmt.Sprintf("  %-24s %7d %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n", name, l.N, l.Mean, l.P50, l.P95, l.P99, l.P999, l.Max)
 }
 
-const latencyHeader = "  latency (ms)                   n     mean      p50      p95      p99      max\n"
+const latencyHeader = "  latency (ms)                   n     mean      p50      p95      p99    p99.9      max\n"

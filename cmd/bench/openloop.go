@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/shopflow/orderpay/internal/devtools/bench"
+)
+
+// parseShares reads "25,50,75" (percent of the peak); "" is none.
+func parseShares(s string) ([]float64, error) {
+	var out []float64
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := strconv.ParseFloat(part, 64)
+		if err != nil || p <= 0 || p > 200 {
+			return nil, fmt.Errorf("-open-loop %q: %q is not a percentage in (0, 200]", s, part)
+		}
+		out = append(out, p/100)
+	}
+	return out, nil
+}
+
+// runOpenLoop offers the flow fixed arrival rates, shares of the peak
+// closed-loop throughput, each for warm-up + duration.
+func runOpenLoop(ctx context.Context, apiURL, sandboxURL string, peak float64, shares []float64, warmup, duration time.Duration) ([]bench.OpenLoopRun, error) {
+	var runs []bench.OpenLoopRun
+	for i, rate := range bench.OpenLoopRates(peak, shares) {
+		fmt.Fprintf(os.Stderr, "\n== open loop: %.1f orders/s (%.0f%% of the peak %.1f/s) ==\n", rate, shares[i]*100, peak)
+		flow, err := bench.Run(ctx, bench.Config{
+			APIURL: apiURL, SandboxURL: sandboxURL, Rate: rate,
+			// The in-flight bound only stops a run away: a few seconds of arrivals.
+			Concurrency: min(bench.MaxConcurrency, max(64, int(rate*10))),
+			Users:       64,
+			Duration:    warmup + duration, Warmup: warmup, IdempotencyKeys: true,
+			Progress: os.Stderr, RunID: fmt.Sprintf("open%.0f-%d", shares[i]*100, time.Now().Unix()),
+		})
+		if err != nil {
+			return runs, err
+		}
+		fmt.Fprint(os.Stderr, flow.Text())
+		runs = append(runs, bench.OpenLoopRun{Share: shares[i], Peak: peak, Rate: rate, Flow: flow})
+		if ctx.Err() != nil {
+			return runs, ctx.Err()
+		}
+	}
+	return runs, nil
+}
+
+// orderCost reads the histories of a few of the run's completed orders
+// and the database's counters since db0 (sampled before the run).
+func orderCost(ctx context.Context, tc client.Client, dsn string, db0 bench.DBCounters, flow *bench.Result) *bench.OrderCost {
+	time.Sleep(1500 * time.Millisecond) // PostgreSQL publishes its counters with up to a second of delay
+	db1 := bench.SampleDB(ctx, dsn)
+	cost, err := bench.ReadOrderCost(ctx, tc, flow.SampleOrders)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "per-order cost:", err)
+		return nil
+	}
+	if cost.Samples == 0 {
+		return nil
+	}
+	cost.SetDB(db0, db1, flow.Finished())
+	fmt.Fprint(os.Stderr, cost.CostTable())
+	return &cost
+}
