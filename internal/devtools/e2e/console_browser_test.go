@@ -164,7 +164,7 @@ type consoleSession struct {
 func consoleBrowser(t *testing.T, s *system, browser string) *consoleSession {
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 1000))...)
+		chromedp.UserDataDir(browserProfile(t)), chromedp.WindowSize(1200, 1000))...)
 	t.Cleanup(cancel)
 	ctx, cancel = chromedp.NewContext(ctx)
 	t.Cleanup(cancel)

@@ -39,7 +39,7 @@ func TestShopInBrowser(t *testing.T) {
 	s := startSystem(t, options{})
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844))...)
+		chromedp.UserDataDir(browserProfile(t)), chromedp.WindowSize(390, 844))...)
 	t.Cleanup(cancel)
 
 	t.Run("WeChatNative", func(t *testing.T) {

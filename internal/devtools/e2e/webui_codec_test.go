@@ -56,7 +56,7 @@ func TestWebUIDecodesWithSessionCookie(t *testing.T) {
 
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1100))...)
+		chromedp.UserDataDir(browserProfile(t)), chromedp.WindowSize(1400, 1100))...)
 	defer cancel()
 	ctx, cancel = chromedp.NewContext(ctx)
 	defer cancel()
@@ -151,6 +151,27 @@ func chromium(t *testing.T) string {
 	}
 	testenv.Unavailable(t, "Chromium not installed (apt-get install chromium)")
 	return ""
+}
+
+// browserProfile is a fresh Chromium profile directory, removed after the
+// test. Not t.TempDir: Chromium's helper processes may still write into it
+// for a moment after the browser is stopped, and t.TempDir fails the test
+// when its removal fails; here the removal retries and then gives up
+// quietly (it is a temporary directory).
+func browserProfile(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "orderpay-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for range 10 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("browser profile %s left behind", dir)
+	})
+	return dir
 }
 
 // freePort is a local port nothing listens on.
