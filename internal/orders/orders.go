@@ -310,7 +310,7 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 		updates["closed_at"] = at
 	}
 	var moved int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	move := func(tx *gorm.DB) error {
 		q := tx.Model(&Order{}).Where("order_no = ? AND status <> ?", t.OrderNo, t.Status)
 		if from, ok := movesFrom[t.Status]; ok {
 			q = q.Where("status IN ?", from)
@@ -324,7 +324,13 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 			return nil
 		}
 		return releaseStock(ctx, tx, t.OrderNo)
-	})
+	}
+	var err error
+	if releases[t.Status] { // the status and the release commit together
+		err = s.db.WithContext(ctx).Transaction(move)
+	} else { // one statement: no transaction round trips on the hot path
+		err = move(s.db.WithContext(ctx))
+	}
 	if err != nil {
 		return err
 	}
