@@ -1,6 +1,8 @@
 // Package catalog owns products and their stock. Stock only ever moves
-// through conditional updates, so it can never go below zero, and every
-// deduction is recorded once per order number.
+// through conditional updates, so it can never go below zero. An order
+// reserves its stock when it is placed; the reservation is taken when it is
+// paid or released when it ends unpaid, and every deduction and return is
+// recorded once per order number.
 package catalog
 
 import (
@@ -116,11 +118,15 @@ func check(db *gorm.DB, lines []Line) (map[uint]Product, error) {
 	return byID, nil
 }
 
-// Deduct takes the stock of lines for orderNo in one transaction. Each
-// product is decremented with a conditional update (stock >= quantity), so
-// concurrent orders can never sell more than there is; if any line cannot
-// be taken nothing is taken and ErrOutOfStock is returned. Deducting the
-// same order again is a no-op.
+// Deduct takes the stock of lines for orderNo in one transaction, once
+// (recorded in stock_deductions). An order placed with a reservation takes
+// its reserved units: the reservation moves from held to taken and no
+// product is decremented again. An order without a held reservation (placed
+// before reservations, or whose reservation was released when it closed and
+// that was paid late) is deducted as before: each product with a
+// conditional update (stock >= quantity), so concurrent orders can never
+// sell more than there is; if any line cannot be taken nothing is taken and
+// ErrOutOfStock is returned. Deducting the same order again is a no-op.
 func (s *Service) Deduct(ctx context.Context, orderNo string, lines []Line) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&StockDeduction{OrderNo: orderNo})
@@ -130,15 +136,13 @@ func (s *Service) Deduct(ctx context.Context, orderNo string, lines []Line) erro
 		if res.RowsAffected == 0 {
 			return nil // already deducted by an earlier attempt
 		}
+		reserved, err := moveReservation(tx, orderNo, ReservationTaken)
+		if err != nil || reserved {
+			return err
+		}
 		for _, l := range Merge(lines) { // sorted by id: no lock-order deadlocks
-			upd := tx.Model(&Product{}).
-				Where("id = ? AND stock >= ?", l.ProductID, l.Quantity).
-				UpdateColumn("stock", gorm.Expr("stock - ?", l.Quantity))
-			if upd.Error != nil {
-				return fmt.Errorf("deduct product %d for %s: %w", l.ProductID, orderNo, upd.Error)
-			}
-			if upd.RowsAffected == 0 {
-				return fmt.Errorf("%w: product %d for order %s", ErrOutOfStock, l.ProductID, orderNo)
+			if err := take(tx, orderNo, l); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -124,8 +124,8 @@ func (s *Service) Observe(o StatusObserver) *Service {
 	return s
 }
 
-// Create checks stock for every line and writes the order with its
-// snapshot, in one transaction. It is idempotent by order number: creating
+// Create checks stock for every line, reserves it (catalog.Reserve) and
+// writes the order with its snapshot, in one transaction. It is idempotent by order number: creating
 // an order that exists returns the stored one.
 func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 	if existing, err := s.Get(ctx, in.OrderNo); err == nil {
@@ -149,6 +149,12 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 		}
 		if err := tx.Create(&order.Items).Error; err != nil {
 			return fmt.Errorf("insert items of %s: %w", in.OrderNo, err)
+		}
+		// Reserve the stock now, so a sold-out product is refused at
+		// placement (ErrOutOfStock, nothing written) and a paid order
+		// takes what it reserved instead of being refunded.
+		if err := catalog.NewService(tx).Reserve(ctx, order.OrderNo, order.Lines()); err != nil {
+			return err
 		}
 		return debitWallet(ctx, tx, order)
 	})
@@ -257,7 +263,29 @@ var movesFrom = map[string][]string{
 	StatusRefunded:          {StatusPaid, StatusCompleted, StatusPaidUnfulfilled, StatusPartiallyRefunded},
 }
 
+// releases lists the statuses that end an order without taking its stock:
+// closed, cancelled, and paid_unfulfilled (a payment that raced a cancel or
+// did not match the amount is refunded without taking the stock). Moving
+// to one of them releases the order's held reservation.
+var releases = map[string]bool{StatusClosed: true, StatusCancelled: true, StatusPaidUnfulfilled: true}
+
+// releaseStock gives back the stock orderNo still holds in reservation, in
+// the transaction that moved its status (catalog.Release: at most once).
+func releaseStock(ctx context.Context, tx *gorm.DB, orderNo string) error {
+	var items []Item
+	if err := tx.Where("order_no = ?", orderNo).Order("id").Find(&items).Error; err != nil {
+		return fmt.Errorf("load items of %s: %w", orderNo, err)
+	}
+	o := Order{OrderNo: orderNo, Items: items}
+	if _, err := catalog.NewService(tx).Release(ctx, orderNo, o.Lines()); err != nil {
+		return err
+	}
+	return nil
+}
+
 // SetStatus moves an order to a new status and stamps the matching time.
+// A move that ends the order unpaid (see releases) releases its reserved
+// stock in the same transaction, so the stock comes back exactly once.
 // Setting the status an order already has, or one it has moved past (see
 // movesFrom), changes nothing, so a retried or re-run activity is harmless.
 func (s *Service) SetStatus(ctx context.Context, t Transition) error {
@@ -281,15 +309,32 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 	case StatusClosed:
 		updates["closed_at"] = at
 	}
-	q := s.db.WithContext(ctx).Model(&Order{}).Where("order_no = ? AND status <> ?", t.OrderNo, t.Status)
-	if from, ok := movesFrom[t.Status]; ok {
-		q = q.Where("status IN ?", from)
+	var moved int64
+	move := func(tx *gorm.DB) error {
+		q := tx.Model(&Order{}).Where("order_no = ? AND status <> ?", t.OrderNo, t.Status)
+		if from, ok := movesFrom[t.Status]; ok {
+			q = q.Where("status IN ?", from)
+		}
+		res := q.Updates(updates)
+		if res.Error != nil {
+			return fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, res.Error)
+		}
+		moved = res.RowsAffected
+		if moved == 0 || !releases[t.Status] {
+			return nil
+		}
+		return releaseStock(ctx, tx, t.OrderNo)
 	}
-	res := q.Updates(updates)
-	if res.Error != nil {
-		return fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, res.Error)
+	var err error
+	if releases[t.Status] { // the status and the release commit together
+		err = s.db.WithContext(ctx).Transaction(move)
+	} else { // one statement: no transaction round trips on the hot path
+		err = move(s.db.WithContext(ctx))
 	}
-	if res.RowsAffected == 0 {
+	if err != nil {
+		return err
+	}
+	if moved == 0 {
 		var n int64
 		if err := s.db.WithContext(ctx).Model(&Order{}).Where("order_no = ?", t.OrderNo).Count(&n).Error; err != nil {
 			return fmt.Errorf("check order %s: %w", t.OrderNo, err)

@@ -99,7 +99,7 @@ func TestCreateSnapshot(t *testing.T) {
 
 	var p catalog.Product
 	require.NoError(t, f.db.Take(&p, f.coffee.ID).Error)
-	assert.Equal(t, int64(10), p.Stock, "creating an order does not take stock")
+	assert.Equal(t, int64(7), p.Stock, "creating an order reserves its stock")
 }
 
 func TestCreateOutOfStockWritesNothing(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 // model changed without its migration fails CI. A new model goes here.
 func Models() []any {
 	return []any{
-		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{}, &catalog.StockMovement{},
+		&catalog.Product{}, &catalog.StockDeduction{}, &catalog.StockReturn{}, &catalog.StockMovement{}, &catalog.StockReservation{},
 		&addresses.Address{},
 		&users.User{}, &users.Token{},
 		&admins.Admin{}, &admins.Token{}, &admins.AuditEntry{},

@@ -18,7 +18,9 @@
 //     refunded / amount), the whole grant after a full refund;
 //   - stock is deducted only for kept orders (every line: goods, membership
 //     and top-up products all have a stock), and returned only after a full
-//     refund; per product, the stock moved equals the units kept;
+//     refund; a reservation taken at placement is held only while the order
+//     can be paid, and taken only with the deduction; per product, the
+//     stock moved equals the units kept plus the units still reserved;
 //   - every wallet balance is the sum of its ledger entries.
 //
 // A refund still processing at a provider (or a shop refund still pending)
@@ -140,6 +142,7 @@ type shop struct {
 	revocations map[string][]rewards.MembershipRevocation
 	deducted    map[string]bool
 	returned    map[string]bool
+	reserved    map[string]string // order number → reservation state
 	products    []catalog.Product
 	wallets     []wallet.Wallet
 }
@@ -152,6 +155,7 @@ func load(ctx context.Context, db *gorm.DB) (*shop, error) {
 		refundByNo: map[string]payments.Refund{}, entryByRef: map[string]wallet.Entry{},
 		points: map[string][]rewards.PointsEntry{}, grants: map[string]rewards.MembershipGrant{},
 		revocations: map[string][]rewards.MembershipRevocation{}, deducted: map[string]bool{}, returned: map[string]bool{},
+		reserved: map[string]string{},
 	}
 	if err := db.Preload("Items").Order("order_no").Find(&s.orders).Error; err != nil {
 		return nil, fmt.Errorf("books: load orders: %w", err)
@@ -219,6 +223,13 @@ func load(ctx context.Context, db *gorm.DB) (*shop, error) {
 	}
 	for _, r := range ret {
 		s.returned[r.OrderNo] = true
+	}
+	var res []catalog.StockReservation
+	if err := db.Find(&res).Error; err != nil {
+		return nil, fmt.Errorf("books: load stock reservations: %w", err)
+	}
+	for _, r := range res {
+		s.reserved[r.OrderNo] = r.State
 	}
 	if err := db.Order("id").Find(&s.products).Error; err != nil {
 		return nil, fmt.Errorf("books: load products: %w", err)
@@ -599,6 +610,14 @@ func (c *checker) entitlements(s *shop, o *orders.Order, refunded int64) {
 	case !s.returned[no] && s.deducted[no] && full:
 		c.bad(no, "refunded in full but its stock was never returned")
 	}
+	// A reservation is held only while the order can still be paid; it
+	// is taken exactly when the stock is deducted.
+	switch r := s.reserved[no]; {
+	case r == catalog.ReservationHeld && settled(o.Status):
+		c.bad(no, "stock still reserved for a %s order", o.Status)
+	case r == catalog.ReservationTaken && !s.deducted[no]:
+		c.bad(no, "reservation taken but no stock deducted")
+	}
 }
 
 // takeBack is what refunds of refunded of total cents take back of grant:
@@ -610,14 +629,16 @@ func (c *checker) takeBack(grant, refunded, total int64, full bool) int64 {
 	return proRata(grant, refunded, total)
 }
 
-// stock checks, per product, that the stock moved equals the goods kept.
+// stock checks, per product, that the stock moved equals the goods kept
+// plus the units still reserved by orders that can yet be paid.
 func (c *checker) stock(s *shop) {
 	if len(c.opt.InitialStock) == 0 {
 		return
 	}
 	held := map[uint]int64{}
 	for _, o := range s.orders {
-		if !s.deducted[o.OrderNo] || s.returned[o.OrderNo] {
+		holds := s.deducted[o.OrderNo] && !s.returned[o.OrderNo]
+		if !holds && s.reserved[o.OrderNo] != catalog.ReservationHeld {
 			continue
 		}
 		for _, it := range o.Items {
@@ -630,7 +651,7 @@ func (c *checker) stock(s *shop) {
 			continue
 		}
 		if initial-p.Stock != held[p.ID] {
-			c.bad("", "product %d (%s): stock %d of %d, but the orders that kept it hold %d units", p.ID, p.Name, p.Stock, initial, held[p.ID])
+			c.bad("", "product %d (%s): stock %d of %d, but the orders that kept or reserve it hold %d units", p.ID, p.Name, p.Stock, initial, held[p.ID])
 		}
 	}
 }

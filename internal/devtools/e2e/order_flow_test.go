@@ -74,7 +74,7 @@ func orderFlow(t *testing.T, o options) {
 	assert.EqualValues(t, 6800, item["unit_price"])
 	assert.EqualValues(t, 2, item["quantity"])
 	assert.Equal(t, "Li Lei", view["address"].(map[string]any)["name"])
-	assert.Equal(t, stockBefore, s.stock(coffeeID), "stock is taken only after payment")
+	assert.Equal(t, stockBefore-2, s.stock(coffeeID), "stock is reserved when the order is placed")
 
 	paid := s.sandboxPay(orderNo)
 	require.Equal(t, 200, paid.Status, string(paid.Body))
@@ -83,7 +83,7 @@ func orderFlow(t *testing.T, o options) {
 	payment := done["payment"].(map[string]any)
 	assert.Equal(t, payments.StatusPaid, payment["status"])
 	assert.Equal(t, paid.JSON(t)["transaction_id"], payment["transaction_id"])
-	assert.Equal(t, stockBefore-2, s.stock(coffeeID))
+	assert.Equal(t, stockBefore-2, s.stock(coffeeID), "payment takes the reserved units: no second decrement")
 
 	var points int64
 	require.NoError(t, s.app.DB.Table("users").Select("points").Where("id = ?", uint(userID)).Scan(&points).Error)

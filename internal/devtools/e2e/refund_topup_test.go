@@ -70,7 +70,8 @@ func spentTopUpRefund(t *testing.T, o options) {
 }
 
 // An operator's refund of a top-up that is paid but still being fulfilled
-// (held here: its stock row is locked, so DeductStock waits) is refused
+// (held here: its stock reservation row is locked, so DeductStock, which
+// takes the reservation, waits) is refused
 // with 409 refund_refused and records nothing. Before, it was accepted: its
 // take-back ran before the wallet was credited and took nothing, then
 // Fulfil credited the whole top-up (TestModelConservesMoney, seed
@@ -93,8 +94,9 @@ func TestRefundWhileFulfillingIsRefused(t *testing.T) {
 		}
 	}
 	defer release()
-	var stock int64
-	require.NoError(t, hold.Raw("SELECT stock FROM products WHERE id = ? FOR UPDATE", topUpID).Scan(&stock).Error)
+	var state string
+	require.NoError(t, hold.Raw("SELECT state FROM stock_reservations WHERE order_no = ? FOR UPDATE", topUp).Scan(&state).Error)
+	require.Equal(t, "held", state, "placing the order reserved its stock")
 	require.Equal(t, http.StatusOK, s.sandboxPay(topUp).Status)
 	s.awaitStatus(token, topUp, orders.StatusPaid)
 

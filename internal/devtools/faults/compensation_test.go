@@ -19,8 +19,9 @@ import (
 
 // The compensations of the order workflow, each against the real system.
 
-// Paid, but the stock sold out before the second check: the order is
-// refunded in full through its channel automatically, with the reason
+// Paid, but the stock sold out before the second check (an order placed
+// before stock reservations, which holds none): the order is refunded in
+// full through its channel automatically, with the reason
 // recorded; what the buyer earned with earlier orders is left alone.
 func TestCompensationOutOfStockAfterPayment(t *testing.T) {
 	s := startSystem(t, options{})
@@ -36,7 +37,10 @@ func TestCompensationOutOfStockAfterPayment(t *testing.T) {
 	require.EqualValues(t, 68+19, pointsBefore, "coffee 68 + membership 19 points")
 
 	orderNo := s.mustPlace(token, mugID, 1, contract.ChannelWeChatNative)
-	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error) // sold out meanwhile
+	// An order placed before stock reservations (none held), whose stock
+	// sold out meanwhile: its payment finds none to deduct.
+	must(t, s.db.Exec("DELETE FROM stock_reservations WHERE order_no = ?", orderNo).Error)
+	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error)
 	s.mustPay(orderNo)
 	final := s.awaitStatuses([]string{orderNo}, []string{orders.StatusRefunded}, time.Minute)
 
@@ -107,6 +111,8 @@ func TestCompensationSurvivesWorkflowCancellation(t *testing.T) {
 	s := startSystem(t, options{notifyScale: 0.1})
 	token, _ := s.mustLogin("buyer-cancelled-workflow")
 	orderNo := s.mustPlace(token, mugID, 1, contract.ChannelWeChatNative)
+	// placed before reservations, sold out meanwhile
+	must(t, s.db.Exec("DELETE FROM stock_reservations WHERE order_no = ?", orderNo).Error)
 	must(t, s.db.Exec("UPDATE products SET stock = 0 WHERE id = ?", mugID).Error)
 	s.mustPay(orderNo)
 

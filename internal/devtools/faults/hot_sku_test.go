@@ -28,11 +28,11 @@ import (
 
 // Fault 3: a flash sale. 1,000 buyers try to buy the last 100 units of a
 // product at the same moment, and every buyer whose order is accepted pays
-// at once. Exactly 100 orders complete; every other buyer is either turned
-// away at order time (409 out_of_stock) or, having paid for stock that sold
-// out meanwhile, refunded in full automatically. Stock ends at 0 and is
-// never seen below it; the refunds add up to exactly what the refunded
-// orders paid, at our side and at the provider.
+// at once. Placing an order reserves its unit, so exactly 100 orders are
+// accepted and complete; every other buyer is turned away at order time
+// (409 out_of_stock) and no buyer pays and is then refunded. Stock ends at
+// 0 and is never seen below it; refunds (there should be none) would add up
+// to exactly what the refunded orders paid, at our side and at the provider.
 func TestHotSKU(t *testing.T) {
 	const (
 		buyers = 1000
@@ -46,7 +46,8 @@ func TestHotSKU(t *testing.T) {
 	loginAll(t, s, tokens, "hot-buyer-%d")
 
 	// Watch the stock (direct connection) for the whole run.
-	var minStock atomic.Int64
+	began := time.Now()
+	var minStock, soldOutNanos atomic.Int64
 	minStock.Store(units)
 	stopWatch := make(chan struct{})
 	watched := make(chan struct{})
@@ -56,6 +57,9 @@ func TestHotSKU(t *testing.T) {
 			var n int64
 			if err := s.db.Table("products").Select("stock").Where("id = ?", mugID).Scan(&n).Error; err == nil && n < minStock.Load() {
 				minStock.Store(n)
+				if n == 0 {
+					soldOutNanos.CompareAndSwap(0, int64(time.Since(began)))
+				}
 			}
 			select {
 			case <-stopWatch:
@@ -76,7 +80,7 @@ func TestHotSKU(t *testing.T) {
 	results := make([]outcome, buyers)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	began := time.Now()
+	began = time.Now()
 	for i := range buyers {
 		wg.Add(1)
 		go func() {
@@ -141,7 +145,10 @@ func TestHotSKU(t *testing.T) {
 	// Exactly the stock was sold; everyone else was refused or refunded.
 	assert.Equal(t, units, final[orders.StatusCompleted], "completed orders")
 	assert.Equal(t, buyers, len(accepted)+rejected, "every buyer got an order or a 409")
+	assert.Equal(t, units, len(accepted), "placement reserves: exactly the stock is accepted")
 	assert.Equal(t, len(accepted)-units, final[orders.StatusRefunded], "refunded orders")
+	assert.Zero(t, final[orders.StatusRefunded], "no buyer pays and is then refunded")
+	assert.EqualValues(t, units, s.count("stock_reservations", "order_no IN ? AND state = ?", accepted, catalog.ReservationTaken), "every accepted order took its reservation")
 	assert.EqualValues(t, 0, s.stock(mugID), "stock ends at 0")
 	assert.GreaterOrEqual(t, minStock.Load(), int64(0), "stock never below 0")
 	assert.EqualValues(t, units, s.count("stock_deductions", "order_no IN ?", accepted), "stock deductions")
@@ -180,9 +187,10 @@ func TestHotSKU(t *testing.T) {
 
 	t.Logf("figures: hot-sku: buyers=%d units=%d accepted_201=%d rejected_409=%d retried_503_504=%d (%v) completed=%d refunded=%d "+
 		"refund_sum_cents=%d refunded_orders_paid_cents=%d provider_refunded_cents=%d stock_end=%d stock_min_seen=%d "+
-		"orders_placed_and_paid_in=%s all_settled_in=%s",
+		"sold_out_in=%s orders_placed_and_paid_in=%s all_settled_in=%s",
 		buyers, units, len(accepted), rejected, retries, retriedBy, final[orders.StatusCompleted], final[orders.StatusRefunded],
-		refundSum, refundedPaid, providerRefunded, s.stock(mugID), minStock.Load(), placed.Round(time.Millisecond), settled.Round(time.Millisecond))
+		refundSum, refundedPaid, providerRefunded, s.stock(mugID), minStock.Load(), time.Duration(soldOutNanos.Load()).Round(time.Millisecond),
+		placed.Round(time.Millisecond), settled.Round(time.Millisecond))
 }
 
 // loginAll signs len(tokens) buyers in, 50 at a time.

@@ -36,7 +36,7 @@ import (
 const (
 	coffeeID     = 1 // 6800 cents
 	dripperID    = 2 // 12900 cents
-	mugID        = 3 // 1 cent, 100 in stock: runs out, so paid orders go unfulfilled and are refunded
+	mugID        = 3 // 1 cent, 100 in stock: runs out, so buyers are refused at placement
 	membershipID = 4 // 1990 cents, 30 days
 	topUpID      = 5 // 10000 cents of wallet balance
 	sampleID     = 6 // free
