@@ -52,18 +52,13 @@ func (s *Server) shipOrder(c *fiber.Ctx) error {
 		return s.orderError(c, err)
 	}
 	sum := sha256.Sum256([]byte(req.Carrier + "\x00" + req.TrackingNo))
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   o.OrderNo,
-		UpdateID:     "ship-" + hex.EncodeToString(sum[:12]),
-		UpdateName:   contract.UpdateShip,
-		Args:         []any{contract.ShipRequest{Carrier: req.Carrier, TrackingNo: req.TrackingNo}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s.updateError(c, o, err)
-	}
 	var d contract.Delivery
-	if err := h.Get(ctx, &d); err != nil {
+	if err := s.updateOrder(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: o.OrderNo,
+		UpdateID:   "ship-" + hex.EncodeToString(sum[:12]),
+		UpdateName: contract.UpdateShip,
+		Args:       []any{contract.ShipRequest{Carrier: req.Carrier, TrackingNo: req.TrackingNo}},
+	}, &d); err != nil {
 		return s.updateError(c, o, err)
 	}
 	return c.JSON(DeliveryResponse{OrderNo: o.OrderNo, Status: o.Status, Delivery: &d})
@@ -79,17 +74,12 @@ func (s *Server) receiveOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   o.OrderNo,
-		UpdateID:     contract.UpdateConfirmReceipt,
-		UpdateName:   contract.UpdateConfirmReceipt,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s.updateError(c, o, err)
-	}
 	var d contract.Delivery
-	if err := h.Get(ctx, &d); err != nil {
+	if err := s.updateOrder(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: o.OrderNo,
+		UpdateID:   contract.UpdateConfirmReceipt,
+		UpdateName: contract.UpdateConfirmReceipt,
+	}, &d); err != nil {
 		return s.updateError(c, o, err)
 	}
 	return c.JSON(DeliveryResponse{OrderNo: o.OrderNo, Status: o.Status, Delivery: &d})

@@ -68,17 +68,12 @@ func (s *Server) repayOrder(c *fiber.Ctx) error {
 				fmt.Sprintf("wallet balance %d is less than the order amount %d", bal, o.AmountCents))
 		}
 	}
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   o.OrderNo,
-		UpdateName:   contract.UpdateRepay,
-		Args:         []any{contract.RepayRequest{PayChannel: req.PayChannel, ClientIP: c.IP()}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s.updateError(c, o, err)
-	}
 	var res contract.PrepayResult
-	if err := h.Get(ctx, &res); err != nil {
+	if err := s.updateOrder(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: o.OrderNo,
+		UpdateName: contract.UpdateRepay,
+		Args:       []any{contract.RepayRequest{PayChannel: req.PayChannel, ClientIP: c.IP()}},
+	}, &res); err != nil {
 		return s.updateError(c, o, err)
 	}
 	return c.JSON(CreateOrderResponse{OrderNo: o.OrderNo, Status: orders.StatusAwaitingPayment, AmountCents: o.AmountCents, Pay: payResponse(&res)})
@@ -93,19 +88,25 @@ func (s *Server) cancelOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   o.OrderNo,
-		UpdateName:   contract.UpdateCancel,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return s.updateError(c, o, err)
-	}
 	var res contract.CancelResult
-	if err := h.Get(ctx, &res); err != nil {
+	if err := s.updateOrder(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: o.OrderNo,
+		UpdateName: contract.UpdateCancel,
+	}, &res); err != nil {
 		return s.updateError(c, o, err)
 	}
 	return c.JSON(fiber.Map{"order_no": o.OrderNo, "status": res.Status, "status_reason": res.Reason})
+}
+
+// updateOrder runs an update on an order's workflow, waits for it to
+// complete and reads its answer into out.
+func (s *Server) updateOrder(ctx context.Context, opts client.UpdateWorkflowOptions, out any) error {
+	opts.WaitForStage = client.WorkflowUpdateStageCompleted
+	h, err := s.Temporal.UpdateWorkflow(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, out)
 }
 
 // updateError maps a failed update: a finished workflow means the order is
