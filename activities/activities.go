@@ -83,6 +83,11 @@ type Fulfilment interface {
 type Settlement interface {
 	// RecordPayment stores a confirmed payment and marks the order paid.
 	RecordPayment(ctx context.Context, p contract.Paid) error
+	// CompletePaid records a confirmed payment and completes its order
+	// (stock taken, grants, completed, delivery awaiting shipment) in one
+	// transaction; out of stock, it records the payment alone and fails
+	// with kind OutOfStock.
+	CompletePaid(ctx context.Context, in contract.CompletePaidInput) (*contract.Delivered, error)
 	// RecordLatePayment records a payment made after the order closed and
 	// marks the order paid_unfulfilled; a kind contract.ErrNotLate error
 	// when the payment was the order's own.
@@ -120,11 +125,20 @@ func (a *Activities) CreateOrder(ctx context.Context, in contract.CreateOrderInp
 }
 
 // Prepay creates (or reuses) the provider order and returns the client's
-// pay parameters. It calls the provider, so it runs as a regular activity.
+// pay parameters; with AwaitPayment it then moves the order to
+// awaiting_payment. Both are idempotent (the provider order by its
+// out_trade_no), so a retry — of the activity, or of the workflow task
+// that ran it as a local activity — changes nothing.
 func (a *Activities) Prepay(ctx context.Context, in contract.PrepayInput) (*contract.PrepayResult, error) {
 	res, err := a.Payments.Prepay(ctx, in.UserID, in.Request)
 	if err != nil {
 		return nil, classify(err)
+	}
+	if in.AwaitPayment {
+		t := contract.Transition{OrderNo: in.Request.OrderNo, Status: contract.StatusAwaitingPayment}
+		if err := a.Orders.SetStatus(ctx, t); err != nil {
+			return nil, classify(err)
+		}
 	}
 	return res, nil
 }
@@ -152,6 +166,15 @@ func (a *Activities) MoveDelivery(ctx context.Context, st contract.DeliveryStep)
 // order paid. Both steps are idempotent by transaction id.
 func (a *Activities) RecordPayment(ctx context.Context, p contract.Paid) error {
 	return classify(a.Settlement.RecordPayment(ctx, p))
+}
+
+// CompletePaidOrder records a confirmed payment and completes its order in
+// one transaction: payment recorded, reserved stock taken, points,
+// membership and top-up granted, completed, delivery awaiting shipment. A
+// kind OutOfStock failure leaves the payment recorded for the refund.
+func (a *Activities) CompletePaidOrder(ctx context.Context, in contract.CompletePaidInput) (*contract.Delivered, error) {
+	out, err := a.Settlement.CompletePaid(ctx, in)
+	return out, classify(err)
 }
 
 // QueryPayment asks the provider whether a payment attempt (out_trade_no) was paid.

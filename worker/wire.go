@@ -45,7 +45,7 @@ func Activities(p *platform.Platform) *activities.Activities {
 		Refunds:    pay,
 		Stock:      cat,
 		Fulfilment: ful,
-		Settlement: &settlement.Service{Orders: ord, Payments: pay, Fulfilment: ful},
+		Settlement: &settlement.Service{DB: p.DB, Orders: ord, Payments: pay, Fulfilment: ful},
 	}
 }
 

@@ -49,6 +49,20 @@ func prepayCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// prepayLocalCtx is the prepay of an order on the lean path (change
+// "lean-order"): the same limits as prepayCtx, run as a local activity
+// in the workflow task that answers the buyer. A provider call longer than
+// the task's timeout keeps the task alive (the SDK heartbeats it); a
+// worker that dies mid-call has the task, and so the idempotent prepay,
+// run again by another.
+func prepayLocalCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: time.Minute,
+		RetryPolicy:            backoff(500*time.Millisecond, 5*time.Second),
+	})
+}
+
 // providerCtx is for query and close: nobody waits, but the order must be
 // settled, so they keep trying for a day (the provider's own retention).
 func providerCtx(ctx workflow.Context) workflow.Context {

@@ -13,6 +13,9 @@ import (
 // deduct stock, grant membership and points, complete. A paid order that
 // cannot be fulfilled is refunded.
 func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) {
+	if o.lean && o.paid.AmountCents == o.created.AmountCents {
+		return o.complete(ctx)
+	}
 	if err := o.recordPayment(ctx); err != nil {
 		return nil, err
 	}
@@ -45,6 +48,33 @@ func (o *orderFlow) fulfil(ctx workflow.Context) (*contract.OrderResult, error) 
 	if err != nil {
 		return nil, err
 	}
+	o.state.Status = contract.StatusCompleted
+	o.done(ctx)
+	o.upsertStatus(ctx)
+	res := o.result()
+	res.Points = granted.Points
+	return res, nil
+}
+
+// complete is fulfil on the lean path: one local activity records the
+// payment and completes the order in one transaction (with its delivery
+// awaiting shipment when it holds goods). Out of stock, the payment alone
+// is recorded and the order refunded.
+func (o *orderFlow) complete(ctx workflow.Context) (*contract.OrderResult, error) {
+	o.step(ctx, contract.StepComplete)
+	var granted contract.Delivered
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), acts.CompletePaidOrder, contract.CompletePaidInput{
+		Paid: *o.paid, Lines: o.in.Lines, PointsPerYuan: o.in.PointsPerYuan, Ships: o.created.Ships, At: workflow.Now(ctx),
+	}).Get(ctx, &granted)
+	if kindOf(err) == contract.ErrOutOfStock {
+		o.recorded = true
+		o.state.Status = contract.StatusPaid
+		return o.refundPaid(ctx, "out_of_stock: "+message(err))
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.recorded = true
 	o.state.Status = contract.StatusCompleted
 	o.done(ctx)
 	o.upsertStatus(ctx)

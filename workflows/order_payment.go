@@ -12,15 +12,24 @@ import (
 func (o *orderFlow) prepayAttempt(ctx workflow.Context, channel, clientIP string) (*contract.PrepayResult, error) {
 	o.step(ctx, contract.StepPrepay)
 	tradeNo := contract.TradeNo(o.in.OrderNo, o.attempt)
-	var res contract.PrepayResult
-	err := workflow.ExecuteActivity(prepayCtx(ctx), acts.Prepay, contract.PrepayInput{
+	in := contract.PrepayInput{
 		UserID: o.in.UserID,
 		Request: contract.PrepayRequest{
 			OrderNo: o.in.OrderNo, OutTradeNo: tradeNo, UserID: o.in.UserID, Channel: channel,
 			Description: o.created.Description, AmountCents: o.created.AmountCents,
 			OpenID: o.in.OpenID, ClientIP: clientIP, ExpireAt: o.expireAt,
 		},
-	}).Get(ctx, &res)
+	}
+	var res contract.PrepayResult
+	var err error
+	if o.lean {
+		// A local activity: the buyer's request is answered in the workflow
+		// task that started the order (or ran the repay).
+		in.AwaitPayment = o.attempt == 1
+		err = workflow.ExecuteLocalActivity(prepayLocalCtx(ctx), acts.Prepay, in).Get(ctx, &res)
+	} else {
+		err = workflow.ExecuteActivity(prepayCtx(ctx), acts.Prepay, in).Get(ctx, &res)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/shopflow/orderpay/activities"
 	"github.com/shopflow/orderpay/internal/payments"
@@ -44,6 +45,12 @@ type OrderWorkflowSuite struct {
 	mu          sync.Mutex
 	transitions []contract.Transition // SetOrderStatus calls, in order
 	attrStatus  []string              // OrderStatus search attribute upserts, in order
+	local       []string              // local activities started, in order
+
+	// lean: the test runs the order on the lean path (change "lean-order",
+	// what orders started now take; tests named TestLean…). The others run
+	// the path of orders started before it, which still runs for days.
+	lean bool
 }
 
 func TestOrderWorkflow(t *testing.T) { suite.Run(t, new(OrderWorkflowSuite)) }
@@ -53,7 +60,16 @@ func (s *OrderWorkflowSuite) SetupTest() {
 	s.env.SetStartTime(start)
 	s.acts = &activities.Activities{}
 	s.env.RegisterActivity(s.acts)
-	s.transitions, s.attrStatus = nil, nil
+	s.transitions, s.attrStatus, s.local = nil, nil, nil
+	s.lean = strings.Contains(s.T().Name(), "/TestLean")
+	if !s.lean {
+		s.env.OnGetVersion("lean-order", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion).Maybe()
+	}
+	s.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.local = append(s.local, info.ActivityType.Name)
+	})
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
 		v, ok := sa.GetKeyword(workflows.AttrOrderStatus)
@@ -111,7 +127,7 @@ func (s *OrderWorkflowSuite) mockPrepay(timeout time.Duration) {
 	expire := start.Add(timeout)
 	s.env.OnActivity(s.acts.Prepay, mock.Anything, mock.MatchedBy(func(in contract.PrepayInput) bool {
 		r := in.Request
-		return in.UserID == userID && r.OrderNo == orderNo && r.TradeNo() == orderNo && r.AmountCents == amountCents &&
+		return in.UserID == userID && in.AwaitPayment == s.lean && r.OrderNo == orderNo && r.TradeNo() == orderNo && r.AmountCents == amountCents &&
 			r.Channel == contract.ChannelWeChatJSAPI && r.OpenID == "openid-7" &&
 			r.Description == "Coffee Beans" && r.ExpireAt.Equal(expire)
 	})).Return(prepayResult(expire), nil).Once()
@@ -186,6 +202,8 @@ func (s *OrderWorkflowSuite) forbidRest() {
 		Return((*contract.Delivered)(nil), unexpected("Fulfil")).Maybe()
 	s.env.OnActivity(acts.MoveDelivery, mock.Anything, mock.Anything).
 		Return(unexpected("MoveDelivery")).Maybe()
+	s.env.OnActivity(acts.CompletePaidOrder, mock.Anything, mock.Anything).
+		Return((*contract.Delivered)(nil), unexpected("CompletePaidOrder")).Maybe()
 }
 
 // --- driving the workflow --------------------------------------------------

@@ -71,6 +71,9 @@ type Service struct{ db *gorm.DB }
 // NewService returns a catalogue service over db.
 func NewService(db *gorm.DB) *Service { return &Service{db: db} }
 
+// Within returns the service over tx, a transaction of the caller's.
+func (s *Service) Within(tx *gorm.DB) *Service { return &Service{db: tx} }
+
 // List returns every product for sale, by id.
 func (s *Service) List(ctx context.Context) ([]Product, error) {
 	var ps []Product

@@ -28,6 +28,11 @@ type CreateOrderResult struct {
 type PrepayInput struct {
 	UserID  uint          `json:"user_id"`
 	Request PrepayRequest `json:"request"`
+	// AwaitPayment also moves the order to awaiting_payment once the
+	// provider has answered: the first attempt of an order on the
+	// single-task placement (workflows' change "lean-order"), which writes
+	// the status in the prepay's local activity instead of one of its own.
+	AwaitPayment bool `json:"await_payment,omitempty"`
 }
 
 // Transition moves an order record to a new status.
@@ -49,6 +54,17 @@ type DeductStockInput struct {
 type FulfilInput struct {
 	OrderNo       string `json:"order_no"`
 	PointsPerYuan int64  `json:"points_per_yuan"`
+}
+
+// CompletePaidInput is a confirmed payment and what completing its order
+// takes: the lines whose reserved stock it takes, the points rate, and
+// whether the order holds goods (its delivery then awaits shipment, from At).
+type CompletePaidInput struct {
+	Paid          Paid      `json:"paid"`
+	Lines         []Line    `json:"lines"`
+	PointsPerYuan int64     `json:"points_per_yuan"`
+	Ships         bool      `json:"ships,omitempty"`
+	At            time.Time `json:"at"`
 }
 
 // Delivered is what a paid order granted.

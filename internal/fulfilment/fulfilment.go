@@ -52,6 +52,13 @@ type Service struct {
 	Refunds RefundLedger // the refunds of an order, for a top-up's take-back
 }
 
+// Within returns the service over tx, a transaction of the caller's, with
+// ord (the order service over the same transaction) for the order records.
+func (s *Service) Within(tx *gorm.DB, ord *orders.Service) *Service {
+	return &Service{Orders: ord, Catalog: s.Catalog.Within(tx), Rewards: s.Rewards.Within(tx),
+		Wallet: s.Wallet.Within(tx), Refunds: s.Refunds}
+}
+
 // RefundLedger is what fulfilment reads of the refund records (the
 // payments service keeps them); fulfilment never writes them.
 type RefundLedger interface {

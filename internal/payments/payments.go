@@ -124,6 +124,13 @@ func NewService(db *gorm.DB, reg *providers.Registry) *Service {
 	return &Service{db: db, providers: reg, now: time.Now}
 }
 
+// Within returns the service over tx, a transaction of the caller's, for
+// payment records written together with other services' (MarkPaid). It
+// has no refund observer: refunds are settled through the service itself.
+func (s *Service) Within(tx *gorm.DB) *Service {
+	return &Service{db: tx, providers: s.providers, now: s.now}
+}
+
 // Channels lists the pay channels with a provider, sorted.
 func (s *Service) Channels() []string { return s.providers.Channels() }
 

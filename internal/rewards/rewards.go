@@ -62,6 +62,9 @@ type Service struct {
 // NewService returns a rewards service over db.
 func NewService(db *gorm.DB) *Service { return &Service{db: db, now: time.Now} }
 
+// Within returns the service over tx, a transaction of the caller's.
+func (s *Service) Within(tx *gorm.DB) *Service { return &Service{db: tx, now: s.now} }
+
 // GrantOrder awards an order's points and membership in one transaction.
 // Granting the same order again returns what was granted the first time.
 func (s *Service) GrantOrder(ctx context.Context, g Grant) (*Granted, error) {

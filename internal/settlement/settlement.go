@@ -21,6 +21,7 @@ import (
 	"github.com/shopflow/orderpay/internal/fulfilment"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
+	"gorm.io/gorm"
 )
 
 // ErrNotLate means a payment reported as late was the order's own: its
@@ -32,9 +33,74 @@ const LatePaymentReason = "paid_after_close"
 
 // Service settles payments and refunds on orders.
 type Service struct {
+	DB         *gorm.DB // the database of the three services, for CompletePaid's transaction
 	Orders     *orders.Service
 	Payments   *payments.Service
 	Fulfilment *fulfilment.Service
+}
+
+// CompletePaid records a confirmed payment and completes its order in one
+// transaction: the payment attempt and the order paid (RecordPayment), the
+// order's reserved stock taken (catalog Deduct), its points, membership and
+// top-up granted (fulfilment Fulfil), the order completed with its points
+// and, for goods, its delivery awaiting shipment. Each of these writes is
+// idempotent by its own key, so a retry after a commit whose answer was
+// lost changes nothing and answers the same grants.
+//
+// When the stock cannot be taken (kind OutOfStock: an order whose
+// reservation was given back) the transaction is rolled back, the payment
+// alone is recorded as RecordPayment records it, and the error is
+// returned: the order is refunded. Status changes reach the metrics only
+// once committed.
+func (s *Service) CompletePaid(ctx context.Context, in contract.CompletePaidInput) (*contract.Delivered, error) {
+	orderNo := in.Paid.OrderNo
+	var out *contract.Delivered
+	tell := func() {}
+	// One transaction: the services' own transactions run inside it
+	// (no savepoints, which would cost a round trip each).
+	db := s.DB.WithContext(ctx).Session(&gorm.Session{DisableNestedTransaction: true})
+	err := db.Transaction(func(tx *gorm.DB) error {
+		ord, told := s.Orders.Within(tx)
+		tell = told
+		if err := s.Payments.Within(tx).MarkPaid(ctx, in.Paid); err != nil {
+			return err
+		}
+		paid := contract.Transition{OrderNo: orderNo, Status: contract.StatusPaid, At: in.Paid.PaidAt}
+		if err := ord.SetStatus(ctx, paid); err != nil {
+			return err
+		}
+		ful := s.Fulfilment.Within(tx, ord)
+		if err := ful.Catalog.Deduct(ctx, orderNo, in.Lines); err != nil {
+			return err
+		}
+		d, err := ful.Fulfil(ctx, orderNo, in.PointsPerYuan)
+		if err != nil {
+			return err
+		}
+		done := contract.Transition{OrderNo: orderNo, Status: contract.StatusCompleted, Points: d.Points}
+		if err := ord.SetStatus(ctx, done); err != nil {
+			return err
+		}
+		if in.Ships {
+			step := contract.DeliveryStep{OrderNo: orderNo, Status: contract.DeliveryAwaitingShipment, At: in.At}
+			if err := ord.MoveDelivery(ctx, step); err != nil {
+				return err
+			}
+		}
+		out = d
+		return nil
+	})
+	if contract.KindOf(err) == contract.ErrOutOfStock {
+		if rerr := s.RecordPayment(ctx, in.Paid); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("complete paid order %s: %w", orderNo, err)
+	}
+	tell()
+	return out, nil
 }
 
 // RecordPayment stores a confirmed payment on its payment attempt and marks

@@ -44,7 +44,7 @@ func newShop(t *testing.T, db *gorm.DB) *shop {
 	s := &shop{db: db, orders: orders.NewService(db), wallet: wallet.NewService(db)}
 	s.pay = payments.NewService(db, providers.MustRegistry(wallet.NewProvider(s.wallet)))
 	s.ful = &fulfilment.Service{Orders: s.orders, Catalog: catalog.NewService(db), Rewards: rewards.NewService(db), Wallet: s.wallet, Refunds: s.pay}
-	s.settle = &settlement.Service{Orders: s.orders, Payments: s.pay, Fulfilment: s.ful}
+	s.settle = &settlement.Service{DB: db, Orders: s.orders, Payments: s.pay, Fulfilment: s.ful}
 	s.gold = catalog.Product{Name: "Gold", PriceCents: 1990, Stock: 1000, Kind: catalog.KindMembership, MembershipDays: 30, Active: true}
 	s.beans = catalog.Product{Name: "Beans", PriceCents: 6800, Stock: 1000, Kind: catalog.KindGoods, Active: true}
 	s.topUp = catalog.Product{Name: "Top-up", PriceCents: 10000, Stock: 1000, Kind: catalog.KindRecharge, Active: true}

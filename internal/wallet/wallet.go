@@ -58,6 +58,9 @@ type Service struct{ db *gorm.DB }
 // NewService returns a wallet service over db.
 func NewService(db *gorm.DB) *Service { return &Service{db: db} }
 
+// Within returns the service over tx, a transaction of the caller's.
+func (s *Service) Within(tx *gorm.DB) *Service { return &Service{db: tx} }
+
 // Balance returns a buyer's balance (0 for a buyer without a wallet).
 func (s *Service) Balance(ctx context.Context, userID uint) (int64, error) {
 	var w Wallet
