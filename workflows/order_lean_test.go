@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stretchr/testify/mock"
@@ -198,4 +199,46 @@ func (s *OrderWorkflowSuite) TestLeanTimeoutQueriesThenCloses() {
 	s.Equal([]string{contract.StatusClosed}, s.statuses())
 	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusClosed}, s.attrStatus)
 	s.assertNotCalled("CompletePaidOrder", "RecordPayment")
+}
+
+// The payment window's timer is cancelled when the payment arrives: a
+// goods order waiting a day for its shipment is not woken at the end of
+// the window (AwaitWithTimeout would leave the timer to fire: one more
+// workflow task for every paid goods order).
+func (s *OrderWorkflowSuite) TestLeanPaymentCancelsTheWindowTimer() {
+	s.mockCreateGoods()
+	s.mockPrepay(contract.DefaultPaymentTimeout)
+	s.mockCompletePaid("tx-1", true, nil)
+	s.mockDelivery(false)
+	s.forbidRest()
+	var mu sync.Mutex
+	scheduled := map[string]time.Duration{}
+	var fired, canceled []time.Duration
+	s.env.SetOnTimerScheduledListener(func(id string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		scheduled[id] = d
+	})
+	s.env.SetOnTimerFiredListener(func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fired = append(fired, scheduled[id])
+	})
+	s.env.SetOnTimerCanceledListener(func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		canceled = append(canceled, scheduled[id])
+	})
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	s.sendUpdate(24*time.Hour, contract.UpdateShip, "ship-1", shipment)
+	s.sendUpdate(48*time.Hour, contract.UpdateConfirmReceipt, "receive-1")
+	res := s.run(input())
+
+	s.Equal(contract.StatusCompleted, res.Status)
+	mu.Lock()
+	defer mu.Unlock()
+	s.Equal([]time.Duration{contract.DefaultPaymentTimeout}, canceled, "the window's timer, cancelled by the payment")
+	s.NotContains(fired, contract.DefaultPaymentTimeout, "the window never fires once paid")
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -50,7 +52,13 @@ func (o *orderFlow) awaitPayment(ctx workflow.Context) error {
 		o.step(ctx, contract.StepAwaitPayment)
 		left := o.expireAt.Sub(workflow.Now(ctx))
 		if left > 0 {
-			_, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return o.paid != nil || o.cancelRequested })
+			settled := func() bool { return o.paid != nil || o.cancelRequested }
+			var err error
+			if o.lean {
+				_, err = awaitCancellingTimer(ctx, left, settled)
+			} else {
+				_, err = workflow.AwaitWithTimeout(ctx, left, settled)
+			}
 			if err != nil {
 				return err
 			}
@@ -70,6 +78,21 @@ func (o *orderFlow) awaitPayment(ctx workflow.Context) error {
 		o.talking = false
 		return err
 	}
+}
+
+// awaitCancellingTimer is workflow.AwaitWithTimeout whose timer is
+// cancelled once the condition holds (AwaitWithTimeout leaves it running):
+// a paid goods order, which waits days for its shipment, is not woken
+// again by the end of its payment window. It reports whether the
+// condition holds.
+func awaitCancellingTimer(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(tctx, d)
+	if err := workflow.Await(ctx, func() bool { return cond() || timer.IsReady() }); err != nil {
+		return false, err
+	}
+	return cond(), nil
 }
 
 // settleUnpaid queries and then closes the current attempt at its provider.
