@@ -73,7 +73,10 @@ func TestLogsAreJSONWithRequestIDAndOrderNoAndNoPersonalData(t *testing.T) {
 	orderNo := res.JSON(t)["order_no"].(string)
 	require.Equal(t, http.StatusOK, s.sandboxPay(orderNo).Status)
 	s.awaitStatus(token, orderNo, contract.StatusCompleted)
-	refund := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", s.admin, map[string]any{"reason": "logs test"})
+	// A refund numbered after the order: its workflow (refund-<order>_R1)
+	// runs regular activities, whose lines must name the order too (the
+	// order's own workflow runs local activities only).
+	refund := s.api("POST", "/api/v1/admin/orders/"+orderNo+"/refund", s.admin, map[string]any{"reason": "logs test", "refund_no": orderNo + "_R1"})
 	require.Contains(t, []int{http.StatusOK, http.StatusCreated, http.StatusAccepted}, refund.Status, string(refund.Body))
 	s.awaitStatus(token, orderNo, contract.StatusRefunded)
 

@@ -65,8 +65,17 @@ func TestHistoryHoldsNoPersonalDataInClear(t *testing.T) {
 					encrypted++
 				}
 			}
+			// Local activities (the order's own steps) and versions are markers.
+			if a := ev.GetMarkerRecordedEventAttributes(); a != nil {
+				for name, ps := range a.GetDetails() {
+					for _, p := range ps.GetPayloads() {
+						require.Equal(t, payloadcodec.Encoding, string(p.GetMetadata()["encoding"]), "marker %s detail %s", a.GetMarkerName(), name)
+						encrypted++
+					}
+				}
+			}
 		}
-		assert.Positive(t, encrypted, "%s: its activities' inputs are encrypted", id)
+		assert.Positive(t, encrypted, "%s: its activities' inputs and results are encrypted", id)
 	}
 	require.NotNil(t, start)
 	assert.Equal(t, payloadcodec.Encoding, string(start.Metadata["encoding"]))

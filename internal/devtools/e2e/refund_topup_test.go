@@ -98,7 +98,14 @@ func TestRefundWhileFulfillingIsRefused(t *testing.T) {
 	require.NoError(t, hold.Raw("SELECT state FROM stock_reservations WHERE order_no = ? FOR UPDATE", topUp).Scan(&state).Error)
 	require.Equal(t, "held", state, "placing the order reserved its stock")
 	require.Equal(t, http.StatusOK, s.sandboxPay(topUp).Status)
-	s.awaitStatus(token, topUp, orders.StatusPaid)
+	// The order's completion (one transaction: payment, stock, top-up,
+	// completed) now waits on the held row: paid at the provider, not
+	// completed in the books.
+	require.Eventually(t, func() bool {
+		var waiting int64
+		s.app.DB.Raw(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return waiting > 0
+	}, 20*time.Second, 20*time.Millisecond, "the completion waits on the reservation")
 
 	refundNo := "RF-FULFILLING-" + topUp
 	early := s.api("POST", "/api/v1/admin/orders/"+topUp+"/refund", s.admin, map[string]any{"refund_no": refundNo, "amount": 897})
@@ -107,6 +114,10 @@ func TestRefundWhileFulfillingIsRefused(t *testing.T) {
 	assert.Equal(t, "refund_refused", body["code"])
 	assert.Contains(t, body["message"], "not fulfilled yet")
 	assert.Zero(t, s.count("refunds", "order_no = ?", topUp), "a refused refund records nothing")
+
+	var status string
+	require.NoError(t, s.app.DB.Raw("SELECT status FROM orders WHERE order_no = ?", topUp).Scan(&status).Error)
+	assert.Equal(t, orders.StatusAwaitingPayment, status, "nothing of the completion is visible before it commits")
 
 	release()
 	s.awaitStatus(token, topUp, orders.StatusCompleted)
