@@ -164,28 +164,35 @@ func (c *OrderCost) SetDB(before, after DBCounters, orders int) {
 
 // costMinimum is what a paid order needs at least, by reasoning about the
 // flow (not measured): one workflow task for the start and the
-// Update-with-Start that prepays, one for the notify signal; one provider
-// call (prepay) that must be retryable on its own; the payment window's
-// timer; two local activities (one transaction each): writing the order
-// before the prepay, and the post-payment steps (record the payment,
-// deduct stock, fulfil, mark completed); one upsert of the final status.
-// Events: started, 2 × (scheduled, started, completed), update accepted
-// and completed, activity scheduled/started/completed, timer started and
-// cancelled, signal, 2 markers, upsert, completed = 19.
+// Update-with-Start that answers the buyer, one for the notify signal; one
+// provider call (prepay), inside the first task as a local activity (the
+// buyer waits for it, it is idempotent by out_trade_no and bounded to a
+// minute); three local activities with a transaction each — the order
+// written (and its stock reserved) before the provider hears of it, the
+// prepay with the awaiting_payment status, and the post-payment steps
+// (record the payment, take the stock, grant, complete) in one; the
+// payment window's timer, cancelled by the payment; two upserts of
+// OrderStatus (awaiting_payment, so operators can list unpaid orders; and
+// the final status). Events to completion: started, 2 × (scheduled,
+// started, completed), update accepted and completed, 3 markers, timer
+// started and cancelled, signal, 2 upserts, completed = 18; a workflow
+// change's GetVersion adds its marker and the SDK's TemporalChangeVersion
+// upsert (both in the first task: no write of their own). A goods order
+// stays open after completion for its delivery.
 var costMinimum = []struct {
 	Name string
 	Min  string
 }{
-	{"history events", "19"},
+	{"history events", "18 (+2 per versioned change)"},
 	{"workflow tasks", "2"},
-	{"regular activities (provider calls)", "1 (prepay)"},
-	{"local activities", "2 (write the order; the post-payment steps in one transaction)"},
+	{"regular activities", "0 (the prepay is local: see above)"},
+	{"local activities", "3 (write the order; prepay; the post-payment steps in one transaction)"},
 	{"timers", "1 (payment window)"},
 	{"signals", "1 (verified notify)"},
 	{"updates", "1 (place order: Update-with-Start)"},
-	{"search-attribute upserts", "1 (final status)"},
-	{"DB transactions", "2 writes (order insert, post-payment) + the buyer's reads"},
-	{"DB rows written", "~5 (order, line, payment, stock, status)"},
+	{"search-attribute upserts", "2 (awaiting_payment, final status; +1 per versioned change)"},
+	{"DB transactions", "3 writes (order, prepay, post-payment) + the buyer's reads"},
+	{"DB rows written", "~8 (order, line, reservation, payment, status, stock, grant, status)"},
 }
 
 // CostTable renders the per-order cost next to the minimum.

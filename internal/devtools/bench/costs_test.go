@@ -78,8 +78,8 @@ func TestOrderCostAveragesAndTable(t *testing.T) {
 
 	table := avg.CostTable()
 	assert.Contains(t, table, "history events")
-	assert.Contains(t, table, "15   19")
-	assert.Contains(t, table, "9.0   2 writes")
+	assert.Contains(t, table, "15   18 (+2 per versioned change)")
+	assert.Contains(t, table, "9.0   3 writes")
 	assert.Contains(t, table, "Prepay ×1")
 	assert.Contains(t, avg.markdown(), "| workflow tasks | 3 | 2 |")
 	assert.Empty(t, OrderCost{}.CostTable())
