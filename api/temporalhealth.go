@@ -25,13 +25,17 @@ const (
 // asking the frontend itself on every order cost one more gRPC round trip
 // per order.
 //
-// An answer is trusted for the interval. A stale "up" is still answered
-// at once and refreshed by one probe in the background, so no order waits
-// for a probe while Temporal is up; a stale "down" (or no answer yet) is
-// refreshed by a probe the callers wait for, one probe however many
-// callers ask. A Temporal call failing with Unavailable marks it down at
-// once (Observe). A probe is one CheckHealth RPC, not retried, so a refused
-// connection answers at once.
+// An answer is trusted for the interval; past it, the next caller probes
+// and every caller that comes meanwhile waits for that same probe, so
+// Temporal is asked at most about once an interval however many orders
+// come. A Temporal call failing with Unavailable marks it down at once
+// (Observe), and /healthz's own check is recorded (Record). A probe is one
+// CheckHealth RPC, not retried, so a refused connection answers at once.
+//
+// Between an outage and the next probe (at most the interval), an order
+// can get past this check: its Temporal call then fails and it is answered
+// 503 "may have been started", as an order during which Temporal goes
+// away always was.
 type temporalHealth struct {
 	probe    func(context.Context) error
 	interval time.Duration
@@ -52,19 +56,13 @@ func newTemporalHealth(probe func(context.Context) error) *temporalHealth {
 }
 
 // Up reports whether Temporal answers: the last answer while it is fresh,
-// a stale "up" while a background probe refreshes it, and otherwise the
-// answer of a probe made now (false if ctx ends first).
+// else the answer of a probe made now (false if ctx ends first).
 func (h *temporalHealth) Up(ctx context.Context) bool {
 	h.mu.Lock()
 	if h.known && h.now().Sub(h.at) < h.interval {
 		up := h.up
 		h.mu.Unlock()
 		return up
-	}
-	if h.known && h.up {
-		h.startProbeLocked()
-		h.mu.Unlock()
-		return true
 	}
 	done := h.startProbeLocked()
 	h.mu.Unlock()
@@ -89,8 +87,13 @@ func (h *temporalHealth) Observe(err error) {
 	if !isUnavailable(err) {
 		return
 	}
+	h.Record(err)
+}
+
+// Record learns the answer of a health check made elsewhere (/healthz).
+func (h *temporalHealth) Record(err error) {
 	h.mu.Lock()
-	h.known, h.up, h.at = true, false, h.now()
+	h.known, h.up, h.at = true, err == nil, h.now()
 	h.mu.Unlock()
 }
 

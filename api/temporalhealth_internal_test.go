@@ -82,25 +82,34 @@ func TestTemporalHealthProbesOncePerInterval(t *testing.T) {
 	assert.EqualValues(t, 1, f.calls.Load(), "one probe for every order within the interval")
 }
 
-// TestTemporalHealthStaleUpRefreshedInBackground: past the interval an
-// "up" is answered at once while one probe refreshes it; when that probe
-// finds Temporal down, the next order is refused without a probe.
-func TestTemporalHealthStaleUpRefreshedInBackground(t *testing.T) {
+// TestTemporalHealthStaleUpProbedAgain: past the interval an "up" is
+// probed again before it is answered, so an outage is seen by the first
+// order after it (at most one interval late); the probe's "down" then
+// refuses the orders that follow without a probe.
+func TestTemporalHealthStaleUpProbedAgain(t *testing.T) {
 	h, f := newFakeHealth()
 	ctx := context.Background()
 	require.True(t, h.Up(ctx))
 
-	f.gate = make(chan struct{})
 	f.down.Store(true)
+	assert.True(t, h.Up(ctx), "within the interval: the last answer")
 	f.advance(temporalProbeInterval)
-	for range 10 {
-		assert.True(t, h.Up(ctx), "a stale up is answered while the probe runs")
-	}
-	f.gate <- struct{}{} // the one background probe answers: down
-	settle(h)
-	assert.EqualValues(t, 2, f.calls.Load(), "one background probe however many orders asked")
-	assert.False(t, h.Up(ctx), "the background probe's answer is used")
+	assert.False(t, h.Up(ctx), "past the interval: probed again")
+	assert.EqualValues(t, 2, f.calls.Load())
+	assert.False(t, h.Up(ctx))
 	assert.EqualValues(t, 2, f.calls.Load(), "a fresh down is answered without a probe")
+}
+
+// TestTemporalHealthRecord: a health check made elsewhere (/healthz) is
+// trusted like a probe of its own.
+func TestTemporalHealthRecord(t *testing.T) {
+	h, f := newFakeHealth()
+	ctx := context.Background()
+	h.Record(serviceerror.NewUnavailable("connection refused"))
+	assert.False(t, h.Up(ctx))
+	h.Record(nil)
+	assert.True(t, h.Up(ctx))
+	assert.EqualValues(t, 0, f.calls.Load(), "no probe while a recorded answer is fresh")
 }
 
 // TestTemporalHealthDownProbedAgainAfterInterval: while Temporal is down,
