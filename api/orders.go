@@ -169,7 +169,8 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	}
 	req.PayChannel = q.PayChannel
 	// Without Temporal no order can start: say so at once, before anything
-	// is written, instead of waiting out the request timeout.
+	// is written, instead of waiting out the request timeout. The answer is
+	// at most a second old (temporalHealth): no health RPC per order.
 	if !s.temporalState.Up(c.UserContext()) {
 		return s.temporalUnavailable(c, "nothing was created or charged, try again shortly")
 	}
@@ -252,8 +253,10 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	}
 	s.temporalState.Observe(err)
 	if isUnavailable(err) || (isTimeout(err) && !s.temporalState.Check(c.UserContext())) {
-		// Temporal went away during the request: the order may or may not
-		// have started; a retry with the same Idempotency-Key finds out.
+		// Temporal went away during the request (or in the second before
+		// it, which the cached health answer did not see yet): the order
+		// may or may not have started; a retry with the same
+		// Idempotency-Key finds out.
 		return s.temporalUnavailable(c, "the order may have been started: retry with the same Idempotency-Key once it is back")
 	}
 	if err != nil {
