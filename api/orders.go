@@ -169,8 +169,9 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	}
 	req.PayChannel = q.PayChannel
 	// Without Temporal no order can start: say so at once, before anything
-	// is written, instead of waiting out the request timeout.
-	if !s.temporalUp(c.UserContext()) {
+	// is written, instead of waiting out the request timeout. The answer is
+	// at most a second old (temporalHealth): no health RPC per order.
+	if !s.temporalState.Up(c.UserContext()) {
 		return s.temporalUnavailable(c, "nothing was created or charged, try again shortly")
 	}
 	// The number is reserved for this buyer before any workflow can start
@@ -250,9 +251,12 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	if isAlreadyStarted(err) {
 		return s.replayFinishedOrder(c, ctx, orderNo, in.UserID)
 	}
-	if isTimeout(err) && !s.temporalUp(c.UserContext()) {
-		// Temporal went away during the request: the order may or may not
-		// have started; a retry with the same Idempotency-Key finds out.
+	s.temporalState.Observe(err)
+	if isUnavailable(err) || (isTimeout(err) && !s.temporalState.Check(c.UserContext())) {
+		// Temporal went away during the request (or in the second before
+		// it, which the cached health answer did not see yet): the order
+		// may or may not have started; a retry with the same
+		// Idempotency-Key finds out.
 		return s.temporalUnavailable(c, "the order may have been started: retry with the same Idempotency-Key once it is back")
 	}
 	if err != nil {
@@ -423,20 +427,6 @@ func (s *Server) orderError(c *fiber.Ctx, err error) error {
 	}
 	s.log(c).Error("order request failed", "error", err)
 	return fail(c, fiber.StatusServiceUnavailable, CodeUnavailable, "orders are temporarily unavailable, try again")
-}
-
-// temporalProbeTimeout bounds the health check that tells "Temporal is
-// down" (503) from "the order is slow" (504).
-const temporalProbeTimeout = 2 * time.Second
-
-// temporalUp reports whether the Temporal frontend answers a health check
-// now (one cheap RPC). The check is not retried, so a refused connection
-// answers at once.
-func (s *Server) temporalUp(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, temporalProbeTimeout)
-	defer cancel()
-	_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
-	return err == nil
 }
 
 // temporalUnavailable answers 503 when the workflow engine cannot be reached.

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shopflow/orderpay/internal/addresses"
 	"github.com/shopflow/orderpay/internal/admins"
@@ -15,6 +16,16 @@ import (
 	"github.com/shopflow/orderpay/internal/rewards"
 	"github.com/shopflow/orderpay/internal/users"
 	"github.com/shopflow/orderpay/internal/wallet"
+)
+
+// Buyer tokens found valid are remembered this long (never past their
+// expiry), so a buyer's requests cost one token look-up per few seconds
+// instead of one each (users.Service.CacheTokens). The API never revokes a
+// buyer token before it expires; one deleted from the database by hand
+// still opens the buyer's routes for up to this long.
+const (
+	tokenCacheTTL  = 5 * time.Second
+	tokenCacheSize = 50_000
 )
 
 // Wire builds the API's dependencies over the shared platform: its own
@@ -31,7 +42,7 @@ func Wire(p *platform.Platform) Deps {
 		DataConverter: p.DataConverter, PayloadCodec: p.PayloadCodec, TemporalUIOrigins: cfg.TemporalUIOrigins,
 		Console:            ConsoleSettings{TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace},
 		CORSAllowedOrigins: cfg.Browser.CORSAllowedOrigins, AdminCookieSecure: cfg.Browser.AdminCookieSecure,
-		Users:    users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL),
+		Users:    users.NewService(p.DB, codeExchanger{mp}, cfg.TokenTTL).CacheTokens(tokenCacheTTL, tokenCacheSize),
 		Admins:   admins.NewService(p.DB, cfg.AdminTokenTTL),
 		Catalog:  cat,
 		Orders:   ord,

@@ -46,12 +46,12 @@ func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 		l = slog.New(slog.NewJSONHandler(w, nil))
 	}
 	cfg := &gorm.Config{
-		Logger: logger.NewSlogLogger(l.With("subsystem", "gorm"), logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
+		Logger: quietTrace(logger.NewSlogLogger(l.With("subsystem", "gorm"), logger.Config{
+			SlowThreshold:             slowQuery,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
 			ParameterizedQueries:      true, // never log values: token hashes, addresses, phone numbers
-		}),
+		}), logger.Warn),
 		SkipDefaultTransaction: true, // every write we do is explicit
 		PrepareStmt:            true,
 	}

@@ -73,6 +73,7 @@ type Service struct {
 	db       *gorm.DB
 	exchange CodeExchanger
 	ttl      time.Duration
+	cache    *tokenCache // nil: every Authenticate asks the database
 }
 
 // NewService returns a user service issuing tokens valid for ttl.
@@ -143,6 +144,11 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (*Principal, err
 	if tok == "" {
 		return nil, ErrUnauthorized
 	}
+	hash := hashToken(tok)
+	now := time.Now()
+	if p, ok := s.cache.get(hash, now); ok {
+		return p, nil
+	}
 	var row struct {
 		UserID    uint
 		Scope     string
@@ -152,17 +158,19 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (*Principal, err
 	err := s.db.WithContext(ctx).Table("tokens").
 		Select("tokens.user_id, tokens.scope, tokens.expires_at, users.open_id").
 		Joins("JOIN users ON users.id = tokens.user_id").
-		Where("tokens.hash = ? AND tokens.scope = ?", hashToken(tok), ScopeUser).Take(&row).Error
+		Where("tokens.hash = ? AND tokens.scope = ?", hash, ScopeUser).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrUnauthorized
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)
 	}
-	if time.Now().After(row.ExpiresAt) {
+	if now.After(row.ExpiresAt) {
 		return nil, ErrUnauthorized
 	}
-	return &Principal{UserID: row.UserID, OpenID: row.OpenID, Scope: row.Scope}, nil
+	p := Principal{UserID: row.UserID, OpenID: row.OpenID, Scope: row.Scope}
+	s.cache.put(hash, p, row.ExpiresAt, now)
+	return &p, nil
 }
 
 // Get loads a user.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +229,64 @@ func TestGetUser(t *testing.T) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// countQueries counts the SELECTs db runs from now on.
+func countQueries(t *testing.T, db *gorm.DB) *atomic.Int64 {
+	t.Helper()
+	var n atomic.Int64
+	require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:count_"+t.Name(), func(*gorm.DB) { n.Add(1) }))
+	t.Cleanup(func() { _ = db.Callback().Query().Remove("test:count_" + t.Name()) })
+	return &n
+}
+
+// TestAuthenticateWithTokenCache: with CacheTokens, a buyer's repeated
+// requests cost one token look-up; unknown, expired and admin-scope tokens
+// are refused as without it and never remembered.
+func TestAuthenticateWithTokenCache(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	svc := users.NewService(f.db, f.ex, 24*time.Hour).CacheTokens(time.Minute, 100)
+	l, err := svc.LoginWithCode(ctx, "code-a1")
+	require.NoError(t, err)
+	queries := countQueries(t, f.db)
+
+	for range 5 {
+		p, err := svc.Authenticate(ctx, l.Token)
+		require.NoError(t, err)
+		assert.Equal(t, users.Principal{UserID: l.User.ID, OpenID: "openid-a", Scope: users.ScopeUser}, *p)
+		p.UserID = 999 // a caller changing its copy changes nothing for the next
+	}
+	assert.EqualValues(t, 1, queries.Load(), "one look-up for five requests")
+
+	expired, _, err := svc.IssueToken(ctx, l.User.ID, users.ScopeUser, -time.Minute)
+	require.NoError(t, err)
+	admin, _, err := svc.IssueToken(ctx, l.User.ID, "admin", time.Hour)
+	require.NoError(t, err)
+	queries.Store(0)
+	for range 3 {
+		for _, tok := range []string{"no-such-token", expired, admin} {
+			_, err := svc.Authenticate(ctx, tok)
+			assert.ErrorIs(t, err, users.ErrUnauthorized, tok)
+		}
+	}
+	assert.EqualValues(t, 9, queries.Load(), "refused tokens are looked up every time")
+}
+
+// TestAuthenticateWithoutTokenCache: a service without CacheTokens looks
+// every token up, so a token deleted from the database is refused at once.
+func TestAuthenticateWithoutTokenCache(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	l, err := f.svc.LoginWithCode(ctx, "code-b")
+	require.NoError(t, err)
+	queries := countQueries(t, f.db)
+	for range 3 {
+		_, err := f.svc.Authenticate(ctx, l.Token)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 3, queries.Load())
+	require.NoError(t, f.db.Exec("DELETE FROM tokens").Error)
+	_, err = f.svc.Authenticate(ctx, l.Token)
+	assert.ErrorIs(t, err, users.ErrUnauthorized)
 }
