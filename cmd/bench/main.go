@@ -1,11 +1,13 @@
 // Command bench is `make bench` (deploy/bench.sh starts the system and
 // runs it): the bare-workflow baseline and the real order flow at a few
-// concurrency levels against the same Temporal dev server, the ratio of
-// the two, and docs/benchmarks.md with its chart.
+// concurrency levels against the same Temporal service (the dev server or
+// a real Temporal server), the ratio of the two, the open-loop latencies,
+// the flash sale, and docs/benchmarks.md with its chart.
 //
 //	bench run -api URL -sandbox URL -temporal HOST:PORT [-levels 4,16,32,64] [-duration 12s] …
 //	bench resetdb -url postgres://…/bench     drop and create the benchmark database
-//	bench report -json results.json            regenerate the doc and chart from saved results
+//	bench report -json results.json[,other.json]  regenerate the doc and chart from saved results
+//	                                              (several: their servers side by side)
 //	bench baseline -temporal HOST:PORT -c 16   the bare-workflow baseline alone
 //	bench flow -api URL -sandbox URL -c 16     the order flow alone, one summary line (with -procs: CPU per order)
 package main
@@ -117,10 +119,12 @@ func runBench(args []string) error {
 		apiURL      = fs.String("api", "http://127.0.0.1:18080", "API base URL")
 		sandboxURL  = fs.String("sandbox", "http://127.0.0.1:18090", "sandbox base URL")
 		temporal    = fs.String("temporal", "127.0.0.1:17233", "Temporal frontend")
-		levelsFlag  = fs.String("levels", "1,2,4,8,16,32", "concurrency levels")
+		levelsFlag  = fs.String("levels", "1,4,8,16,32,100", "concurrency levels")
 		duration    = fs.Duration("duration", 10*time.Second, "measured time per run (after warm-up)")
 		warmup      = fs.Duration("warmup", 3*time.Second, "warm-up per run")
-		hot         = fs.Bool("hot", true, "also run the flash sale (hot SKU 3, 100 in stock) at the highest level")
+		hot         = fs.Bool("hot", true, "also run the flash sale: -flash-buyers buyers at once for hot SKU 3 (100 in stock), one order each")
+		flashBuyers = fs.Int("flash-buyers", 1000, "buyers in the flash sale")
+		server      = fs.String("server", "", "the Temporal service under test, as the report names it")
 		jsonOut     = fs.String("json", ".data/bench/results.json", "results file")
 		docOut      = fs.String("doc", "docs/benchmarks.md", "report to regenerate (empty: none)")
 		chartOut    = fs.String("chart", "docs/benchmarks.png", "chart to regenerate (empty: none)")
@@ -161,7 +165,11 @@ func runBench(args []string) error {
 	}
 	defer w.Stop()
 
+	if *hot && (*flashBuyers <= 0 || *flashBuyers > bench.MaxConcurrency) {
+		return fmt.Errorf("-flash-buyers %d is not in 1..%d", *flashBuyers, bench.MaxConcurrency)
+	}
 	res := &bench.Report{
+		Server:   *server,
 		Machine:  bench.DescribeMachine(ctx, *temporal, os.Getenv("DATABASE_URL")),
 		Duration: duration.Seconds(), Warmup: warmup.Seconds(),
 		Started: time.Now().UTC(),
@@ -227,10 +235,11 @@ func runBench(args []string) error {
 		}
 	}
 	if *hot {
-		fmt.Fprintf(os.Stderr, "\n== concurrency %d: flash sale (hot SKU 3) ==\n", top)
+		// A flash sale: every buyer arrives at once and tries once.
+		fmt.Fprintf(os.Stderr, "\n== flash sale: %d buyers at once for hot SKU 3 ==\n", *flashBuyers)
 		flow, err := bench.Run(ctx, bench.Config{
-			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: top,
-			Duration: *duration, IdempotencyKeys: true, HotSKU: 3, HotRatio: 0.9,
+			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: *flashBuyers, Orders: *flashBuyers,
+			OnePerBuyer: true, IdempotencyKeys: true, HotSKU: 3, HotRatio: 1,
 			Progress: progress, RunID: fmt.Sprintf("hot-%d", time.Now().Unix()),
 		})
 		if err != nil {
@@ -342,25 +351,24 @@ func flowOnly(args []string) error {
 
 func report(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	jsonIn := fs.String("json", ".data/bench/results.json", "results of a bench run")
+	jsonIn := fs.String("json", ".data/bench/results.json", "results of a bench run; several, comma-separated: their servers side by side (the first is the document's main run)")
 	docOut := fs.String("doc", "docs/benchmarks.md", "report to regenerate")
 	chartOut := fs.String("chart", "docs/benchmarks.png", "chart to regenerate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(*jsonIn)
+	reports, err := bench.ReadReports(*jsonIn)
 	if err != nil {
 		return err
 	}
-	var res bench.Report
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return err
+	for _, r := range reports {
+		fmt.Print(r.Summary())
 	}
-	fmt.Print(res.Summary())
-	return writeOutputs(&res, *docOut, *chartOut)
+	fmt.Print(bench.SideBySideText(reports))
+	return writeOutputs(reports[0], *docOut, *chartOut, reports[1:]...)
 }
 
-func writeOutputs(res *bench.Report, docOut, chartOut string) error {
+func writeOutputs(res *bench.Report, docOut, chartOut string, others ...*bench.Report) error {
 	if chartOut != "" {
 		png, err := bench.Chart(res)
 		if err != nil {
@@ -380,7 +388,7 @@ func writeOutputs(res *bench.Report, docOut, chartOut string) error {
 			}
 			chartRef = filepath.ToSlash(rel)
 		}
-		if err := os.WriteFile(docOut, []byte(bench.Markdown(res, chartRef)), 0o644); err != nil {
+		if err := os.WriteFile(docOut, []byte(bench.Markdown(res, chartRef, others...)), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintln(os.Stderr, "wrote", docOut)

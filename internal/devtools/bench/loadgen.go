@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +96,10 @@ type Config struct {
 	// orders (default 0.9) buy it, the rest buy Products.
 	HotSKU   uint
 	HotRatio float64
+	// OnePerBuyer gives every order a buyer of its own, in turn: a flash
+	// sale's crowd, where each buyer tries once. It needs Orders, and logs
+	// in that many users (Users is raised to Orders).
+	OnePerBuyer bool
 
 	IdempotencyKeys bool          // send an Idempotency-Key with each order, like a real client
 	PollInterval    time.Duration // first GET order interval after paying; default 20ms
@@ -136,6 +141,12 @@ func (c *Config) defaults() error {
 	}
 	if c.Users <= 0 {
 		c.Users = c.Concurrency
+	}
+	if c.OnePerBuyer {
+		if c.Orders <= 0 {
+			return errors.New("one order per buyer needs an order count")
+		}
+		c.Users = max(c.Users, c.Orders)
 	}
 	if c.Users > 10_000 {
 		return fmt.Errorf("users %d is above the limit of 10000", c.Users)
@@ -228,6 +239,53 @@ type Result struct {
 	// SampleOrders are a few completed orders of the window (their workflow
 	// ids), for reading their histories (the per-order cost).
 	SampleOrders []string `json:"sample_orders,omitempty"`
+	// Sale is what happened to the hot SKU's orders (runs with a HotSKU).
+	Sale *Sale `json:"sale,omitempty"`
+}
+
+// Sale is a flash sale's account: the orders for the hot SKU, how each
+// ended, and how fast it sold out. Times run from the first arrival.
+type Sale struct {
+	Units        int64 `json:"units"`         // the hot SKU's stock before the run
+	Orders       int   `json:"orders"`        // orders tried for it
+	Accepted     int   `json:"accepted"`      // POST /orders answered 201: a unit reserved
+	Refused      int   `json:"refused"`       // answered 409 out_of_stock: refused at placement
+	Completed    int   `json:"completed"`     // paid and completed
+	PaidRefunded int   `json:"paid_refunded"` // paid, then refunded for want of stock
+	Failed       int   `json:"failed"`        // no final state (errors)
+	// SoldOut is true once as many units were accepted as there were;
+	// SoldOutS is when the answer to the order that took the last unit
+	// came (the last reservation committed just before it).
+	SoldOut  bool    `json:"sold_out"`
+	SoldOutS float64 `json:"sold_out_s,omitempty"`
+	// FirstRefusalS is when the first buyer was told it is sold out.
+	FirstRefusalS float64 `json:"first_refusal_s,omitempty"`
+	// SettledS is when the last order for the SKU reached its final state.
+	SettledS float64 `json:"settled_s"`
+	// Oversold: more units completed than there were, or stock below 0.
+	Oversold bool `json:"oversold"`
+}
+
+// Line is the sale in one line (for the terminal and the report).
+func (s *Sale) Line() string {
+	sold := "not sold out"
+	if s.SoldOut {
+		sold = fmt.Sprintf("sold out in %.2f s", s.SoldOutS)
+	}
+	over := "no oversell"
+	if s.Oversold {
+		over = "OVERSOLD"
+	}
+	line := fmt.Sprintf("%d buyers for %d units: %d accepted, %d refused at placement (sold out), %d paid then refunded, %d completed; %s",
+		s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, sold)
+	if s.Refused > 0 {
+		line += fmt.Sprintf(" (first refusal at %.2f s)", s.FirstRefusalS)
+	}
+	line += fmt.Sprintf(", all settled in %.1f s; %s", s.SettledS, over)
+	if s.Failed > 0 {
+		line += fmt.Sprintf("; %d orders failed", s.Failed)
+	}
+	return line
 }
 
 // ConfigSummary is the part of Config a report shows.
@@ -242,6 +300,7 @@ type ConfigSummary struct {
 	Products    string  `json:"products"`
 	HotSKU      uint    `json:"hot_sku,omitempty"`
 	HotRatio    float64 `json:"hot_ratio,omitempty"`
+	OnePerBuyer bool    `json:"one_per_buyer,omitempty"`
 	PollMS      float64 `json:"poll_ms"`
 	PollMaxMS   float64 `json:"poll_max_ms"`
 }
@@ -281,6 +340,7 @@ type order struct {
 	measured bool
 	start    time.Time
 	payStart time.Time
+	placed   time.Time // when POST /orders was answered 201 or 409
 	final    time.Time // when a poll saw the final state
 	status   string
 	done     time.Time // server completed_at
@@ -348,8 +408,70 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else {
 		res.Stock, res.StockOK = r.stockCheck(before, after)
 	}
+	if r.cfg.HotSKU != 0 {
+		res.Sale = r.sale(before[r.cfg.HotSKU], res.Stock)
+	}
 	res.Errors, res.ErrorCount = r.errs.snapshot(), r.errs.total()
 	return res, nil
+}
+
+// sale accounts for the hot SKU's orders (units: its stock before the run).
+func (r *runner) sale(units int64, stock []StockCheck) *Sale {
+	s := &Sale{Units: units}
+	var accepted []time.Time
+	var firstRefusal, settled time.Time
+	r.mu.Lock()
+	for _, o := range r.orders {
+		if o.product != r.cfg.HotSKU {
+			continue
+		}
+		s.Orders++
+		switch {
+		case o.status == OutcomeRejectedNoStock:
+			s.Refused++
+			if firstRefusal.IsZero() || o.placed.Before(firstRefusal) {
+				firstRefusal = o.placed
+			}
+		case o.no != "":
+			s.Accepted++
+			accepted = append(accepted, o.placed)
+		}
+		switch o.status {
+		case "completed":
+			s.Completed++
+		case OutcomeUnfulfilled:
+			s.PaidRefunded++
+		case OutcomeFailed:
+			s.Failed++
+		}
+		end := o.final
+		if end.IsZero() {
+			end = o.placed
+		}
+		if end.After(settled) {
+			settled = end
+		}
+	}
+	r.mu.Unlock()
+	since := func(t time.Time) float64 { return t.Sub(r.t0).Seconds() }
+	slices.SortFunc(accepted, func(a, b time.Time) int { return a.Compare(b) })
+	if units > 0 && int64(len(accepted)) >= units {
+		s.SoldOut = true
+		s.SoldOutS = since(accepted[units-1])
+	}
+	if !firstRefusal.IsZero() {
+		s.FirstRefusalS = since(firstRefusal)
+	}
+	if !settled.IsZero() {
+		s.SettledS = since(settled)
+	}
+	s.Oversold = int64(s.Completed)*r.cfg.Quantity > units
+	for _, c := range stock {
+		if c.ProductID == r.cfg.HotSKU && c.After < 0 {
+			s.Oversold = true
+		}
+	}
+	return s
 }
 
 func (r *runner) health(ctx context.Context) error {
@@ -430,10 +552,11 @@ func (r *runner) drive(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
-					if !r.claim(stop) {
+					n, ok := r.claim(stop)
+					if !ok {
 						return
 					}
-					r.runOrder(drainCtx, time.Now())
+					r.runOrder(drainCtx, time.Now(), n)
 				}
 			}()
 		}
@@ -456,18 +579,19 @@ func (r *runner) drive(ctx context.Context) {
 	<-progressDone
 }
 
-// claim reserves the next order number of a bounded run.
-func (r *runner) claim(stop context.CancelFunc) bool {
+// claim reserves the next order of a run and returns its number (from 1);
+// false once a bounded run has started all its orders.
+func (r *runner) claim(stop context.CancelFunc) (int64, bool) {
 	n := r.started.Add(1)
 	if r.cfg.Orders > 0 && n > int64(r.cfg.Orders) {
 		r.started.Add(-1)
 		stop()
-		return false
+		return 0, false
 	}
 	if r.cfg.Orders > 0 && n == int64(r.cfg.Orders) {
 		defer stop()
 	}
-	return true
+	return n, true
 }
 
 // openLoop starts orders on a fixed schedule (arrivalAt), whatever the
@@ -494,21 +618,27 @@ func (r *runner) openLoop(runCtx, drainCtx context.Context, stop context.CancelF
 			r.errs.inc("skipped: in-flight limit reached")
 			continue
 		}
-		if !r.claim(stop) {
+		n, ok := r.claim(stop)
+		if !ok {
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runOrder(drainCtx, at)
+			r.runOrder(drainCtx, at, n)
 		}()
 	}
 }
 
-func (r *runner) pick() (buyer, uint, string) {
+// pick draws order n's buyer (its own with OnePerBuyer), product and
+// pay channel.
+func (r *runner) pick(order int64) (buyer, uint, string) {
 	r.rndMu.Lock()
 	defer r.rndMu.Unlock()
 	b := r.buyers[r.rnd.IntN(len(r.buyers))]
+	if r.cfg.OnePerBuyer {
+		b = r.buyers[(order-1)%int64(len(r.buyers))]
+	}
 	product := r.cfg.Products[r.rnd.IntN(len(r.cfg.Products))]
 	if r.cfg.HotSKU != 0 && r.rnd.Float64() < r.cfg.HotRatio {
 		product = r.cfg.HotSKU
@@ -557,11 +687,12 @@ func errorCode(body []byte) string {
 }
 
 // runOrder takes one order through the flow: place, pay, poll until final.
-// start is when the buyer arrived (its scheduled time in an open loop).
-func (r *runner) runOrder(ctx context.Context, start time.Time) {
+// start is when the buyer arrived (its scheduled time in an open loop); n
+// is the order's number in the run (from 1).
+func (r *runner) runOrder(ctx context.Context, start time.Time, n int64) {
 	r.inflight.Add(1)
 	defer r.inflight.Add(-1)
-	b, product, channel := r.pick()
+	b, product, channel := r.pick(n)
 	o := &order{product: product, qty: r.cfg.Quantity, channel: channel, start: start}
 	o.measured = !o.start.Before(r.warmEnd)
 	r.mu.Lock()
@@ -580,12 +711,13 @@ func (r *runner) runOrder(ctx context.Context, start time.Time) {
 	}
 	var hdr map[string]string
 	if r.cfg.IdempotencyKeys {
-		hdr = map[string]string{"Idempotency-Key": fmt.Sprintf("lg-%s-%d", r.cfg.RunID, r.started.Load()) + "-" + strconv.FormatInt(o.start.UnixNano(), 36)}
+		hdr = map[string]string{"Idempotency-Key": fmt.Sprintf("lg-%s-%d", r.cfg.RunID, n) + "-" + strconv.FormatInt(o.start.UnixNano(), 36)}
 	}
 	octx, cancel := context.WithTimeout(ctx, r.cfg.OrderTimeout)
 	defer cancel()
 	st, raw, err := r.do(octx, http.MethodPost, r.cfg.APIURL+"/api/v1/orders", b.token, body, hdr)
 	placed := time.Since(o.start)
+	o.placed = time.Now()
 	if err != nil {
 		fail("place order: " + transportKind(err))
 		return
@@ -918,7 +1050,7 @@ func (r *runner) result() *Result {
 		Config: ConfigSummary{
 			Concurrency: cfg.Concurrency, Rate: cfg.Rate, Duration: cfg.Duration.Seconds(), Warmup: cfg.Warmup.Seconds(),
 			Orders: cfg.Orders, Users: cfg.Users, Channels: strings.Join(chans, ","), Products: strings.Join(prods, ","),
-			HotSKU: cfg.HotSKU, PollMS: float64(cfg.PollInterval) / float64(time.Millisecond),
+			HotSKU: cfg.HotSKU, OnePerBuyer: cfg.OnePerBuyer, PollMS: float64(cfg.PollInterval) / float64(time.Millisecond),
 			PollMaxMS: float64(cfg.PollMax) / float64(time.Millisecond),
 		},
 		Window:         r.window.Seconds(),
@@ -982,6 +1114,9 @@ func (res *Result) Text() string {
 	if c.HotSKU != 0 {
 		fmt.Fprintf(&b, ", hot SKU %d for %.0f%% of orders", c.HotSKU, c.HotRatio*100)
 	}
+	if c.OnePerBuyer {
+		b.WriteString(", one order per buyer")
+	}
 	fmt.Fprintf(&b, "\norders: %d started (%d after warm-up); %d completed in the %.1fs window → %.1f orders/s\n",
 		res.Started, res.Measured, res.Completed, res.Window, res.Throughput)
 	b.WriteString("outcomes:")
@@ -1014,6 +1149,9 @@ func (res *Result) Text() string {
 			verdict = "MISMATCH " + s.Note
 		}
 		fmt.Fprintf(&b, "stock: product %d %d → %d, sold %d, completed %d: %s\n", s.ProductID, s.Before, s.After, s.Sold, s.Completed, verdict)
+	}
+	if res.Sale != nil {
+		b.WriteString("flash sale: " + res.Sale.Line() + "\n")
 	}
 	return b.String()
 }

@@ -19,13 +19,15 @@ import (
 
 // Report is a whole `make bench` run.
 type Report struct {
+	// Server names the Temporal service under test ("" for the dev server).
+	Server   string    `json:"server,omitempty"`
 	Machine  Machine   `json:"machine"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Duration float64   `json:"duration_s"` // measured seconds per run
 	Warmup   float64   `json:"warmup_s"`
 	Levels   []Level   `json:"levels"`
-	Hot      *Result   `json:"hot,omitempty"` // the flash sale at the highest level
+	Hot      *Result   `json:"hot,omitempty"` // the flash sale (Hot.Sale)
 	// OpenLoop is the flow at fixed arrival rates (shares of the peak).
 	OpenLoop []OpenLoopRun `json:"open_loop,omitempty"`
 	// Cost is what one completed order costs (histories, database).
@@ -154,6 +156,7 @@ func (l *Level) meetsLatency() bool {
 // Summary is the terminal table of a run.
 func (r *Report) Summary() string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s:", r.ServerName())
 	b.WriteString("\nconcurrency  baseline wf/s  flow orders/s  ratio  place p50/p95/p99 ms   notify p50/p95/p99 ms   e2e p50/p95/p99 ms   errors\n")
 	for _, l := range r.Levels {
 		f := l.Flow
@@ -174,12 +177,16 @@ func (r *Report) Summary() string {
 		b.WriteString(r.Cost.CostTable())
 	}
 	if h := r.Hot; h != nil {
-		ok := "no oversell"
+		ok := "stock check OK"
 		if !h.StockOK {
 			ok = "STOCK MISMATCH"
 		}
-		fmt.Fprintf(&b, "flash sale at %d: %d orders, %d completed, %d rejected out of stock, %d refunded; %s\n",
-			h.Config.Concurrency, h.Started, h.Outcomes[OutcomeCompleted], h.Outcomes[OutcomeRejectedNoStock], h.Outcomes[OutcomeUnfulfilled], ok)
+		if h.Sale != nil {
+			fmt.Fprintf(&b, "flash sale: %s; %s\n", h.Sale.Line(), ok)
+		} else {
+			fmt.Fprintf(&b, "flash sale at %d: %d orders, %d completed, %d rejected out of stock, %d refunded; %s\n",
+				h.Config.Concurrency, h.Started, h.Outcomes[OutcomeCompleted], h.Outcomes[OutcomeRejectedNoStock], h.Outcomes[OutcomeUnfulfilled], ok)
+		}
 	}
 	return b.String()
 }
