@@ -38,7 +38,7 @@ if [[ $SERVERS == *,* ]]; then
   results=()
   for server in ${SERVERS//,/ }; do
     echo "=== make bench on the Temporal $server ===" >&2
-    BENCH_SERVERS=$server "$0" "$@" -json "$DIR/results-$server.json" -doc '' -chart ''
+    BENCH_SERVERS=$server BENCH_LOGS=$DIR/logs-$server "$0" "$@" -json "$DIR/results-$server.json" -doc '' -chart ''
     results+=("$DIR/results-$server.json")
   done
   ./bin/bench report -json "$(IFS=,; echo "${results[*]}")"
@@ -69,7 +69,7 @@ export ADMIN_BOOTSTRAP_PASSWORD=${ADMIN_BOOTSTRAP_PASSWORD:-bench-admin-password
 # any buyer: lift the rate limits.
 export RATE_LIMIT_LOGIN_PER_IP=1000000 RATE_LIMIT_ADMIN_LOGIN_PER_USER=1000000
 export RATE_LIMIT_ORDERS_PER_USER=1000000 RATE_LIMIT_ORDERS_PER_IP=1000000
-LOGS=$DIR/logs
+LOGS=${BENCH_LOGS:-$DIR/logs} # logs-dev and logs-server with BENCH_SERVERS=dev,server
 # Dev-server dynamic config (BENCH_DEVSERVER_TUNING= runs the stock settings):
 # one task-queue partition (a task and a poller can never miss each other
 # across partitions, which parked tasks in the backlog for ~2 s), history

@@ -100,6 +100,11 @@ type Config struct {
 	// sale's crowd, where each buyer tries once. It needs Orders, and logs
 	// in that many users (Users is raised to Orders).
 	OnePerBuyer bool
+	// StockProbe, when set with a HotSKU, reads the hot SKU's stock (e.g.
+	// straight from the database) every ProbeEvery (default 10ms) during
+	// the run: the moment it first reads 0 is when the sale sold out.
+	StockProbe func(context.Context) (int64, error)
+	ProbeEvery time.Duration
 
 	IdempotencyKeys bool          // send an Idempotency-Key with each order, like a real client
 	PollInterval    time.Duration // first GET order interval after paying; default 20ms
@@ -165,6 +170,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 20 * time.Millisecond
+	}
+	if c.ProbeEvery <= 0 {
+		c.ProbeEvery = 10 * time.Millisecond
 	}
 	if c.PollMax < c.PollInterval {
 		c.PollMax = max(200*time.Millisecond, c.PollInterval)
@@ -236,6 +244,10 @@ type Result struct {
 	PerSecond      []int          `json:"completed_per_sec"` // completions in each second of the run
 	Stock          []StockCheck   `json:"stock"`
 	StockOK        bool           `json:"stock_ok"`
+	// Retries are requests sent again as the API asks (POST /orders
+	// answered 503 or 504, or lost in transit: same Idempotency-Key), by
+	// what came back; not errors unless the order then failed.
+	Retries map[string]int `json:"retries,omitempty"`
 	// SampleOrders are a few completed orders of the window (their workflow
 	// ids), for reading their histories (the per-order cost).
 	SampleOrders []string `json:"sample_orders,omitempty"`
@@ -253,11 +265,17 @@ type Sale struct {
 	Completed    int   `json:"completed"`     // paid and completed
 	PaidRefunded int   `json:"paid_refunded"` // paid, then refunded for want of stock
 	Failed       int   `json:"failed"`        // no final state (errors)
-	// SoldOut is true once as many units were accepted as there were;
-	// SoldOutS is when the answer to the order that took the last unit
-	// came (the last reservation committed just before it).
-	SoldOut  bool    `json:"sold_out"`
-	SoldOutS float64 `json:"sold_out_s,omitempty"`
+	// Retries counts POST /orders sent again after a 503 or 504.
+	Retries int `json:"retries,omitempty"`
+	// SoldOut is true once the stock probe read 0 or, without a probe,
+	// once as many units were accepted as there were; SoldOutS is when:
+	// the probe's first 0 ("stock read 0"), or else the answer to the
+	// order that took the last unit, which can come much later than its
+	// reservation when that order's placement was answered 504 and retried
+	// ("last unit's answer"). SoldOutBy says which.
+	SoldOut   bool    `json:"sold_out"`
+	SoldOutS  float64 `json:"sold_out_s,omitempty"`
+	SoldOutBy string  `json:"sold_out_by,omitempty"`
 	// FirstRefusalS is when the first buyer was told it is sold out.
 	FirstRefusalS float64 `json:"first_refusal_s,omitempty"`
 	// SettledS is when the last order for the SKU reached its final state.
@@ -266,11 +284,17 @@ type Sale struct {
 	Oversold bool `json:"oversold"`
 }
 
+// How Sale.SoldOutS was measured.
+const (
+	SoldOutByProbe  = "stock read 0"
+	SoldOutByAnswer = "last unit's answer"
+)
+
 // Line is the sale in one line (for the terminal and the report).
 func (s *Sale) Line() string {
 	sold := "not sold out"
 	if s.SoldOut {
-		sold = fmt.Sprintf("sold out in %.2f s", s.SoldOutS)
+		sold = fmt.Sprintf("sold out in %.2f s (%s)", s.SoldOutS, s.SoldOutBy)
 	}
 	over := "no oversell"
 	if s.Oversold {
@@ -282,6 +306,9 @@ func (s *Sale) Line() string {
 		line += fmt.Sprintf(" (first refusal at %.2f s)", s.FirstRefusalS)
 	}
 	line += fmt.Sprintf(", all settled in %.1f s; %s", s.SettledS, over)
+	if s.Retries > 0 {
+		line += fmt.Sprintf("; %d placements retried (503/504, same Idempotency-Key)", s.Retries)
+	}
 	if s.Failed > 0 {
 		line += fmt.Sprintf("; %d orders failed", s.Failed)
 	}
@@ -362,11 +389,12 @@ type runner struct {
 	window  time.Duration
 
 	login, place, refused, pay, payDone, e2e, observed series
-	errs, outcomes                                     counter
+	errs, outcomes, retries                            counter
 
 	mu        sync.Mutex
 	orders    []*order
 	perSecond []int
+	soldOut   time.Time // when StockProbe first read 0 (zero: never)
 }
 
 // Run drives the order flow as cfg says and returns what it measured.
@@ -410,8 +438,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if r.cfg.HotSKU != 0 {
 		res.Sale = r.sale(before[r.cfg.HotSKU], res.Stock)
+		res.Sale.Retries = r.retries.total()
 	}
 	res.Errors, res.ErrorCount = r.errs.snapshot(), r.errs.total()
+	if r.retries.total() > 0 {
+		res.Retries = r.retries.snapshot()
+	}
 	return res, nil
 }
 
@@ -455,9 +487,14 @@ func (r *runner) sale(units int64, stock []StockCheck) *Sale {
 	r.mu.Unlock()
 	since := func(t time.Time) float64 { return t.Sub(r.t0).Seconds() }
 	slices.SortFunc(accepted, func(a, b time.Time) int { return a.Compare(b) })
-	if units > 0 && int64(len(accepted)) >= units {
-		s.SoldOut = true
-		s.SoldOutS = since(accepted[units-1])
+	r.mu.Lock()
+	soldOut := r.soldOut
+	r.mu.Unlock()
+	switch {
+	case !soldOut.IsZero():
+		s.SoldOut, s.SoldOutS, s.SoldOutBy = true, since(soldOut), SoldOutByProbe
+	case units > 0 && int64(len(accepted)) >= units:
+		s.SoldOut, s.SoldOutS, s.SoldOutBy = true, since(accepted[units-1]), SoldOutByAnswer
 	}
 	if !firstRefusal.IsZero() {
 		s.FirstRefusalS = since(firstRefusal)
@@ -538,6 +575,9 @@ func (r *runner) drive(ctx context.Context) {
 	}
 	progressDone := make(chan struct{})
 	go r.progress(runCtx, progressDone)
+	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
+	probeDone := make(chan struct{})
+	go r.probeStock(probeCtx, probeDone)
 
 	// Orders run on their own context: stopping the run stops new orders,
 	// the ones in flight finish (bounded by OrderTimeout and DrainTimeout).
@@ -576,7 +616,33 @@ func (r *runner) drive(ctx context.Context) {
 		r.stopAt = time.Now()
 	}
 	r.window = r.stopAt.Sub(r.warmEnd)
+	stopProbe()
+	<-probeDone
 	<-progressDone
+}
+
+// probeStock reads the hot SKU's stock with cfg.StockProbe until it reads
+// 0 (or below) or ctx ends, and notes when.
+func (r *runner) probeStock(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	if r.cfg.StockProbe == nil || r.cfg.HotSKU == 0 {
+		return
+	}
+	t := time.NewTicker(r.cfg.ProbeEvery)
+	defer t.Stop()
+	for {
+		if n, err := r.cfg.StockProbe(ctx); err == nil && n <= 0 {
+			r.mu.Lock()
+			r.soldOut = time.Now()
+			r.mu.Unlock()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // claim reserves the next order of a run and returns its number (from 1);
@@ -715,7 +781,7 @@ func (r *runner) runOrder(ctx context.Context, start time.Time, n int64) {
 	}
 	octx, cancel := context.WithTimeout(ctx, r.cfg.OrderTimeout)
 	defer cancel()
-	st, raw, err := r.do(octx, http.MethodPost, r.cfg.APIURL+"/api/v1/orders", b.token, body, hdr)
+	st, raw, err := r.placeOrder(octx, b.token, body, hdr)
 	placed := time.Since(o.start)
 	o.placed = time.Now()
 	if err != nil {
@@ -764,6 +830,34 @@ func (r *runner) runOrder(ctx context.Context, start time.Time, n int64) {
 		}
 	}
 	r.poll(octx, b, o)
+}
+
+// placeOrder sends POST /orders the way the API asks a client to: an
+// answer of 503 (Temporal unreachable for a moment) or 504 (the order is
+// taking longer than the API waits) is sent again with the same body and
+// Idempotency-Key, after a growing pause, until the order's time is up;
+// so is a request that failed in transit. Retries are counted apart from
+// errors; the latency runs from the first attempt to the final answer.
+func (r *runner) placeOrder(ctx context.Context, token string, body any, hdr map[string]string) (int, []byte, error) {
+	pause := 100 * time.Millisecond
+	for {
+		st, raw, err := r.do(ctx, http.MethodPost, r.cfg.APIURL+"/api/v1/orders", token, body, hdr)
+		retry := err != nil || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout
+		if !retry || hdr == nil || ctx.Err() != nil {
+			return st, raw, err
+		}
+		kind := fmt.Sprintf("HTTP %d", st)
+		if err != nil {
+			kind = transportKind(err)
+		}
+		r.retries.inc("place order: " + kind)
+		select {
+		case <-ctx.Done():
+			return st, raw, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // poll reads the order like a client after paying: at once, then at
@@ -1135,6 +1229,9 @@ func (res *Result) Text() string {
 	b.WriteString(res.Observed.row("end to end (polled)"))
 	b.WriteString(res.Login.row("login"))
 	fmt.Fprintf(&b, "  %.1f order polls per order\n", res.Polls)
+	for _, k := range sortedKeys(res.Retries) {
+		fmt.Fprintf(&b, "retried (same Idempotency-Key): %d × %s\n", res.Retries[k], k)
+	}
 	if res.ErrorCount == 0 {
 		b.WriteString("errors: none\n")
 	} else {

@@ -89,8 +89,8 @@ func Markdown(r *Report, chart string, others ...*Report) string {
 	w("| ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: | ---: |\n")
 	for _, l := range r.Levels {
 		f := l.Flow
-		w("| %d | %.1f | %.1f | **%.2f×** | %s | %s | %s | %s | %d | %.1f |\n",
-			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.Ratio,
+		w("| %d | %.1f | %.1f | **%s** | %s | %s | %s | %s | %d | %.1f |\n",
+			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.RatioText(),
 			lat(f.PlaceOrder), lat(f.NotifyHandler), lat(f.PayToCompleted), lat(f.EndToEnd),
 			f.ErrorCount+l.Baseline.ErrorCount, l.LoadAverage)
 	}
@@ -155,10 +155,11 @@ func Markdown(r *Report, chart string, others ...*Report) string {
 			if s.SoldOut {
 				sold = fmt.Sprintf("%.2f s", s.SoldOutS)
 			}
-			w("| buyers | units | accepted | refused at placement | paid then refunded | completed | failed | sold out in | first refusal | all settled | oversell |\n")
-			w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
-			w("| %d | %d | %d | %d | **%d** | %d | %d | %s | %.2f s | %.1f s | %s |\n\n",
-				s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, s.Failed, sold, s.FirstRefusalS, s.SettledS, over)
+			w("| buyers | units | accepted | refused at placement | paid then refunded | completed | failed | placements retried | sold out in | first refusal | all settled | oversell |\n")
+			w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+			w("| %d | %d | %d | %d | **%d** | %d | %d | %d | %s | %.2f s | %.1f s | %s |\n\n",
+				s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, s.Failed, s.Retries, sold, s.FirstRefusalS, s.SettledS, over)
+			w("A buyer whose `POST /orders` is answered 503 or 504 (the API's *try again with the same Idempotency-Key*) sends it again, as the API asks; *placements retried* counts those second tries, and the buyer's place-order latency runs from the first.\n\n")
 		}
 		w("| outcome | orders |\n| --- | ---: |\n")
 		for _, k := range sortedKeys(h.Outcomes) {

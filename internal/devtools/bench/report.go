@@ -144,6 +144,15 @@ func (r *Report) Best() *Level {
 	return best
 }
 
+// RatioText is the level's ratio, or "n/a" when the bare workflow
+// completed nothing in the window (its end to end was longer than the run).
+func (l *Level) RatioText() string {
+	if l.Baseline == nil || l.Baseline.Throughput <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", l.Ratio)
+}
+
 // LatencyTarget is the API p99 goal for place-order and notify handling.
 const LatencyTarget = 50.0 // ms
 
@@ -160,8 +169,8 @@ func (r *Report) Summary() string {
 	b.WriteString("\nconcurrency  baseline wf/s  flow orders/s  ratio  place p50/p95/p99 ms   notify p50/p95/p99 ms   e2e p50/p95/p99 ms   errors\n")
 	for _, l := range r.Levels {
 		f := l.Flow
-		fmt.Fprintf(&b, "%11d  %13.1f  %13.1f  %4.2f×  %5.1f/%5.1f/%6.1f     %5.1f/%5.1f/%6.1f      %5.1f/%5.1f/%6.1f  %6d\n",
-			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.Ratio,
+		fmt.Fprintf(&b, "%11d  %13.1f  %13.1f  %5s  %5.1f/%5.1f/%6.1f     %5.1f/%5.1f/%6.1f      %5.1f/%5.1f/%6.1f  %6d\n",
+			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.RatioText(),
 			f.PlaceOrder.P50, f.PlaceOrder.P95, f.PlaceOrder.P99,
 			f.NotifyHandler.P50, f.NotifyHandler.P95, f.NotifyHandler.P99,
 			f.EndToEnd.P50, f.EndToEnd.P95, f.EndToEnd.P99, f.ErrorCount+l.Baseline.ErrorCount)

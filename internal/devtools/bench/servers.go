@@ -115,18 +115,20 @@ func keyFigures(reports []*Report) []keyFigure {
 	}
 	rows := []keyFigure{
 		{fmt.Sprintf("ratio at %d buyers (order flow ÷ bare workflow)", top), level(top, func(l *Level) string {
-			return fmt.Sprintf("%.2f× (%.1f / %.1f per s)", l.Ratio, l.Flow.Throughput, l.Baseline.Throughput)
+			return fmt.Sprintf("%s (%.1f / %.1f per s)", l.RatioText(), l.Flow.Throughput, l.Baseline.Throughput)
 		})},
 		{"highest order-flow throughput", func(r *Report) string {
 			if t := r.top(); t != nil {
-				return fmt.Sprintf("%.1f orders/s at %d buyers (%.2f×)", t.Flow.Throughput, t.Concurrency, t.Ratio)
+				return fmt.Sprintf("%.1f orders/s at %d buyers (%s)", t.Flow.Throughput, t.Concurrency, t.RatioText())
 			}
 			return "–"
 		}},
 		{"ratio, median of the levels", func(r *Report) string {
 			var rs []float64
 			for _, l := range r.Levels {
-				rs = append(rs, l.Ratio)
+				if l.Baseline != nil && l.Baseline.Throughput > 0 {
+					rs = append(rs, l.Ratio)
+				}
 			}
 			if len(rs) == 0 {
 				return "–"
@@ -143,10 +145,12 @@ func keyFigures(reports []*Report) []keyFigure {
 			keyFigure{fmt.Sprintf("end to end p50 / p99 at %d buyer(s), ms", low), level(low, func(l *Level) string {
 				return fmt.Sprintf("%.1f / %.1f", l.Flow.EndToEnd.P50, l.Flow.EndToEnd.P99)
 			})},
-			keyFigure{fmt.Sprintf("place-order p50 / p99 at %d buyers, ms", top), level(top, func(l *Level) string {
-				return fmt.Sprintf("%.1f / %.1f", l.Flow.PlaceOrder.P50, l.Flow.PlaceOrder.P99)
-			})},
 		)
+		if top != low {
+			rows = append(rows, keyFigure{fmt.Sprintf("place-order p50 / p99 at %d buyers, ms", top), level(top, func(l *Level) string {
+				return fmt.Sprintf("%.1f / %.1f", l.Flow.PlaceOrder.P50, l.Flow.PlaceOrder.P99)
+			})})
+		}
 	}
 	rows = append(rows,
 		keyFigure{"open loop at 50% of the peak: place-order / notify p99, ms", func(r *Report) string {
@@ -269,7 +273,7 @@ func SideBySideText(reports []*Report) string {
 				fmt.Fprintf(&b, "  | %-59s", "–")
 				continue
 			}
-			fmt.Fprintf(&b, "  |     %6.1f %6.1f %4.2f×  %6.1f/%7.1f    %6.1f/%7.1f", l.Baseline.Throughput, l.Flow.Throughput, l.Ratio,
+			fmt.Fprintf(&b, "  |     %6.1f %6.1f %5s  %6.1f/%7.1f    %6.1f/%7.1f", l.Baseline.Throughput, l.Flow.Throughput, l.RatioText(),
 				l.Flow.PlaceOrder.P50, l.Flow.PlaceOrder.P99, l.Flow.EndToEnd.P50, l.Flow.EndToEnd.P99)
 		}
 		b.WriteString("\n")
@@ -319,7 +323,7 @@ func sideBySideMarkdown(reports []*Report) string {
 				w(" – | – | – | – | – |")
 				continue
 			}
-			w(" %.1f | %.1f | **%.2f×** | %.1f / %.1f | %.1f / %.1f |", l.Baseline.Throughput, l.Flow.Throughput, l.Ratio,
+			w(" %.1f | %.1f | **%s** | %.1f / %.1f | %.1f / %.1f |", l.Baseline.Throughput, l.Flow.Throughput, l.RatioText(),
 				l.Flow.PlaceOrder.P50, l.Flow.PlaceOrder.P99, l.Flow.EndToEnd.P50, l.Flow.EndToEnd.P99)
 		}
 		w("\n")
