@@ -25,7 +25,9 @@
 # highest level, BENCH_DEVSERVER_TUNING= for the dev server's stock
 # settings, BENCH_TEMPORAL_FLAGS for more dev-server flags,
 # BENCH_TEMPORAL_DB (temporal_bench: the real server's database, and
-# ${BENCH_TEMPORAL_DB}_visibility; both dropped and created again).
+# ${BENCH_TEMPORAL_DB}_visibility; both dropped and created again),
+# BENCH_TEMPORAL_MAX_CONNS / BENCH_TEMPORAL_VIS_MAX_CONNS (5 / 2: the real
+# server's connection pools, per service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -142,6 +144,12 @@ start_temporal_server() {
     } >>"$LOGS/temporal-sql-tool.log" 2>&1 || { echo "schema of $db failed; see $LOGS/temporal-sql-tool.log" >&2; exit 1; }
   done
 
+  # Connection pools: each of the four services has its own, so the server
+  # holds up to 4 × (max_conns + vis_max_conns) connections; this machine's
+  # PostgreSQL allows 100 (max_connections), shared with the app's two pools
+  # of 20 and with other work, and Temporal's sample sizes (20 + 10 per
+  # service) ran it out of connections.
+  local max_conns=${BENCH_TEMPORAL_MAX_CONNS:-5} vis_max_conns=${BENCH_TEMPORAL_VIS_MAX_CONNS:-2}
   local root=$DIR/temporal-server
   mkdir -p "$root/config"
   cat >"$root/config/bench.yaml" <<YAML
@@ -162,8 +170,8 @@ persistence:
         connectProtocol: tcp
         user: "$pg_user"
         password: "$pg_password"
-        maxConns: 20
-        maxIdleConns: 20
+        maxConns: $max_conns
+        maxIdleConns: $max_conns
         maxConnLifetime: 1h
     postgres-visibility:
       sql:
@@ -173,8 +181,8 @@ persistence:
         connectProtocol: tcp
         user: "$pg_user"
         password: "$pg_password"
-        maxConns: 10
-        maxIdleConns: 10
+        maxConns: $vis_max_conns
+        maxIdleConns: $vis_max_conns
         maxConnLifetime: 1h
 global:
   membership:
