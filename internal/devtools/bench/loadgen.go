@@ -282,6 +282,10 @@ type Sale struct {
 	SettledS float64 `json:"settled_s"`
 	// Oversold: more units completed than there were, or stock below 0.
 	Oversold bool `json:"oversold"`
+	// Held is stock gone from the product that no completed order of the
+	// run accounts for: units still reserved by orders whose buyers were
+	// refused or gave up (released when those orders close unpaid).
+	Held int64 `json:"held,omitempty"`
 }
 
 // How Sale.SoldOutS was measured.
@@ -306,6 +310,9 @@ func (s *Sale) Line() string {
 		line += fmt.Sprintf(" (first refusal at %.2f s)", s.FirstRefusalS)
 	}
 	line += fmt.Sprintf(", all settled in %.1f s; %s", s.SettledS, over)
+	if s.Held > 0 {
+		line += fmt.Sprintf("; %d units still held by orders no buyer paid (refused or gave up)", s.Held)
+	}
 	if s.Retries > 0 {
 		line += fmt.Sprintf("; %d placements retried (503/504, same Idempotency-Key)", s.Retries)
 	}
@@ -504,9 +511,13 @@ func (r *runner) sale(units int64, stock []StockCheck) *Sale {
 	}
 	s.Oversold = int64(s.Completed)*r.cfg.Quantity > units
 	for _, c := range stock {
-		if c.ProductID == r.cfg.HotSKU && c.After < 0 {
+		if c.ProductID != r.cfg.HotSKU {
+			continue
+		}
+		if c.After < 0 {
 			s.Oversold = true
 		}
+		s.Held = max(0, c.Sold-c.Completed)
 	}
 	return s
 }

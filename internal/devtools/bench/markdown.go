@@ -155,10 +155,11 @@ func Markdown(r *Report, chart string, others ...*Report) string {
 			if s.SoldOut {
 				sold = fmt.Sprintf("%.2f s", s.SoldOutS)
 			}
-			w("| buyers | units | accepted | refused at placement | paid then refunded | completed | failed | placements retried | sold out in | first refusal | all settled | oversell |\n")
-			w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
-			w("| %d | %d | %d | %d | **%d** | %d | %d | %d | %s | %.2f s | %.1f s | %s |\n\n",
-				s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, s.Failed, s.Retries, sold, s.FirstRefusalS, s.SettledS, over)
+			w("| buyers | units | accepted | refused at placement | paid then refunded | completed | failed | units held unpaid | placements retried | sold out in | first refusal | all settled | oversell |\n")
+			w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+			w("| %d | %d | %d | %d | **%d** | %d | %d | %d | %d | %s | %.2f s | %.1f s | %s |\n\n",
+				s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, s.Failed, s.Held, s.Retries, sold, s.FirstRefusalS, s.SettledS, over)
+			w("*Units held unpaid* is stock gone from the product that no completed order of the run accounts for: units still reserved by orders whose buyers were refused or gave up (they come back when those orders close unpaid, at the end of the payment window).\n\n")
 			w("A buyer whose `POST /orders` is answered 503 or 504 (the API's *try again with the same Idempotency-Key*) sends it again, as the API asks; *placements retried* counts those second tries, and the buyer's place-order latency runs from the first.\n\n")
 		}
 		w("| outcome | orders |\n| --- | ---: |\n")

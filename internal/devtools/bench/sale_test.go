@@ -29,7 +29,7 @@ func TestSaleAccountsForEveryHotOrder(t *testing.T) {
 		&order{product: 3, status: OutcomeFailed},                        // never answered
 		&order{no: "d", product: 1, status: "completed", placed: at(50)}, // not the hot SKU
 	)
-	s := r.sale(3, []StockCheck{{ProductID: 3, Before: 3, After: 0}})
+	s := r.sale(3, []StockCheck{{ProductID: 3, Before: 3, After: 0, Sold: 3, Completed: 2}})
 	assert.Equal(t, 6, s.Orders)
 	assert.Equal(t, 3, s.Accepted, "a, b and c were answered 201")
 	assert.Equal(t, 2, s.Refused)
@@ -44,6 +44,8 @@ func TestSaleAccountsForEveryHotOrder(t *testing.T) {
 	assert.False(t, s.Oversold)
 	assert.Contains(t, s.Line(), "6 buyers for 3 units: 3 accepted, 2 refused at placement (sold out), 1 paid then refunded, 2 completed; sold out in 0.90 s")
 	assert.Contains(t, s.Line(), "no oversell")
+	assert.EqualValues(t, 1, s.Held, "3 units gone, 2 completed: one still reserved by an order nobody paid")
+	assert.Contains(t, s.Line(), "1 units still held by orders no buyer paid")
 }
 
 func TestSaleSoldOutWhenTheProbeReadZero(t *testing.T) {

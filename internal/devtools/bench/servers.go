@@ -29,12 +29,26 @@ func ReadReports(paths string) ([]*Report, error) {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return nil, fmt.Errorf("results %s: %w", p, err)
 		}
+		r.Hot.fillHeld()
 		out = append(out, &r)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no results file named")
 	}
 	return out, nil
+}
+
+// fillHeld works out Sale.Held from the stock check for results saved
+// before the field existed.
+func (res *Result) fillHeld() {
+	if res == nil || res.Sale == nil || res.Sale.Held != 0 {
+		return
+	}
+	for _, c := range res.Stock {
+		if c.ProductID == res.Config.HotSKU {
+			res.Sale.Held = max(0, c.Sold-c.Completed)
+		}
+	}
 }
 
 // ServerName is how the report names the Temporal service of a run.

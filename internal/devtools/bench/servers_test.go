@@ -118,3 +118,15 @@ func TestTemporalCPUCountsItsDatabases(t *testing.T) {
 	u := CPUUse{"temporal": 40, "temporal-db": 15, "postgres": 9, "api": 8}
 	assert.Equal(t, 55.0, temporalCPU(u))
 }
+
+func TestReadReportsFillsTheUnitsHeldOfOlderResults(t *testing.T) {
+	r := report("dev", [][3]float64{{1, 10, 12}}, &Sale{Units: 100, Orders: 1000, Accepted: 82, Completed: 82, Refused: 918})
+	r.Hot.Stock = []StockCheck{{ProductID: 1, Sold: 5, Completed: 5}, {ProductID: 3, Before: 100, After: 0, Sold: 100, Completed: 82}}
+	raw, err := json.Marshal(r)
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "old.json")
+	require.NoError(t, os.WriteFile(p, raw, 0o600))
+	got, err := ReadReports(p)
+	require.NoError(t, err)
+	assert.EqualValues(t, 18, got[0].Hot.Sale.Held, "100 units gone, 82 completed")
+}
