@@ -234,8 +234,12 @@ func hotLine(h *Result) string {
 		if s.Oversold {
 			over = "**oversold**"
 		}
-		return fmt.Sprintf("(%d buyers at once for one product with %d in stock, one order each): **%d accepted, %d refused at placement (sold out), %d paid then refunded**, %d completed; %s; %s, %s.",
-			s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, sold, over, verdict)
+		held := ""
+		if s.Held > 0 {
+			held = fmt.Sprintf("; %d units still held by orders no buyer paid", s.Held)
+		}
+		return fmt.Sprintf("(%d buyers at once for one product with %d in stock, one order each): **%d accepted, %d refused at placement (sold out), %d paid then refunded**, %d completed; %s; %s, %s%s.",
+			s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, sold, over, verdict, held)
 	}
 	return fmt.Sprintf("(%d buyers, %.0f%% of orders for one product with 100 in stock): %d orders, %d completed, %d refused as sold out, %d paid then refunded (lost the race); %s.",
 		h.Config.Concurrency, h.Config.HotRatio*100, h.Started, h.Outcomes[OutcomeCompleted], h.Outcomes[OutcomeRejectedNoStock], h.Outcomes[OutcomeUnfulfilled], verdict)

@@ -66,6 +66,15 @@ func (r *Report) shortName() string {
 	return name
 }
 
+// columnTag is the service's short tag for table columns: "dev" for the
+// dev server, "server" for a real Temporal server.
+func (r *Report) columnTag() string {
+	if strings.Contains(strings.ToLower(r.ServerName()), "dev server") {
+		return "dev"
+	}
+	return "server"
+}
+
 // Level returns the level run at concurrency c, or nil.
 func (r *Report) Level(c int) *Level {
 	for i := range r.Levels {
@@ -206,7 +215,13 @@ func keyFigures(reports []*Report) []keyFigure {
 			}
 			return fmt.Sprintf("%.2f (%s)", s.SoldOutS, over)
 		}},
-		keyFigure{"errors across all runs", func(r *Report) string { return fmt.Sprint(r.errorTotal()) }},
+		keyFigure{"flash sale: units held by orders no buyer paid", func(r *Report) string {
+			if r.Hot == nil || r.Hot.Sale == nil {
+				return "–"
+			}
+			return fmt.Sprint(r.Hot.Sale.Held)
+		}},
+		keyFigure{"errors (all runs: levels, open loop, flash sale)", func(r *Report) string { return fmt.Sprint(r.errorTotal()) }},
 	)
 	return rows
 }
@@ -323,9 +338,9 @@ func sideBySideMarkdown(reports []*Report) string {
 		}
 		w("\n")
 	}
-	w("\nBy level (throughput per second; latencies p50 / p99 in ms):\n\n| buyers |")
+	w("\nBy level (throughput per second; latencies p50 / p99 in ms; *dev*: the dev server, *server*: the real Temporal server):\n\n| buyers |")
 	for _, r := range reports {
-		n := r.shortName()
+		n := r.columnTag()
 		w(" %s: bare /s | %s: orders /s | %s: ratio | %s: place-order | %s: end to end |", n, n, n, n, n)
 	}
 	w("\n| ---: |%s\n", strings.Repeat(" ---: | ---: | ---: | --- | --- |", len(reports)))

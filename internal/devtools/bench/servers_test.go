@@ -90,6 +90,7 @@ func TestSideBySideLinesUpTheLevelsOfEachServer(t *testing.T) {
 	assert.Contains(t, md, "| Temporal CLI dev server v1.29.1 | Temporal server v1.29.1 |")
 	assert.Contains(t, md, "| 100 | 25.0 | 35.0 | **1.40×** |")
 	assert.Contains(t, md, "| 32 | – | – | – | – | – | 10.0 | 17.0 | **1.70×** |")
+	assert.Contains(t, md, "| buyers | dev: bare /s | dev: orders /s | dev: ratio |")
 	assert.Contains(t, md, "Flash sale on the Temporal server v1.29.1: 1000 buyers for 100 units")
 	assert.Contains(t, md, "then the same on the Temporal server v1.29.1 (PostgreSQL, 4 shards)")
 	assert.NotContains(t, Markdown(dev, ""), "side by side\n", "one server: no such section")
