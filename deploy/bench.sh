@@ -261,7 +261,8 @@ require_free bench "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WOR
 go build -o bin/ ./cmd/api ./cmd/worker ./cmd/migrate ./cmd/sandbox ./cmd/bench ./cmd/loadgen
 if [[ $SERVERS == server ]]; then
   # Built once per machine (outside the clone); prints the two binaries.
-  mapfile -t server_bins < <(./deploy/temporal-server.sh)
+  server_out=$(./deploy/temporal-server.sh) # fails the script when the build fails
+  mapfile -t server_bins <<<"$server_out"
 fi
 rm -rf "$LOGS" "$SANDBOX_DIR" "$DIR"/temporal.db* "$DIR/profiles" "$DIR/temporal-server" # results*.json stay for `bench report`
 mkdir -p "$LOGS"
@@ -315,7 +316,7 @@ bench system up on the $server_label (PostgreSQL ${DATABASE_URL%%\?*}):
   pprof: api $API_PPROF  worker $WORKER_PPROF   logs: $LOGS/
   restarting the API or worker by hand: set -a; source $SANDBOX_DIR/merchant.env; set +a
   try: ./bin/loadgen -api http://$HTTP_ADDR -sandbox http://$SANDBOX_ADDR -c 16 -d 20s
-       ./bin/bench run ${measure[*]} -levels 16 -doc '' -chart ''
+       ./bin/bench run $(printf '%q ' "${measure[@]}")-levels 16 -doc '' -chart ''
 Ctrl-C stops everything.
 MSG
   wait "${pids[0]}" # until Temporal stops or Ctrl-C (the API and worker may be restarted by hand meanwhile)

@@ -180,12 +180,14 @@ func runBench(args []string) error {
 	}
 	progress := os.Stderr
 	top := levels[len(levels)-1]
+	prevBase, prevFlow := -1.0, -1.0 // the previous level's throughputs (none yet)
 	for _, c := range levels {
-		fmt.Fprintf(os.Stderr, "\n== concurrency %d: bare-workflow baseline (load average %.2f) ==\n", c, bench.LoadAverage())
-		lv := bench.Level{Concurrency: c, LoadAverage: bench.LoadAverage()}
+		baseWarmup := bench.LevelWarmup(*warmup, c, prevBase)
+		fmt.Fprintf(os.Stderr, "\n== concurrency %d: bare-workflow baseline (load average %.2f, warm-up %s) ==\n", c, bench.LoadAverage(), baseWarmup)
+		lv := bench.Level{Concurrency: c, LoadAverage: bench.LoadAverage(), BaselineWarmup: baseWarmup.Seconds()}
 		cpu0, srv0 := bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
 		base, err := bench.RunBaseline(ctx, tc, bench.BaselineConfig{
-			Concurrency: c, Duration: *warmup + *duration, Warmup: *warmup, Progress: progress,
+			Concurrency: c, Duration: baseWarmup + *duration, Warmup: baseWarmup, Progress: progress,
 			RunID: fmt.Sprintf("c%d-%d", c, time.Now().Unix()),
 		})
 		if err != nil {
@@ -196,16 +198,17 @@ func runBench(args []string) error {
 		fmt.Fprintf(os.Stderr, "baseline: %.1f workflows/s, e2e p50 %.1f p99 %.1f ms, errors %d; %s; %s\n",
 			base.Throughput, base.EndToEnd.P50, base.EndToEnd.P99, base.ErrorCount, lv.BaselineCPU, lv.BaselineServer)
 
-		fmt.Fprintf(os.Stderr, "\n== concurrency %d: order flow ==\n", c)
+		flowWarmup := bench.LevelWarmup(*warmup, c, prevFlow)
+		fmt.Fprintf(os.Stderr, "\n== concurrency %d: order flow (warm-up %s) ==\n", c, flowWarmup)
 		var prof func() error
 		if *profileDir != "" && c == top {
-			prof = startProfiles(ctx, *profileDir, *pprofAPI, *pprofWorker, *warmup, *duration)
+			prof = startProfiles(ctx, *profileDir, *pprofAPI, *pprofWorker, flowWarmup, *duration)
 		}
 		cpu0, srv0 = bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
 		db0 := bench.SampleDB(ctx, os.Getenv("DATABASE_URL"))
 		flow, err := bench.Run(ctx, bench.Config{
 			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: c,
-			Duration: *warmup + *duration, Warmup: *warmup, IdempotencyKeys: true,
+			Duration: flowWarmup + *duration, Warmup: flowWarmup, IdempotencyKeys: true,
 			Progress: progress, RunID: fmt.Sprintf("c%d-%d", c, time.Now().Unix()),
 		})
 		if err != nil {
@@ -227,7 +230,8 @@ func runBench(args []string) error {
 		if base.Throughput > 0 {
 			lv.Ratio = flow.Throughput / base.Throughput
 		}
-		fmt.Fprintf(os.Stderr, "ratio at %d: %.2f× the bare workflow\n", c, lv.Ratio)
+		fmt.Fprintf(os.Stderr, "ratio at %d: %s the bare workflow\n", c, lv.RatioText())
+		prevBase, prevFlow = base.Throughput, flow.Throughput
 		res.Levels = append(res.Levels, lv)
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -40,10 +40,13 @@ type Level struct {
 	Concurrency int             `json:"concurrency"`
 	Baseline    *BaselineResult `json:"baseline"`
 	Flow        *Result         `json:"flow"`
-	Ratio       float64         `json:"ratio"`                  // flow orders/s ÷ baseline workflows/s
-	LoadAverage float64         `json:"load_average"`           // 1-minute load average before the level
-	BaselineCPU CPUUse          `json:"baseline_cpu,omitempty"` // ms of CPU per workflow by process ("bench" = client and worker)
-	FlowCPU     CPUUse          `json:"flow_cpu,omitempty"`     // ms of CPU per order by process ("bench" = the load generator)
+	Ratio       float64         `json:"ratio"`        // flow orders/s ÷ baseline workflows/s
+	LoadAverage float64         `json:"load_average"` // 1-minute load average before the level
+	// BaselineWarmup is the bare workflow's warm-up at this level, seconds
+	// (the flow's is Flow.Config.Warmup): see LevelWarmup.
+	BaselineWarmup float64 `json:"baseline_warmup_s,omitempty"`
+	BaselineCPU    CPUUse  `json:"baseline_cpu,omitempty"` // ms of CPU per workflow by process ("bench" = client and worker)
+	FlowCPU        CPUUse  `json:"flow_cpu,omitempty"`     // ms of CPU per order by process ("bench" = the load generator)
 	// Temporal's work per workflow / per order, from the dev server's metrics.
 	BaselineServer *ServerWork `json:"baseline_server,omitempty"`
 	FlowServer     *ServerWork `json:"flow_server,omitempty"`
@@ -142,6 +145,26 @@ func (r *Report) Best() *Level {
 		}
 	}
 	return best
+}
+
+// LevelWarmup is the warm-up of a closed-loop level of c clients: at
+// least base, and long enough for every client to get through about one
+// and a half cycles first, so that the measured window sees the steady
+// state and not the first wave of completions. A cycle's length is
+// estimated from the previous level's throughput (a closed loop of c
+// clients at X per second takes c / X seconds a cycle); at most 30 s,
+// which is also the warm-up after a level that completed nothing. A
+// negative prevThroughput means there was no previous level.
+func LevelWarmup(base time.Duration, c int, prevThroughput float64) time.Duration {
+	const most = 30 * time.Second
+	switch {
+	case prevThroughput < 0 || c <= 0:
+		return base
+	case prevThroughput == 0:
+		return max(base, most)
+	}
+	cycle := time.Duration(float64(c) / prevThroughput * float64(time.Second))
+	return max(base, min(cycle*3/2, most).Round(100*time.Millisecond))
 }
 
 // RatioText is the level's ratio, or "n/a" when the bare workflow

@@ -131,3 +131,13 @@ func TestReadReportsFillsTheUnitsHeldOfOlderResults(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 18, got[0].Hot.Sale.Held, "100 units gone, 82 completed")
 }
+
+func TestLevelWarmupCoversACycleAndAHalf(t *testing.T) {
+	base := 3 * time.Second
+	assert.Equal(t, base, LevelWarmup(base, 1, -1), "first level: the configured warm-up")
+	assert.Equal(t, base, LevelWarmup(base, 4, 10), "4 clients at 10/s: 0.4 s a cycle")
+	assert.Equal(t, 15*time.Second, LevelWarmup(base, 100, 10), "100 clients at 10/s: 10 s a cycle, 15 s of warm-up")
+	assert.Equal(t, 30*time.Second, LevelWarmup(base, 100, 1), "capped at 30 s")
+	assert.Equal(t, 30*time.Second, LevelWarmup(base, 100, 0), "after a level that completed nothing: the cap")
+	assert.Equal(t, 40*time.Second, LevelWarmup(40*time.Second, 100, 10), "never below the configured warm-up")
+}
