@@ -136,11 +136,11 @@ start_temporal_server() {
   for db in "$TEMPORAL_DB" "${TEMPORAL_DB}_visibility"; do
     schema=temporal
     [[ $db == *_visibility ]] && schema=visibility
+    { "${sql[@]}" --db "$db" drop-database --force || true; } >>"$LOGS/temporal-sql-tool.log" 2>&1 # absent the first time
     {
-      "${sql[@]}" --db "$db" drop-database --force || true
-      "${sql[@]}" --db "$db" create-database
-      "${sql[@]}" --db "$db" setup-schema -v 0.0
-      "${sql[@]}" --db "$db" update-schema --schema-name "postgresql/v12/$schema"
+      "${sql[@]}" --db "$db" create-database &&
+        "${sql[@]}" --db "$db" setup-schema -v 0.0 &&
+        "${sql[@]}" --db "$db" update-schema --schema-name "postgresql/v12/$schema"
     } >>"$LOGS/temporal-sql-tool.log" 2>&1 || { echo "schema of $db failed; see $LOGS/temporal-sql-tool.log" >&2; exit 1; }
   done
 
