@@ -50,6 +50,11 @@ func Markdown(r *Report, chart string, others ...*Report) string {
 		w("- **Highest throughput**: %.1f orders/s at %d buyers = %.2f× the bare workflow (%.1f/s); place-order p99 %.1f ms, end-to-end p99 %.1f ms.\n",
 			top.Flow.Throughput, top.Concurrency, top.Ratio, top.Baseline.Throughput, top.Flow.PlaceOrder.P99, top.Flow.EndToEnd.P99)
 	}
+	if n := len(r.Levels); n > 0 && &r.Levels[n-1] != top && r.Levels[n-1].Flow != nil && r.Levels[n-1].Baseline != nil {
+		l := &r.Levels[n-1]
+		w("- **At %d buyers**, the highest level: %.1f orders/s = **%s** the bare workflow (%.1f/s); place-order p99 %.1f ms.\n",
+			l.Concurrency, l.Flow.Throughput, l.RatioText(), l.Baseline.Throughput, l.Flow.PlaceOrder.P99)
+	}
 	target := "not met"
 	if best != nil && best.Ratio >= 1 {
 		target = fmt.Sprintf("met at %d buyers", best.Concurrency)
