@@ -116,7 +116,12 @@ fault-test: tools
 
 ## bench: load benchmark (docs/benchmarks.md): its own dev server, sandbox, API and worker on PostgreSQL
 ## (database "bench", ports 17xxx/18xxx), the bare-workflow baseline and the order flow at a few concurrency
-## levels; regenerates docs/benchmarks.md and docs/benchmarks.png. A few minutes; BENCH_ARGS="-levels 8,32" to change it.
+## levels, open-loop latencies, a 1,000-buyer flash sale; regenerates docs/benchmarks.md and docs/benchmarks.png.
+## About 7 minutes; BENCH_ARGS="-levels 8,32" to change it. BENCH_SERVERS=dev,server runs it on the dev server
+## and then on a real Temporal server on PostgreSQL (built once per machine, about a minute) and reports both
+## side by side (about 14 minutes); BENCH_SERVERS=server the real server alone.
+BENCH_SERVERS ?= dev
+export BENCH_SERVERS
 .PHONY: bench
 bench: tools
 	./deploy/ensure-postgres.sh

@@ -1,11 +1,13 @@
 // Command bench is `make bench` (deploy/bench.sh starts the system and
 // runs it): the bare-workflow baseline and the real order flow at a few
-// concurrency levels against the same Temporal dev server, the ratio of
-// the two, and docs/benchmarks.md with its chart.
+// concurrency levels against the same Temporal service (the dev server or
+// a real Temporal server), the ratio of the two, the open-loop latencies,
+// the flash sale, and docs/benchmarks.md with its chart.
 //
 //	bench run -api URL -sandbox URL -temporal HOST:PORT [-levels 4,16,32,64] [-duration 12s] …
 //	bench resetdb -url postgres://…/bench     drop and create the benchmark database
-//	bench report -json results.json            regenerate the doc and chart from saved results
+//	bench report -json results.json[,other.json]  regenerate the doc and chart from saved results
+//	                                              (several: their servers side by side)
 //	bench baseline -temporal HOST:PORT -c 16   the bare-workflow baseline alone
 //	bench flow -api URL -sandbox URL -c 16     the order flow alone, one summary line (with -procs: CPU per order)
 package main
@@ -117,10 +119,13 @@ func runBench(args []string) error {
 		apiURL      = fs.String("api", "http://127.0.0.1:18080", "API base URL")
 		sandboxURL  = fs.String("sandbox", "http://127.0.0.1:18090", "sandbox base URL")
 		temporal    = fs.String("temporal", "127.0.0.1:17233", "Temporal frontend")
-		levelsFlag  = fs.String("levels", "1,2,4,8,16,32", "concurrency levels")
+		levelsFlag  = fs.String("levels", "1,4,8,16,32,100", "concurrency levels")
 		duration    = fs.Duration("duration", 10*time.Second, "measured time per run (after warm-up)")
 		warmup      = fs.Duration("warmup", 3*time.Second, "warm-up per run")
-		hot         = fs.Bool("hot", true, "also run the flash sale (hot SKU 3, 100 in stock) at the highest level")
+		hot         = fs.Bool("hot", true, "also run the flash sale: -flash-buyers buyers at once for hot SKU 3 (100 in stock), one order each")
+		flashBuyers = fs.Int("flash-buyers", 1000, "buyers in the flash sale")
+		flashConc   = fs.Int("flash-concurrency", 0, "flash-sale buyers placing at a time (0: all at once)")
+		server      = fs.String("server", "", "the Temporal service under test, as the report names it")
 		jsonOut     = fs.String("json", ".data/bench/results.json", "results file")
 		docOut      = fs.String("doc", "docs/benchmarks.md", "report to regenerate (empty: none)")
 		chartOut    = fs.String("chart", "docs/benchmarks.png", "chart to regenerate (empty: none)")
@@ -161,19 +166,28 @@ func runBench(args []string) error {
 	}
 	defer w.Stop()
 
+	if *hot && (*flashBuyers <= 0 || *flashBuyers > bench.MaxConcurrency) {
+		return fmt.Errorf("-flash-buyers %d is not in 1..%d", *flashBuyers, bench.MaxConcurrency)
+	}
+	if *flashConc <= 0 || *flashConc > *flashBuyers {
+		*flashConc = *flashBuyers
+	}
 	res := &bench.Report{
+		Server:   *server,
 		Machine:  bench.DescribeMachine(ctx, *temporal, os.Getenv("DATABASE_URL")),
 		Duration: duration.Seconds(), Warmup: warmup.Seconds(),
 		Started: time.Now().UTC(),
 	}
 	progress := os.Stderr
 	top := levels[len(levels)-1]
+	prevBase, prevFlow := -1.0, -1.0 // the previous level's throughputs (none yet)
 	for _, c := range levels {
-		fmt.Fprintf(os.Stderr, "\n== concurrency %d: bare-workflow baseline (load average %.2f) ==\n", c, bench.LoadAverage())
-		lv := bench.Level{Concurrency: c, LoadAverage: bench.LoadAverage()}
+		baseWarmup := bench.LevelWarmup(*warmup, c, prevBase)
+		fmt.Fprintf(os.Stderr, "\n== concurrency %d: bare-workflow baseline (load average %.2f, warm-up %s) ==\n", c, bench.LoadAverage(), baseWarmup)
+		lv := bench.Level{Concurrency: c, LoadAverage: bench.LoadAverage(), BaselineWarmup: baseWarmup.Seconds()}
 		cpu0, srv0 := bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
 		base, err := bench.RunBaseline(ctx, tc, bench.BaselineConfig{
-			Concurrency: c, Duration: *warmup + *duration, Warmup: *warmup, Progress: progress,
+			Concurrency: c, Duration: baseWarmup + *duration, Warmup: baseWarmup, Progress: progress,
 			RunID: fmt.Sprintf("c%d-%d", c, time.Now().Unix()),
 		})
 		if err != nil {
@@ -184,16 +198,17 @@ func runBench(args []string) error {
 		fmt.Fprintf(os.Stderr, "baseline: %.1f workflows/s, e2e p50 %.1f p99 %.1f ms, errors %d; %s; %s\n",
 			base.Throughput, base.EndToEnd.P50, base.EndToEnd.P99, base.ErrorCount, lv.BaselineCPU, lv.BaselineServer)
 
-		fmt.Fprintf(os.Stderr, "\n== concurrency %d: order flow ==\n", c)
+		flowWarmup := bench.LevelWarmup(*warmup, c, prevFlow)
+		fmt.Fprintf(os.Stderr, "\n== concurrency %d: order flow (warm-up %s) ==\n", c, flowWarmup)
 		var prof func() error
 		if *profileDir != "" && c == top {
-			prof = startProfiles(ctx, *profileDir, *pprofAPI, *pprofWorker, *warmup, *duration)
+			prof = startProfiles(ctx, *profileDir, *pprofAPI, *pprofWorker, flowWarmup, *duration)
 		}
 		cpu0, srv0 = bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
 		db0 := bench.SampleDB(ctx, os.Getenv("DATABASE_URL"))
 		flow, err := bench.Run(ctx, bench.Config{
 			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: c,
-			Duration: *warmup + *duration, Warmup: *warmup, IdempotencyKeys: true,
+			Duration: flowWarmup + *duration, Warmup: flowWarmup, IdempotencyKeys: true,
 			Progress: progress, RunID: fmt.Sprintf("c%d-%d", c, time.Now().Unix()),
 		})
 		if err != nil {
@@ -215,7 +230,8 @@ func runBench(args []string) error {
 		if base.Throughput > 0 {
 			lv.Ratio = flow.Throughput / base.Throughput
 		}
-		fmt.Fprintf(os.Stderr, "ratio at %d: %.2f× the bare workflow\n", c, lv.Ratio)
+		fmt.Fprintf(os.Stderr, "ratio at %d: %s the bare workflow\n", c, lv.RatioText())
+		prevBase, prevFlow = base.Throughput, flow.Throughput
 		res.Levels = append(res.Levels, lv)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -227,11 +243,17 @@ func runBench(args []string) error {
 		}
 	}
 	if *hot {
-		fmt.Fprintf(os.Stderr, "\n== concurrency %d: flash sale (hot SKU 3) ==\n", top)
+		// A flash sale: the buyers arrive at once (at most -flash-concurrency
+		// placing at a time) and each tries once; a buyer told 503/504 tries
+		// again with the same key for up to 3 minutes, as the fault test does.
+		fmt.Fprintf(os.Stderr, "\n== flash sale: %d buyers (%d at a time) for hot SKU 3 ==\n", *flashBuyers, *flashConc)
+		probe, closeProbe := stockProbe(os.Getenv("DATABASE_URL"), 3)
+		defer closeProbe()
 		flow, err := bench.Run(ctx, bench.Config{
-			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: top,
-			Duration: *duration, IdempotencyKeys: true, HotSKU: 3, HotRatio: 0.9,
-			Progress: progress, RunID: fmt.Sprintf("hot-%d", time.Now().Unix()),
+			APIURL: *apiURL, SandboxURL: *sandboxURL, Concurrency: *flashConc, Orders: *flashBuyers,
+			OnePerBuyer: true, IdempotencyKeys: true, HotSKU: 3, HotRatio: 1, StockProbe: probe,
+			OrderTimeout: 3 * time.Minute,
+			Progress:     progress, RunID: fmt.Sprintf("hot-%d", time.Now().Unix()),
 		})
 		if err != nil {
 			return err
@@ -253,6 +275,29 @@ func runBench(args []string) error {
 		}
 	}
 	return writeOutputs(res, *docOut, *chartOut)
+}
+
+// stockProbe reads product id's stock straight from the database (one
+// primary-key read, every 10 ms during the flash sale): when it first reads
+// 0 the last unit was reserved. Nil without a PostgreSQL URL.
+func stockProbe(dsn string, id uint) (func(context.Context) (int64, error), func()) {
+	if dsn == "" {
+		return nil, func() {}
+	}
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return nil, func() {}
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, func() {}
+	}
+	sqlDB.SetMaxOpenConns(1)
+	return func(ctx context.Context) (int64, error) {
+		var n int64
+		err := sqlDB.QueryRowContext(ctx, "SELECT stock FROM products WHERE id = $1", id).Scan(&n)
+		return n, err
+	}, func() { sqlDB.Close() }
 }
 
 // startBaselineWorker runs the bare workflow's worker in this process with
@@ -342,25 +387,24 @@ func flowOnly(args []string) error {
 
 func report(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	jsonIn := fs.String("json", ".data/bench/results.json", "results of a bench run")
+	jsonIn := fs.String("json", ".data/bench/results.json", "results of a bench run; several, comma-separated: their servers side by side (the first is the document's main run)")
 	docOut := fs.String("doc", "docs/benchmarks.md", "report to regenerate")
 	chartOut := fs.String("chart", "docs/benchmarks.png", "chart to regenerate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(*jsonIn)
+	reports, err := bench.ReadReports(*jsonIn)
 	if err != nil {
 		return err
 	}
-	var res bench.Report
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return err
+	for _, r := range reports {
+		fmt.Print(r.Summary())
 	}
-	fmt.Print(res.Summary())
-	return writeOutputs(&res, *docOut, *chartOut)
+	fmt.Print(bench.SideBySideText(reports))
+	return writeOutputs(reports[0], *docOut, *chartOut, reports[1:]...)
 }
 
-func writeOutputs(res *bench.Report, docOut, chartOut string) error {
+func writeOutputs(res *bench.Report, docOut, chartOut string, others ...*bench.Report) error {
 	if chartOut != "" {
 		png, err := bench.Chart(res)
 		if err != nil {
@@ -380,7 +424,7 @@ func writeOutputs(res *bench.Report, docOut, chartOut string) error {
 			}
 			chartRef = filepath.ToSlash(rel)
 		}
-		if err := os.WriteFile(docOut, []byte(bench.Markdown(res, chartRef)), 0o644); err != nil {
+		if err := os.WriteFile(docOut, []byte(bench.Markdown(res, chartRef, others...)), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintln(os.Stderr, "wrote", docOut)

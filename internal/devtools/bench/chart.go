@@ -261,7 +261,7 @@ func Chart(r *Report) ([]byte, error) {
 		xs = append(xs, l.Concurrency)
 		base = append(base, l.Baseline.Throughput)
 		flow = append(flow, l.Flow.Throughput)
-		ratios = append(ratios, fmt.Sprintf("%.2f×", l.Ratio))
+		ratios = append(ratios, l.RatioText())
 		place = append(place, l.Flow.PlaceOrder.P99)
 		notify = append(notify, l.Flow.NotifyHandler.P99)
 		e2e = append(e2e, l.Flow.EndToEnd.P99)

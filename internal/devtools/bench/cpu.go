@@ -16,8 +16,10 @@ import (
 // an optimisation has to come from.
 
 // Procs names the processes to account: name → pid. A name whose pid is
-// 0 and that starts with "postgres:" instead sums every PostgreSQL backend
-// serving the database after the colon (found by process title).
+// 0 and that is "postgres:DB" instead sums every PostgreSQL backend
+// serving database DB (found by process title) as "postgres";
+// "LABEL@postgres:DB" sums them as LABEL (e.g. the Temporal server's own
+// databases, apart from the application's).
 type Procs map[string]int
 
 // ParseProcs reads "temporal=123,api=456,postgres:bench=0".
@@ -104,9 +106,13 @@ func SampleCPU(p Procs) CPUSample {
 		}
 	}
 	for name, pid := range p {
-		if db, ok := strings.CutPrefix(name, "postgres:"); ok && pid == 0 {
+		label, spec, labelled := strings.Cut(name, "@")
+		if !labelled {
+			label, spec = "postgres", name
+		}
+		if db, ok := strings.CutPrefix(spec, "postgres:"); ok && pid == 0 {
 			for _, b := range postgresBackends(db) {
-				add("postgres", b)
+				add(label, b)
 			}
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +96,15 @@ type Config struct {
 	// orders (default 0.9) buy it, the rest buy Products.
 	HotSKU   uint
 	HotRatio float64
+	// OnePerBuyer gives every order a buyer of its own, in turn: a flash
+	// sale's crowd, where each buyer tries once. It needs Orders, and logs
+	// in that many users (Users is raised to Orders).
+	OnePerBuyer bool
+	// StockProbe, when set with a HotSKU, reads the hot SKU's stock (e.g.
+	// straight from the database) every ProbeEvery (default 10ms) during
+	// the run: the moment it first reads 0 is when the sale sold out.
+	StockProbe func(context.Context) (int64, error)
+	ProbeEvery time.Duration
 
 	IdempotencyKeys bool          // send an Idempotency-Key with each order, like a real client
 	PollInterval    time.Duration // first GET order interval after paying; default 20ms
@@ -137,6 +147,12 @@ func (c *Config) defaults() error {
 	if c.Users <= 0 {
 		c.Users = c.Concurrency
 	}
+	if c.OnePerBuyer {
+		if c.Orders <= 0 {
+			return errors.New("one order per buyer needs an order count")
+		}
+		c.Users = max(c.Users, c.Orders)
+	}
 	if c.Users > 10_000 {
 		return fmt.Errorf("users %d is above the limit of 10000", c.Users)
 	}
@@ -154,6 +170,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 20 * time.Millisecond
+	}
+	if c.ProbeEvery <= 0 {
+		c.ProbeEvery = 10 * time.Millisecond
 	}
 	if c.PollMax < c.PollInterval {
 		c.PollMax = max(200*time.Millisecond, c.PollInterval)
@@ -225,9 +244,82 @@ type Result struct {
 	PerSecond      []int          `json:"completed_per_sec"` // completions in each second of the run
 	Stock          []StockCheck   `json:"stock"`
 	StockOK        bool           `json:"stock_ok"`
+	// Retries are requests sent again as the API asks (POST /orders
+	// answered 503 or 504, or lost in transit: same Idempotency-Key), by
+	// what came back; not errors unless the order then failed.
+	Retries map[string]int `json:"retries,omitempty"`
 	// SampleOrders are a few completed orders of the window (their workflow
 	// ids), for reading their histories (the per-order cost).
 	SampleOrders []string `json:"sample_orders,omitempty"`
+	// Sale is what happened to the hot SKU's orders (runs with a HotSKU).
+	Sale *Sale `json:"sale,omitempty"`
+}
+
+// Sale is a flash sale's account: the orders for the hot SKU, how each
+// ended, and how fast it sold out. Times run from the first arrival.
+type Sale struct {
+	Units        int64 `json:"units"`         // the hot SKU's stock before the run
+	Orders       int   `json:"orders"`        // orders tried for it
+	Accepted     int   `json:"accepted"`      // POST /orders answered 201: a unit reserved
+	Refused      int   `json:"refused"`       // answered 409 out_of_stock: refused at placement
+	Completed    int   `json:"completed"`     // paid and completed
+	PaidRefunded int   `json:"paid_refunded"` // paid, then refunded for want of stock
+	Failed       int   `json:"failed"`        // no final state (errors)
+	// Retries counts POST /orders sent again after a 503 or 504.
+	Retries int `json:"retries,omitempty"`
+	// SoldOut is true once the stock probe read 0 or, without a probe,
+	// once as many units were accepted as there were; SoldOutS is when:
+	// the probe's first 0 ("stock read 0"), or else the answer to the
+	// order that took the last unit, which can come much later than its
+	// reservation when that order's placement was answered 504 and retried
+	// ("last unit's answer"). SoldOutBy says which.
+	SoldOut   bool    `json:"sold_out"`
+	SoldOutS  float64 `json:"sold_out_s,omitempty"`
+	SoldOutBy string  `json:"sold_out_by,omitempty"`
+	// FirstRefusalS is when the first buyer was told it is sold out.
+	FirstRefusalS float64 `json:"first_refusal_s,omitempty"`
+	// SettledS is when the last order for the SKU reached its final state.
+	SettledS float64 `json:"settled_s"`
+	// Oversold: more units completed than there were, or stock below 0.
+	Oversold bool `json:"oversold"`
+	// Held is stock gone from the product that no completed order of the
+	// run accounts for: units still reserved by orders whose buyers were
+	// refused or gave up (released when those orders close unpaid).
+	Held int64 `json:"held,omitempty"`
+}
+
+// How Sale.SoldOutS was measured.
+const (
+	SoldOutByProbe  = "stock read 0"
+	SoldOutByAnswer = "last unit's answer"
+)
+
+// Line is the sale in one line (for the terminal and the report).
+func (s *Sale) Line() string {
+	sold := "not sold out"
+	if s.SoldOut {
+		sold = fmt.Sprintf("sold out in %.2f s (%s)", s.SoldOutS, s.SoldOutBy)
+	}
+	over := "no oversell"
+	if s.Oversold {
+		over = "OVERSOLD"
+	}
+	line := fmt.Sprintf("%d buyers for %d units: %d accepted, %d refused at placement (sold out), %d paid then refunded, %d completed; %s",
+		s.Orders, s.Units, s.Accepted, s.Refused, s.PaidRefunded, s.Completed, sold)
+	if s.Refused > 0 {
+		line += fmt.Sprintf(" (first refusal at %.2f s)", s.FirstRefusalS)
+	}
+	line += fmt.Sprintf(", all settled in %.1f s; %s", s.SettledS, over)
+	if s.Held > 0 {
+		line += fmt.Sprintf("; %d units still held by orders no buyer paid (refused or gave up)", s.Held)
+	}
+	if s.Retries > 0 {
+		line += fmt.Sprintf("; %d placements retried (503/504, same Idempotency-Key)", s.Retries)
+	}
+	if s.Failed > 0 {
+		line += fmt.Sprintf("; %d orders failed", s.Failed)
+	}
+	return line
 }
 
 // ConfigSummary is the part of Config a report shows.
@@ -242,6 +334,7 @@ type ConfigSummary struct {
 	Products    string  `json:"products"`
 	HotSKU      uint    `json:"hot_sku,omitempty"`
 	HotRatio    float64 `json:"hot_ratio,omitempty"`
+	OnePerBuyer bool    `json:"one_per_buyer,omitempty"`
 	PollMS      float64 `json:"poll_ms"`
 	PollMaxMS   float64 `json:"poll_max_ms"`
 }
@@ -281,6 +374,7 @@ type order struct {
 	measured bool
 	start    time.Time
 	payStart time.Time
+	placed   time.Time // when POST /orders was answered 201 or 409
 	final    time.Time // when a poll saw the final state
 	status   string
 	done     time.Time // server completed_at
@@ -302,11 +396,12 @@ type runner struct {
 	window  time.Duration
 
 	login, place, refused, pay, payDone, e2e, observed series
-	errs, outcomes                                     counter
+	errs, outcomes, retries                            counter
 
 	mu        sync.Mutex
 	orders    []*order
 	perSecond []int
+	soldOut   time.Time // when StockProbe first read 0 (zero: never)
 }
 
 // Run drives the order flow as cfg says and returns what it measured.
@@ -348,8 +443,83 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else {
 		res.Stock, res.StockOK = r.stockCheck(before, after)
 	}
+	if r.cfg.HotSKU != 0 {
+		res.Sale = r.sale(before[r.cfg.HotSKU], res.Stock)
+		res.Sale.Retries = r.retries.total()
+	}
 	res.Errors, res.ErrorCount = r.errs.snapshot(), r.errs.total()
+	if r.retries.total() > 0 {
+		res.Retries = r.retries.snapshot()
+	}
 	return res, nil
+}
+
+// sale accounts for the hot SKU's orders (units: its stock before the run).
+func (r *runner) sale(units int64, stock []StockCheck) *Sale {
+	s := &Sale{Units: units}
+	var accepted []time.Time
+	var firstRefusal, settled time.Time
+	r.mu.Lock()
+	for _, o := range r.orders {
+		if o.product != r.cfg.HotSKU {
+			continue
+		}
+		s.Orders++
+		switch {
+		case o.status == OutcomeRejectedNoStock:
+			s.Refused++
+			if firstRefusal.IsZero() || o.placed.Before(firstRefusal) {
+				firstRefusal = o.placed
+			}
+		case o.no != "":
+			s.Accepted++
+			accepted = append(accepted, o.placed)
+		}
+		switch o.status {
+		case "completed":
+			s.Completed++
+		case OutcomeUnfulfilled:
+			s.PaidRefunded++
+		case OutcomeFailed:
+			s.Failed++
+		}
+		end := o.final
+		if end.IsZero() {
+			end = o.placed
+		}
+		if end.After(settled) {
+			settled = end
+		}
+	}
+	r.mu.Unlock()
+	since := func(t time.Time) float64 { return t.Sub(r.t0).Seconds() }
+	slices.SortFunc(accepted, func(a, b time.Time) int { return a.Compare(b) })
+	r.mu.Lock()
+	soldOut := r.soldOut
+	r.mu.Unlock()
+	switch {
+	case !soldOut.IsZero():
+		s.SoldOut, s.SoldOutS, s.SoldOutBy = true, since(soldOut), SoldOutByProbe
+	case units > 0 && int64(len(accepted)) >= units:
+		s.SoldOut, s.SoldOutS, s.SoldOutBy = true, since(accepted[units-1]), SoldOutByAnswer
+	}
+	if !firstRefusal.IsZero() {
+		s.FirstRefusalS = since(firstRefusal)
+	}
+	if !settled.IsZero() {
+		s.SettledS = since(settled)
+	}
+	s.Oversold = int64(s.Completed)*r.cfg.Quantity > units
+	for _, c := range stock {
+		if c.ProductID != r.cfg.HotSKU {
+			continue
+		}
+		if c.After < 0 {
+			s.Oversold = true
+		}
+		s.Held = max(0, c.Sold-c.Completed)
+	}
+	return s
 }
 
 func (r *runner) health(ctx context.Context) error {
@@ -416,6 +586,9 @@ func (r *runner) drive(ctx context.Context) {
 	}
 	progressDone := make(chan struct{})
 	go r.progress(runCtx, progressDone)
+	probeCtx, stopProbe := context.WithCancel(context.WithoutCancel(ctx))
+	probeDone := make(chan struct{})
+	go r.probeStock(probeCtx, probeDone)
 
 	// Orders run on their own context: stopping the run stops new orders,
 	// the ones in flight finish (bounded by OrderTimeout and DrainTimeout).
@@ -430,10 +603,11 @@ func (r *runner) drive(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
-					if !r.claim(stop) {
+					n, ok := r.claim(stop)
+					if !ok {
 						return
 					}
-					r.runOrder(drainCtx, time.Now())
+					r.runOrder(drainCtx, time.Now(), n)
 				}
 			}()
 		}
@@ -453,21 +627,48 @@ func (r *runner) drive(ctx context.Context) {
 		r.stopAt = time.Now()
 	}
 	r.window = r.stopAt.Sub(r.warmEnd)
+	stopProbe()
+	<-probeDone
 	<-progressDone
 }
 
-// claim reserves the next order number of a bounded run.
-func (r *runner) claim(stop context.CancelFunc) bool {
+// probeStock reads the hot SKU's stock with cfg.StockProbe until it reads
+// 0 (or below) or ctx ends, and notes when.
+func (r *runner) probeStock(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	if r.cfg.StockProbe == nil || r.cfg.HotSKU == 0 {
+		return
+	}
+	t := time.NewTicker(r.cfg.ProbeEvery)
+	defer t.Stop()
+	for {
+		if n, err := r.cfg.StockProbe(ctx); err == nil && n <= 0 {
+			r.mu.Lock()
+			r.soldOut = time.Now()
+			r.mu.Unlock()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// claim reserves the next order of a run and returns its number (from 1);
+// false once a bounded run has started all its orders.
+func (r *runner) claim(stop context.CancelFunc) (int64, bool) {
 	n := r.started.Add(1)
 	if r.cfg.Orders > 0 && n > int64(r.cfg.Orders) {
 		r.started.Add(-1)
 		stop()
-		return false
+		return 0, false
 	}
 	if r.cfg.Orders > 0 && n == int64(r.cfg.Orders) {
 		defer stop()
 	}
-	return true
+	return n, true
 }
 
 // openLoop starts orders on a fixed schedule (arrivalAt), whatever the
@@ -494,21 +695,27 @@ func (r *runner) openLoop(runCtx, drainCtx context.Context, stop context.CancelF
 			r.errs.inc("skipped: in-flight limit reached")
 			continue
 		}
-		if !r.claim(stop) {
+		n, ok := r.claim(stop)
+		if !ok {
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runOrder(drainCtx, at)
+			r.runOrder(drainCtx, at, n)
 		}()
 	}
 }
 
-func (r *runner) pick() (buyer, uint, string) {
+// pick draws order n's buyer (its own with OnePerBuyer), product and
+// pay channel.
+func (r *runner) pick(order int64) (buyer, uint, string) {
 	r.rndMu.Lock()
 	defer r.rndMu.Unlock()
 	b := r.buyers[r.rnd.IntN(len(r.buyers))]
+	if r.cfg.OnePerBuyer {
+		b = r.buyers[(order-1)%int64(len(r.buyers))]
+	}
 	product := r.cfg.Products[r.rnd.IntN(len(r.cfg.Products))]
 	if r.cfg.HotSKU != 0 && r.rnd.Float64() < r.cfg.HotRatio {
 		product = r.cfg.HotSKU
@@ -557,11 +764,12 @@ func errorCode(body []byte) string {
 }
 
 // runOrder takes one order through the flow: place, pay, poll until final.
-// start is when the buyer arrived (its scheduled time in an open loop).
-func (r *runner) runOrder(ctx context.Context, start time.Time) {
+// start is when the buyer arrived (its scheduled time in an open loop); n
+// is the order's number in the run (from 1).
+func (r *runner) runOrder(ctx context.Context, start time.Time, n int64) {
 	r.inflight.Add(1)
 	defer r.inflight.Add(-1)
-	b, product, channel := r.pick()
+	b, product, channel := r.pick(n)
 	o := &order{product: product, qty: r.cfg.Quantity, channel: channel, start: start}
 	o.measured = !o.start.Before(r.warmEnd)
 	r.mu.Lock()
@@ -580,12 +788,13 @@ func (r *runner) runOrder(ctx context.Context, start time.Time) {
 	}
 	var hdr map[string]string
 	if r.cfg.IdempotencyKeys {
-		hdr = map[string]string{"Idempotency-Key": fmt.Sprintf("lg-%s-%d", r.cfg.RunID, r.started.Load()) + "-" + strconv.FormatInt(o.start.UnixNano(), 36)}
+		hdr = map[string]string{"Idempotency-Key": fmt.Sprintf("lg-%s-%d", r.cfg.RunID, n) + "-" + strconv.FormatInt(o.start.UnixNano(), 36)}
 	}
 	octx, cancel := context.WithTimeout(ctx, r.cfg.OrderTimeout)
 	defer cancel()
-	st, raw, err := r.do(octx, http.MethodPost, r.cfg.APIURL+"/api/v1/orders", b.token, body, hdr)
+	st, raw, err := r.placeOrder(octx, b.token, body, hdr)
 	placed := time.Since(o.start)
+	o.placed = time.Now()
 	if err != nil {
 		fail("place order: " + transportKind(err))
 		return
@@ -632,6 +841,34 @@ func (r *runner) runOrder(ctx context.Context, start time.Time) {
 		}
 	}
 	r.poll(octx, b, o)
+}
+
+// placeOrder sends POST /orders the way the API asks a client to: an
+// answer of 503 (Temporal unreachable for a moment) or 504 (the order is
+// taking longer than the API waits) is sent again with the same body and
+// Idempotency-Key, after a growing pause, until the order's time is up;
+// so is a request that failed in transit. Retries are counted apart from
+// errors; the latency runs from the first attempt to the final answer.
+func (r *runner) placeOrder(ctx context.Context, token string, body any, hdr map[string]string) (int, []byte, error) {
+	pause := 100 * time.Millisecond
+	for {
+		st, raw, err := r.do(ctx, http.MethodPost, r.cfg.APIURL+"/api/v1/orders", token, body, hdr)
+		retry := err != nil || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout
+		if !retry || hdr == nil || ctx.Err() != nil {
+			return st, raw, err
+		}
+		kind := fmt.Sprintf("HTTP %d", st)
+		if err != nil {
+			kind = transportKind(err)
+		}
+		r.retries.inc("place order: " + kind)
+		select {
+		case <-ctx.Done():
+			return st, raw, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // poll reads the order like a client after paying: at once, then at
@@ -918,7 +1155,7 @@ func (r *runner) result() *Result {
 		Config: ConfigSummary{
 			Concurrency: cfg.Concurrency, Rate: cfg.Rate, Duration: cfg.Duration.Seconds(), Warmup: cfg.Warmup.Seconds(),
 			Orders: cfg.Orders, Users: cfg.Users, Channels: strings.Join(chans, ","), Products: strings.Join(prods, ","),
-			HotSKU: cfg.HotSKU, PollMS: float64(cfg.PollInterval) / float64(time.Millisecond),
+			HotSKU: cfg.HotSKU, OnePerBuyer: cfg.OnePerBuyer, PollMS: float64(cfg.PollInterval) / float64(time.Millisecond),
 			PollMaxMS: float64(cfg.PollMax) / float64(time.Millisecond),
 		},
 		Window:         r.window.Seconds(),
@@ -982,6 +1219,9 @@ func (res *Result) Text() string {
 	if c.HotSKU != 0 {
 		fmt.Fprintf(&b, ", hot SKU %d for %.0f%% of orders", c.HotSKU, c.HotRatio*100)
 	}
+	if c.OnePerBuyer {
+		b.WriteString(", one order per buyer")
+	}
 	fmt.Fprintf(&b, "\norders: %d started (%d after warm-up); %d completed in the %.1fs window → %.1f orders/s\n",
 		res.Started, res.Measured, res.Completed, res.Window, res.Throughput)
 	b.WriteString("outcomes:")
@@ -1000,6 +1240,9 @@ func (res *Result) Text() string {
 	b.WriteString(res.Observed.row("end to end (polled)"))
 	b.WriteString(res.Login.row("login"))
 	fmt.Fprintf(&b, "  %.1f order polls per order\n", res.Polls)
+	for _, k := range sortedKeys(res.Retries) {
+		fmt.Fprintf(&b, "retried (same Idempotency-Key): %d × %s\n", res.Retries[k], k)
+	}
 	if res.ErrorCount == 0 {
 		b.WriteString("errors: none\n")
 	} else {
@@ -1014,6 +1257,9 @@ func (res *Result) Text() string {
 			verdict = "MISMATCH " + s.Note
 		}
 		fmt.Fprintf(&b, "stock: product %d %d → %d, sold %d, completed %d: %s\n", s.ProductID, s.Before, s.After, s.Sold, s.Completed, verdict)
+	}
+	if res.Sale != nil {
+		b.WriteString("flash sale: " + res.Sale.Line() + "\n")
 	}
 	return b.String()
 }

@@ -146,6 +146,9 @@ func TestLoadgenSmoke(t *testing.T) {
 	if sold != 2 || res.Outcomes[OutcomeRejectedNoStock]+res.Outcomes[OutcomeUnfulfilled] != 1 {
 		t.Fatalf("flash sale outcomes %v, want 2 completed and 1 refused or refunded", res.Outcomes)
 	}
+	if s := res.Sale; s == nil || s.Orders != 3 || s.Accepted != 2 || s.Completed != 2 || s.Oversold {
+		t.Fatalf("flash sale account %+v, want 3 orders, 2 accepted and completed, no oversell", res.Sale)
+	}
 }
 
 // startSystem runs the product in this process, as the e2e tests do.

@@ -19,13 +19,15 @@ import (
 
 // Report is a whole `make bench` run.
 type Report struct {
+	// Server names the Temporal service under test ("" for the dev server).
+	Server   string    `json:"server,omitempty"`
 	Machine  Machine   `json:"machine"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Duration float64   `json:"duration_s"` // measured seconds per run
 	Warmup   float64   `json:"warmup_s"`
 	Levels   []Level   `json:"levels"`
-	Hot      *Result   `json:"hot,omitempty"` // the flash sale at the highest level
+	Hot      *Result   `json:"hot,omitempty"` // the flash sale (Hot.Sale)
 	// OpenLoop is the flow at fixed arrival rates (shares of the peak).
 	OpenLoop []OpenLoopRun `json:"open_loop,omitempty"`
 	// Cost is what one completed order costs (histories, database).
@@ -38,10 +40,13 @@ type Level struct {
 	Concurrency int             `json:"concurrency"`
 	Baseline    *BaselineResult `json:"baseline"`
 	Flow        *Result         `json:"flow"`
-	Ratio       float64         `json:"ratio"`                  // flow orders/s ÷ baseline workflows/s
-	LoadAverage float64         `json:"load_average"`           // 1-minute load average before the level
-	BaselineCPU CPUUse          `json:"baseline_cpu,omitempty"` // ms of CPU per workflow by process ("bench" = client and worker)
-	FlowCPU     CPUUse          `json:"flow_cpu,omitempty"`     // ms of CPU per order by process ("bench" = the load generator)
+	Ratio       float64         `json:"ratio"`        // flow orders/s ÷ baseline workflows/s
+	LoadAverage float64         `json:"load_average"` // 1-minute load average before the level
+	// BaselineWarmup is the bare workflow's warm-up at this level, seconds
+	// (the flow's is Flow.Config.Warmup): see LevelWarmup.
+	BaselineWarmup float64 `json:"baseline_warmup_s,omitempty"`
+	BaselineCPU    CPUUse  `json:"baseline_cpu,omitempty"` // ms of CPU per workflow by process ("bench" = client and worker)
+	FlowCPU        CPUUse  `json:"flow_cpu,omitempty"`     // ms of CPU per order by process ("bench" = the load generator)
 	// Temporal's work per workflow / per order, from the dev server's metrics.
 	BaselineServer *ServerWork `json:"baseline_server,omitempty"`
 	FlowServer     *ServerWork `json:"flow_server,omitempty"`
@@ -142,6 +147,35 @@ func (r *Report) Best() *Level {
 	return best
 }
 
+// LevelWarmup is the warm-up of a closed-loop level of c clients: at
+// least base, and long enough for every client to get through about one
+// and a half cycles first, so that the measured window sees the steady
+// state and not the first wave of completions. A cycle's length is
+// estimated from the previous level's throughput (a closed loop of c
+// clients at X per second takes c / X seconds a cycle); at most 30 s,
+// which is also the warm-up after a level that completed nothing. A
+// negative prevThroughput means there was no previous level.
+func LevelWarmup(base time.Duration, c int, prevThroughput float64) time.Duration {
+	const most = 30 * time.Second
+	switch {
+	case prevThroughput < 0 || c <= 0:
+		return base
+	case prevThroughput == 0:
+		return max(base, most)
+	}
+	cycle := time.Duration(float64(c) / prevThroughput * float64(time.Second))
+	return max(base, min(cycle*3/2, most).Round(100*time.Millisecond))
+}
+
+// RatioText is the level's ratio, or "n/a" when the bare workflow
+// completed nothing in the window (its end to end was longer than the run).
+func (l *Level) RatioText() string {
+	if l.Baseline == nil || l.Baseline.Throughput <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", l.Ratio)
+}
+
 // LatencyTarget is the API p99 goal for place-order and notify handling.
 const LatencyTarget = 50.0 // ms
 
@@ -154,11 +188,12 @@ func (l *Level) meetsLatency() bool {
 // Summary is the terminal table of a run.
 func (r *Report) Summary() string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s:", r.ServerName())
 	b.WriteString("\nconcurrency  baseline wf/s  flow orders/s  ratio  place p50/p95/p99 ms   notify p50/p95/p99 ms   e2e p50/p95/p99 ms   errors\n")
 	for _, l := range r.Levels {
 		f := l.Flow
-		fmt.Fprintf(&b, "%11d  %13.1f  %13.1f  %4.2f×  %5.1f/%5.1f/%6.1f     %5.1f/%5.1f/%6.1f      %5.1f/%5.1f/%6.1f  %6d\n",
-			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.Ratio,
+		fmt.Fprintf(&b, "%11d  %13.1f  %13.1f  %5s  %5.1f/%5.1f/%6.1f     %5.1f/%5.1f/%6.1f      %5.1f/%5.1f/%6.1f  %6d\n",
+			l.Concurrency, l.Baseline.Throughput, f.Throughput, l.RatioText(),
 			f.PlaceOrder.P50, f.PlaceOrder.P95, f.PlaceOrder.P99,
 			f.NotifyHandler.P50, f.NotifyHandler.P95, f.NotifyHandler.P99,
 			f.EndToEnd.P50, f.EndToEnd.P95, f.EndToEnd.P99, f.ErrorCount+l.Baseline.ErrorCount)
@@ -174,12 +209,16 @@ func (r *Report) Summary() string {
 		b.WriteString(r.Cost.CostTable())
 	}
 	if h := r.Hot; h != nil {
-		ok := "no oversell"
+		ok := "stock check OK"
 		if !h.StockOK {
 			ok = "STOCK MISMATCH"
 		}
-		fmt.Fprintf(&b, "flash sale at %d: %d orders, %d completed, %d rejected out of stock, %d refunded; %s\n",
-			h.Config.Concurrency, h.Started, h.Outcomes[OutcomeCompleted], h.Outcomes[OutcomeRejectedNoStock], h.Outcomes[OutcomeUnfulfilled], ok)
+		if h.Sale != nil {
+			fmt.Fprintf(&b, "flash sale: %s; %s\n", h.Sale.Line(), ok)
+		} else {
+			fmt.Fprintf(&b, "flash sale at %d: %d orders, %d completed, %d rejected out of stock, %d refunded; %s\n",
+				h.Config.Concurrency, h.Started, h.Outcomes[OutcomeCompleted], h.Outcomes[OutcomeRejectedNoStock], h.Outcomes[OutcomeUnfulfilled], ok)
+		}
 	}
 	return b.String()
 }
