@@ -159,7 +159,16 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	case errors.Is(err, orders.ErrBalanceUnavailable):
 		return s.orderError(c, err)
 	case err != nil: // refused (unknown product, out of stock, short wallet)
-		if no := s.startedOrder(ctx, c, p.UserID); no != "" {
+		no, uerr := s.startedOrder(ctx, c, p.UserID)
+		if uerr != nil {
+			// The key is bound to an order whose workflow Temporal could
+			// not describe (overloaded, or down): it may be running and
+			// holding this buyer's units. Refusing it "sold out" would send
+			// the buyer away from their own order.
+			s.temporalState.Observe(uerr)
+			return s.temporalUnavailable(c, "could not tell whether this order started: retry with the same Idempotency-Key")
+		}
+		if no != "" {
 			if s.completedOrder(ctx, no) {
 				return s.replayFinishedOrder(c, ctx, no, p.UserID)
 			}
@@ -215,30 +224,38 @@ func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRe
 // last units, or may have debited the wallet already (found by
 // internal/devtools/faults TestHotSKU: buyers were told 409 out_of_stock while their
 // order, started by the attempt that timed out, waited for payment).
-func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) string {
+//
+// It fails when the key is bound to an order whose workflow Temporal could
+// not describe for another reason than its absence: whether it started is
+// unknown, and the caller answers 503 so the buyer retries with the key.
+func (s *Server) startedOrder(ctx context.Context, c *fiber.Ctx, userID uint) (string, error) {
 	key := c.Get("Idempotency-Key")
 	if key == "" || len(key) > 100 {
-		return ""
+		return "", nil
 	}
 	sum := sha256.Sum256(c.Body())
 	orderNo, err := s.Orders.KeyOrder(ctx, userID, key, hex.EncodeToString(sum[:]))
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	d, err := s.Temporal.DescribeWorkflowExecution(ctx, orderNo, "")
+	var never *serviceerror.NotFound
+	if errors.As(err, &never) {
+		return "", nil // never started: the request is refused as it stands
+	}
 	if err != nil {
-		return "" // never started (or Temporal is down): the request is refused as it stands
+		return "", fmt.Errorf("describe order %s: %w", orderNo, err)
 	}
 	if owner, ok := s.workflowOwner(ctx, d); !ok || owner != userID {
-		return "" // not this buyer's workflow: never attach to it
+		return "", nil // not this buyer's workflow: never attach to it
 	}
 	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return orderNo
+		return orderNo, nil
 	}
 	if _, _, err := s.Orders.Summary(ctx, orderNo); err == nil {
-		return orderNo // finished with an order written: answered as it stands
+		return orderNo, nil // finished with an order written: answered as it stands
 	}
-	return "" // refused at the workflow's own check: refused again here
+	return "", nil // refused at the workflow's own check: refused again here
 }
 
 // startAndAnswer starts the order's workflow (or attaches to the running

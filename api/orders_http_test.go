@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopflow/orderpay/api"
+	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/wallet"
 )
 
@@ -126,4 +130,34 @@ func TestCreateOrderTemporalDown(t *testing.T) {
 		assert.Equal(t, "5", res.Header.Get("Retry-After"))
 	}
 	assert.Equal(t, before, s.snapshot(), "an order refused for Temporal being down changed the database")
+}
+
+// TestRetryOfAStartedOrderIsNotToldSoldOut: a retried POST (same
+// Idempotency-Key and body) whose first attempt bound an order number is
+// not answered 409 out_of_stock when Temporal cannot say whether that
+// order's workflow started (it may hold the buyer's units): 503, retry with
+// the key. (Found by the 1,000-buyer flash sale of make bench: buyers whose
+// first attempt timed out were told sold out while their order waited for
+// payment.)
+func TestRetryOfAStartedOrderIsNotToldSoldOut(t *testing.T) {
+	s := newAPISystem(t)
+	token, userID := s.login("buyer-retry-sold-out")
+	mug := s.productID("Mug")
+	body := map[string]any{"items": []map[string]any{{"product_id": mug, "quantity": 101}}, "pay_channel": "wechat_native"}
+	raw, err := json.Marshal(body)
+	require.NoError(t, err)
+	sum := sha256.Sum256(raw)
+	const key = "flash-sale-attempt-1"
+	require.NoError(t, s.app.DB.Create(&orders.IdempotencyKey{UserID: userID, Key: key, RequestHash: hex.EncodeToString(sum[:]),
+		OrderNo: "2026120110000000000001"}).Error)
+
+	res := s.do("POST", "/api/v1/orders", token, raw, "Idempotency-Key", key)
+	require.Equal(t, http.StatusServiceUnavailable, res.Status, string(res.Body))
+	code, msg := res.errorBody(t)
+	assert.Equal(t, api.CodeUnavailable, code)
+	assert.Contains(t, msg, "Idempotency-Key")
+
+	// Without the key's order the same body is refused as it stands.
+	res = s.do("POST", "/api/v1/orders", token, raw, "Idempotency-Key", "another-key")
+	require.Equal(t, http.StatusConflict, res.Status, string(res.Body))
 }
