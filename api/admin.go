@@ -24,7 +24,8 @@ type RefundRequestBody struct {
 // refund_no) and starts its refund workflow. A refund of a top-up whose
 // balance the buyer has spent is refused up front (409 recharge_spent,
 // saying how much is unspent), and so is a refund of an order not
-// fulfilled yet (409 refund_refused), with nothing recorded.
+// fulfilled yet or refunded by its own workflow (409 refund_refused), with
+// nothing recorded.
 func (s *Server) refundOrder(c *fiber.Ctx) error {
 	var req RefundRequestBody
 	if err := decodeJSON(c, &req); err != nil {

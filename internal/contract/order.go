@@ -88,6 +88,12 @@ const (
 	StatusRejected = "rejected"
 )
 
+// ReasonPaidAfterClose is the status reason of an order that was paid after
+// it closed (paid_unfulfilled): its late payment's refund, unlike an
+// order's automatic refund, is not retried by a workflow, so an operator
+// may refund it by hand.
+const ReasonPaidAfterClose = "paid_after_close"
+
 // Line is one product and quantity of an order.
 type Line struct {
 	ProductID uint  `json:"product_id"`

@@ -43,6 +43,17 @@ var ErrRechargeSpent = contract.Kinded(contract.ErrRechargeSpent, "the top-up ha
 // on top of the refund. Of kind NotRefundable; retry once it completes.
 var ErrNotFulfilledYet = contract.Kinded(contract.ErrNotRefundable, "the order is not fulfilled yet")
 
+// ErrRefundedByWorkflow refuses an operator's refund of an order its own
+// workflow refunds in full (paid_unfulfilled: out of stock, amount
+// mismatch, cancelled after payment). A refund of everything left accepted
+// before the automatic refund is recorded leaves that refund nothing to
+// refund: it fails (refund too large) and is retried hourly for days, even
+// once the operator's refund has refunded the order; if the operator's
+// refund fails, the money waits an hour for the retry. The operator's lever
+// is the order workflow's resolve-refund signal (retry now, or settled by
+// hand). Of kind NotRefundable.
+var ErrRefundedByWorkflow = contract.Kinded(contract.ErrNotRefundable, "the order is refunded by its workflow")
+
 // Service fulfils orders and reverses refunds.
 type Service struct {
 	Orders  *orders.Service
@@ -157,9 +168,10 @@ func (s *Service) ReclaimTopUp(ctx context.Context, orderNo, refundNo string, re
 // CheckRefundable answers, before a refund of askedCents (0: everything
 // not refunded yet) is recorded, whether the order can be refunded now.
 // ErrNotFulfilledYet while its workflow may still fulfil it (a status from
-// which it can still complete). A *SpentError (kind RechargeSpent) when the
-// wallet no longer holds the part of the order's top-up the refund would
-// take back; nil for orders without a credited top-up, for a refund number
+// which it can still complete); ErrRefundedByWorkflow while its workflow
+// refunds it (paid_unfulfilled, except a late payment's). A *SpentError
+// (kind RechargeSpent) when the wallet no longer holds the part of the
+// order's top-up the refund would take back; nil for orders without a credited top-up, for a refund number
 // that already took its part, and for amounts the refund record will refuse
 // anyway (more than is left).
 func (s *Service) CheckRefundable(ctx context.Context, orderNo, refundNo string, askedCents int64) error {
@@ -172,6 +184,12 @@ func (s *Service) CheckRefundable(ctx context.Context, orderNo, refundNo string,
 		// Orders only move forward (orders.SetStatus), and only these
 		// reach completed: from any other status nothing is granted later.
 		return fmt.Errorf("%w: order %s is %s; refund it once it has completed", ErrNotFulfilledYet, orderNo, o.Status)
+	case contract.StatusPaidUnfulfilled:
+		// A late payment's refund is not retried: an operator may refund it.
+		if o.StatusReason != contract.ReasonPaidAfterClose {
+			return fmt.Errorf("%w: order %s is %s (%s); retry or settle its automatic refund with the order workflow's resolve-refund signal",
+				ErrRefundedByWorkflow, orderNo, o.Status, o.StatusReason)
+		}
 	}
 	t, err := s.topUp(ctx, orderNo, refundNo, askedCents, o.AmountCents)
 	if err != nil || t == nil {

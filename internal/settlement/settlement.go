@@ -29,7 +29,7 @@ import (
 var ErrNotLate = contract.Kinded(contract.ErrNotLate, "not paid late")
 
 // LatePaymentReason is the status reason of an order paid after it closed.
-const LatePaymentReason = "paid_after_close"
+const LatePaymentReason = contract.ReasonPaidAfterClose
 
 // Service settles payments and refunds on orders.
 type Service struct {

@@ -51,6 +51,11 @@ func TestModelLarge(t *testing.T) {
 	for _, o := range res.OverloadedSeen {
 		t.Logf("model: overloaded answer: %s", o)
 	}
+	var bad []string
+	for _, d := range res.Report.Discrepancies {
+		bad = append(bad, d.OrderNo)
+	}
+	dumpOrders(t, s.db, tc, bad)
 	require.Empty(t, res.ServerErrors, "server errors (MODEL_SEED=%d)", seed)
 	require.Empty(t, res.Report.Discrepancies, "the books do not balance (MODEL_SEED=%d):\n%s", seed, res.Report)
 }

@@ -81,6 +81,10 @@ type order struct {
 	// RefundStatusAbnormal or RefundStatusClosed (set by FailNextRefund),
 	// or "" for RefundStatusSuccess.
 	nextRefundStatus string
+	// refundOutcomes is how the refund of a given out_refund_no settles
+	// (set by FailRefund), taking precedence over nextRefundStatus: a
+	// failure meant for one refund is never taken by another.
+	refundOutcomes map[string]string
 }
 
 // paid reports whether the order has been paid (refunded or not).

@@ -237,7 +237,12 @@ func (s *Server) handleRefund(_ *http.Request, raw []byte) reply {
 		fingerprint:   fingerprint,
 	}
 	rf.notify.id = notifyID
-	rf.settleAs, o.nextRefundStatus = o.nextRefundStatus, ""
+	if st, ok := o.refundOutcomes[rf.OutRefundNo]; ok {
+		rf.settleAs = st
+		delete(o.refundOutcomes, rf.OutRefundNo)
+	} else {
+		rf.settleAs, o.nextRefundStatus = o.nextRefundStatus, ""
+	}
 	s.refunds[rf.OutRefundNo] = rf
 	o.refunded += rf.Refund
 	o.refundNos = append(o.refundNos, rf.OutRefundNo)
@@ -449,15 +454,49 @@ func (s *Server) FailNextRefund(outTradeNo, status string) error {
 	return nil
 }
 
+// FailRefund makes the refund numbered outRefundNo of the order outTradeNo,
+// once it is asked, settle as status (RefundStatusAbnormal or
+// RefundStatusClosed) as FailNextRefund does; other refunds of the order
+// are not affected, whichever comes first. A refund already made is not
+// changed.
+func (s *Server) FailRefund(outTradeNo, outRefundNo, status string) error {
+	if status != RefundStatusAbnormal && status != RefundStatusClosed {
+		return fmt.Errorf("%w %q (want %s or %s)", ErrInvalidRefundOutcome, status, RefundStatusAbnormal, RefundStatusClosed)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[outTradeNo]
+	if !ok {
+		return fmt.Errorf("order %s: %w", outTradeNo, ErrUnknownOrder)
+	}
+	if o.refundOutcomes == nil {
+		o.refundOutcomes = map[string]string{}
+	}
+	o.refundOutcomes[outRefundNo] = status
+	return nil
+}
+
 // handleSandboxRefundOutcome serves POST
-// /sandbox/orders/{no}/refund-outcome?status=ABNORMAL|CLOSED (FailNextRefund).
+// /sandbox/orders/{no}/refund-outcome?status=ABNORMAL|CLOSED (FailNextRefund),
+// or with &out_refund_no=… the outcome of that refund only (FailRefund).
 func (s *Server) handleSandboxRefundOutcome(w http.ResponseWriter, r *http.Request) {
 	status := r.URL.Query().Get("status")
-	if err := s.FailNextRefund(r.PathValue("no"), status); err != nil {
+	refundNo := r.URL.Query().Get("out_refund_no")
+	var err error
+	if refundNo != "" {
+		err = s.FailRefund(r.PathValue("no"), refundNo, status)
+	} else {
+		err = s.FailNextRefund(r.PathValue("no"), status)
+	}
+	if err != nil {
 		controlError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"out_trade_no": r.PathValue("no"), "next_refund": status})
+	out := map[string]string{"out_trade_no": r.PathValue("no"), "next_refund": status}
+	if refundNo != "" {
+		out = map[string]string{"out_trade_no": r.PathValue("no"), "out_refund_no": refundNo, "refund": status}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // handleSandboxRefund serves GET /sandbox/refunds/{out_refund_no}.

@@ -301,3 +301,29 @@ func TestBuildRefundNotifyRejectsOtherEvents(t *testing.T) {
 		assert.Contains(t, string(b), ev)
 	}
 }
+
+// A failure set for one refund number fails that refund only, even when
+// another refund of the order is asked first (FailNextRefund would fail
+// that one): the faults model fails the operator's refund it asks, never
+// the order's own automatic refund.
+func TestFailRefundFailsThatRefundOnly(t *testing.T) {
+	h := newHarness(t, 0.001)
+	no, _ := h.paidNative(t, 100)
+	require.NoError(t, h.sb.FailRefund(no, "R2"+no, sandbox.RefundStatusClosed))
+	assert.ErrorIs(t, h.sb.FailRefund(no, "R3"+no, "SUCCESS"), sandbox.ErrInvalidRefundOutcome)
+
+	require.Equal(t, http.StatusOK, h.signed(t, "POST", "/v3/refund/domestic/refunds", refundBody(no, "R1"+no, 40, 100, "http://127.0.0.1:1/n")).status)
+	require.Equal(t, http.StatusOK, h.signed(t, "POST", "/v3/refund/domestic/refunds", refundBody(no, "R2"+no, 60, 100, "http://127.0.0.1:1/n")).status)
+	settled := func(refundNo string) string {
+		var status string
+		require.Eventually(t, func() bool {
+			v, err := h.sb.Refund(refundNo)
+			require.NoError(t, err)
+			status = v.Status
+			return status != sandbox.RefundStatusProcessing
+		}, 10*time.Second, 10*time.Millisecond)
+		return status
+	}
+	assert.Equal(t, sandbox.RefundStatusSuccess, settled("R1"+no), "the refund asked first is not the one set to fail")
+	assert.Equal(t, sandbox.RefundStatusClosed, settled("R2"+no))
+}

@@ -429,9 +429,12 @@ func (b *buyer) cancel(ctx context.Context, o *order) {
 
 // refund asks the operator for a partial or full refund, sometimes twice
 // with the same refund number. Sometimes the provider is told first to fail
-// the order's next refund (the sandbox's refund-outcome: WeChat Pay v3
-// settles it ABNORMAL or CLOSED), so refunds of one order fail while
-// others are pending.
+// this refund (the sandbox's refund-outcome for its refund number: WeChat
+// Pay v3 settles it ABNORMAL or CLOSED), so refunds of one order fail while
+// others are pending. The failure is bound to the refund's number: set for
+// the order's next refund, it would fail the order's own automatic refund
+// instead when the operator's is refused (an order not fulfilled yet) or
+// comes second, and that refund is retried only an hour later.
 func (b *buyer) refund(ctx context.Context, o *order) {
 	body := map[string]any{"reason": "model"}
 	action := "refund_full"
@@ -439,15 +442,18 @@ func (b *buyer) refund(ctx context.Context, o *order) {
 		body["amount"] = 1 + b.rnd.Int63n(o.amount-1)
 		action = "refund_partial"
 	}
-	if b.rnd.Intn(4) == 0 {
-		b.r.count("refund_fails")
-		status := []string{"ABNORMAL", "CLOSED"}[b.rnd.Intn(2)]
-		for _, t := range o.tradeNos {
-			b.r.call(ctx, "POST", b.r.cfg.SandboxURL+"/sandbox/orders/"+t+"/refund-outcome?status="+status, "", nil)
-		}
+	fails := b.rnd.Intn(4) == 0
+	status := []string{"ABNORMAL", "CLOSED"}[b.rnd.Intn(2)]
+	refundNo := fmt.Sprintf("M%s%d", o.no, b.rnd.Intn(2))
+	if b.rnd.Intn(3) != 0 {
+		refundNo = fmt.Sprintf("F%s%08d", o.no, b.rnd.Intn(100_000_000)) // a new number
 	}
-	if b.rnd.Intn(3) == 0 {
-		body["refund_no"] = fmt.Sprintf("M%s%d", o.no, b.rnd.Intn(2))
+	body["refund_no"] = refundNo
+	if fails {
+		b.r.count("refund_fails")
+		for _, t := range o.tradeNos {
+			b.r.call(ctx, "POST", b.r.cfg.SandboxURL+"/sandbox/orders/"+t+"/refund-outcome?status="+status+"&out_refund_no="+refundNo, "", nil)
+		}
 	}
 	b.r.count(action)
 	b.r.call(ctx, "POST", b.r.cfg.APIURL+"/api/v1/admin/orders/"+o.no+"/refund", b.r.admin, body)
