@@ -136,6 +136,7 @@ func runBench(args []string) error {
 		procsFlag   = fs.String("procs", "", "processes to account CPU for: name=pid,… (postgres:DB=0 sums that database's backends)")
 		metricsURL  = fs.String("temporal-metrics", "", "the dev server's Prometheus /metrics URL: Temporal's work per order")
 		openLoop    = fs.String("open-loop", "25,50,75", "open-loop arrival rates, percent of the peak closed-loop throughput (empty: none)")
+		settle      = fs.Duration("settle", 20*time.Second, "idle time before each open-loop rate, for the server to finish the previous run's work")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -238,7 +239,7 @@ func runBench(args []string) error {
 		}
 	}
 	if len(shares) > 0 {
-		if res.OpenLoop, err = runOpenLoop(ctx, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *duration); err != nil {
+		if res.OpenLoop, err = runOpenLoop(ctx, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *duration, *settle); err != nil {
 			return err
 		}
 	}

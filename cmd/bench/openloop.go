@@ -31,11 +31,20 @@ func parseShares(s string) ([]float64, error) {
 }
 
 // runOpenLoop offers the flow fixed arrival rates, shares of the peak
-// closed-loop throughput, each for warm-up + duration.
-func runOpenLoop(ctx context.Context, apiURL, sandboxURL string, peak float64, shares []float64, warmup, duration time.Duration) ([]bench.OpenLoopRun, error) {
+// closed-loop throughput, each for warm-up + duration, after settle: an
+// idle pause in which the server finishes what the run before left it
+// (after the 100-buyer level the dev server spends tens of seconds on its
+// visibility and history queues, which showed as seconds of latency in
+// the first open-loop rates).
+func runOpenLoop(ctx context.Context, apiURL, sandboxURL string, peak float64, shares []float64, warmup, duration, settle time.Duration) ([]bench.OpenLoopRun, error) {
 	var runs []bench.OpenLoopRun
 	for i, rate := range bench.OpenLoopRates(peak, shares) {
-		fmt.Fprintf(os.Stderr, "\n== open loop: %.1f orders/s (%.0f%% of the peak %.1f/s) ==\n", rate, shares[i]*100, peak)
+		fmt.Fprintf(os.Stderr, "\n== open loop: %.1f orders/s (%.0f%% of the peak %.1f/s), after %s idle ==\n", rate, shares[i]*100, peak, settle)
+		select {
+		case <-time.After(settle):
+		case <-ctx.Done():
+			return runs, ctx.Err()
+		}
 		flow, err := bench.Run(ctx, bench.Config{
 			APIURL: apiURL, SandboxURL: sandboxURL, Rate: rate,
 			// The in-flight bound only stops a run away: a few seconds of arrivals.

@@ -208,6 +208,7 @@ func (r *Report) Summary() string {
 	if r.Cost != nil {
 		b.WriteString(r.Cost.CostTable())
 	}
+	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(goalLines(r), "**", ""), "- Goal", "goal"))
 	if h := r.Hot; h != nil {
 		ok := "stock check OK"
 		if !h.StockOK {
