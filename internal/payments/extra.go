@@ -143,12 +143,3 @@ func (s *Service) ExtraPayments(ctx context.Context, orderNo string) ([]ExtraPay
 	}
 	return out, nil
 }
-
-// isExtra reports whether a transaction was recorded as an extra payment.
-func (s *Service) isExtra(ctx context.Context, transactionID string) (bool, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&ExtraPayment{}).Where("transaction_id = ?", transactionID).Count(&n).Error; err != nil {
-		return false, fmt.Errorf("check extra payment %s: %w", transactionID, err)
-	}
-	return n > 0, nil
-}

@@ -27,7 +27,7 @@ var ErrTradeUnpaid = errors.New("notify reports an unpaid trade")
 // CheckNotify compares a verified provider trade against the order's
 // payment row and returns the confirmed payment. Nothing is written.
 func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchant) (*Paid, error) {
-	p, err := s.ByTradeNo(ctx, t.OutTradeNo)
+	p, extra, err := s.notifiedPayment(ctx, t.OutTradeNo, t.TransactionID)
 	if err != nil {
 		return nil, err
 	}
@@ -43,9 +43,7 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchan
 	case p.Status == StatusPaid && p.TransactionID != nil && *p.TransactionID == t.TransactionID:
 		return nil, ErrAlreadyRecorded
 	}
-	if extra, err := s.isExtra(ctx, t.TransactionID); err != nil {
-		return nil, err
-	} else if extra { // recorded as an extra payment; its refund is under way
+	if extra { // recorded as an extra payment; its refund is under way
 		return nil, ErrAlreadyRecorded
 	}
 	paidAt := t.PaidAt
@@ -53,4 +51,24 @@ func (s *Service) CheckNotify(ctx context.Context, t *Trade, m providers.Merchan
 		paidAt = time.Now()
 	}
 	return &Paid{OrderNo: p.OrderNo, OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, AmountCents: t.AmountCents, PaidAt: paidAt, Source: contract.SourceNotify}, nil
+}
+
+// notifiedPayment loads the payment attempt a notify names and whether its
+// transaction is already recorded as an extra payment, in one query (the
+// notify handler's only database read).
+func (s *Service) notifiedPayment(ctx context.Context, outTradeNo, transactionID string) (*Payment, bool, error) {
+	var row struct {
+		Payment `gorm:"embedded"`
+		Extra   bool
+	}
+	res := s.db.WithContext(ctx).Model(&Payment{}).
+		Select("payments.*, EXISTS (SELECT 1 FROM extra_payments WHERE extra_payments.transaction_id = ?) AS extra", transactionID).
+		Where("out_trade_no = ?", outTradeNo).Limit(1).Scan(&row)
+	if res.Error != nil {
+		return nil, false, fmt.Errorf("load payment %s: %w", outTradeNo, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, false, fmt.Errorf("%w: %s", ErrNotFound, outTradeNo)
+	}
+	return &row.Payment, row.Extra, nil
 }
