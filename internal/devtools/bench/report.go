@@ -208,7 +208,9 @@ func (r *Report) Summary() string {
 	if r.Cost != nil {
 		b.WriteString(r.Cost.CostTable())
 	}
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(goalLines(r), "**", ""), "- Goal", "goal"))
+	if line := ratioGoalLine(r); line != "" { // the open-loop goal is in OpenLoopText
+		b.WriteString(line + "\n")
+	}
 	if h := r.Hot; h != nil {
 		ok := "stock check OK"
 		if !h.StockOK {
