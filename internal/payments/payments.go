@@ -153,10 +153,20 @@ func (s *Service) Prepay(ctx context.Context, userID uint, req PrepayRequest) (*
 		// Stored parameters do not say whether a channel that settles at
 		// once (wallet, free) has settled: for those the gateway is asked
 		// again — idempotently by out_trade_no — and reports the payment.
-		if p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) && !s.settlesAtOnce(p.Channel) {
-			return &PrepayResult{Channel: p.Channel, OutTradeNo: tradeNo, PrepayID: p.PrepayID, Params: p.Params(), ExpireAt: p.ExpireAt}, nil
-		}
-		if p.Status != StatusUnpaid {
+		atOnce := s.settlesAtOnce(p.Channel)
+		stored := &PrepayResult{Channel: p.Channel, OutTradeNo: tradeNo, PrepayID: p.PrepayID, Params: p.Params(), ExpireAt: p.ExpireAt}
+		switch {
+		case p.Status == StatusUnpaid && s.now().Before(p.ExpireAt) && !atOnce:
+			return stored, nil
+		case p.Status == StatusPaid && !atOnce:
+			// A retry after the payment was recorded: the prepay runs as a
+			// local activity, so a worker that dies after the workflow task
+			// recorded the payment runs the task, and this prepay, again.
+			// The attempt's parameters are answered as they were; the order
+			// goes on from its recorded payment.
+			return stored, nil
+		case p.Status == StatusPaid: // settles at once: the gateway reports the payment again
+		case p.Status != StatusUnpaid:
 			return nil, fmt.Errorf("%w: payment %s is %s", ErrProviderRejected, tradeNo, p.Status)
 		}
 	} else if !errors.Is(err, ErrNotFound) {

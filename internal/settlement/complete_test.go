@@ -71,6 +71,19 @@ func TestCompletePaidRecordsAndCompletesInOneTransaction(t *testing.T) {
 
 		again, err := s.settle.CompletePaid(ctx, in)
 		require.NoError(t, err, "a retry after a lost answer")
+		// A worker that dies after the workflow task recorded this runs the
+		// task again, the wallet prepay (a local activity) included: it
+		// reports the same payment, it debits nothing more.
+		balance, err := s.wallet.Balance(ctx, buyer)
+		require.NoError(t, err)
+		pay, err := s.pay.Prepay(ctx, buyer, contract.PrepayRequest{OrderNo: "CP1", UserID: buyer, Channel: contract.ChannelBalance,
+			AmountCents: p.AmountCents, ExpireAt: time.Now().Add(time.Hour)})
+		require.NoError(t, err)
+		assert.True(t, pay.Paid)
+		assert.Equal(t, p.TransactionID, pay.TransactionID)
+		after, err := s.wallet.Balance(ctx, buyer)
+		require.NoError(t, err)
+		assert.Equal(t, balance, after)
 		assert.Equal(t, d.Points, again.Points)
 		assert.Equal(t, []string{contract.StatusPaid, contract.StatusCompleted}, heard.list(), "each move told once, after commit")
 
