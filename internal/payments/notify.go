@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/providers"
+	"gorm.io/gorm"
 )
 
 // ErrNotifyMismatch means a correctly signed notify does not match the
@@ -61,14 +62,16 @@ func (s *Service) notifiedPayment(ctx context.Context, outTradeNo, transactionID
 		Payment `gorm:"embedded"`
 		Extra   bool
 	}
-	res := s.db.WithContext(ctx).Model(&Payment{}).
+	// Take, not Scan: Scan records its SQL with the values in it, which a
+	// slow-statement log line would then show (ParameterizedQueries).
+	err := s.db.WithContext(ctx).Model(&Payment{}).
 		Select("payments.*, EXISTS (SELECT 1 FROM extra_payments WHERE extra_payments.transaction_id = ?) AS extra", transactionID).
-		Where("out_trade_no = ?", outTradeNo).Limit(1).Scan(&row)
-	if res.Error != nil {
-		return nil, false, fmt.Errorf("load payment %s: %w", outTradeNo, res.Error)
-	}
-	if res.RowsAffected == 0 {
+		Where("out_trade_no = ?", outTradeNo).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, false, fmt.Errorf("%w: %s", ErrNotFound, outTradeNo)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load payment %s: %w", outTradeNo, err)
 	}
 	return &row.Payment, row.Extra, nil
 }
