@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -88,7 +87,7 @@ func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error
 }
 
 // orderView reads what the order view shows besides the order row: its
-// payment and its extra payments.
+// payment and its extra payments (one query unless it has extra payments).
 func (s *Server) orderView(ctx context.Context, o *orders.Order) (*OrderView, error) {
 	view := &OrderView{
 		OrderNo: o.OrderNo, Status: o.Status, StatusReason: o.StatusReason, AmountCents: o.AmountCents,
@@ -96,19 +95,15 @@ func (s *Server) orderView(ctx context.Context, o *orders.Order) (*OrderView, er
 		CreatedAt: o.CreatedAt, PaidAt: o.PaidAt, CompletedAt: o.CompletedAt, ClosedAt: o.ClosedAt,
 		Delivery: o.Delivery(),
 	}
-	pay, err := s.Payments.Shown(ctx, o.OrderNo)
-	switch {
-	case err == nil:
-		view.Payment = paymentView(pay, payable(o.Status))
-	case !errors.Is(err, payments.ErrNotFound):
-		return nil, err
-	}
-	extras, err := s.Payments.ExtraPayments(ctx, o.OrderNo)
+	money, err := s.Payments.View(ctx, o.OrderNo)
 	if err != nil {
 		return nil, err
 	}
-	view.ExtraPayments = make([]ExtraPaymentView, 0, len(extras))
-	for _, e := range extras {
+	if money.Shown != nil {
+		view.Payment = paymentView(money.Shown, payable(o.Status))
+	}
+	view.ExtraPayments = make([]ExtraPaymentView, 0, len(money.Extras))
+	for _, e := range money.Extras {
 		view.ExtraPayments = append(view.ExtraPayments, ExtraPaymentView{
 			OutTradeNo: e.OutTradeNo, Channel: e.Channel, AmountCents: e.AmountCents, TransactionID: e.TransactionID,
 			PaidAt: e.PaidAt, RefundNo: e.RefundNo, RefundStatus: e.RefundStatus,

@@ -125,21 +125,47 @@ func (s *Service) RecordExtra(ctx context.Context, p contract.Paid) (*Refund, er
 }
 
 // ExtraPayments lists an order's extra payments, oldest first, each with
-// the status of its refund.
+// the status of its refund (pending until its refund is recorded).
 func (s *Service) ExtraPayments(ctx context.Context, orderNo string) ([]ExtraPaymentView, error) {
-	var extras []ExtraPayment
-	if err := s.db.WithContext(ctx).Where("order_no = ?", orderNo).Order("id").Find(&extras).Error; err != nil {
+	out := []ExtraPaymentView{}
+	err := s.db.WithContext(ctx).Model(&ExtraPayment{}).
+		Select("extra_payments.*, COALESCE(refunds.status, ?) AS refund_status", RefundStatusPending).
+		Joins("LEFT JOIN refunds ON refunds.refund_no = extra_payments.refund_no").
+		Where("extra_payments.order_no = ?", orderNo).Order("extra_payments.id").Find(&out).Error
+	if err != nil {
 		return nil, fmt.Errorf("load extra payments of %s: %w", orderNo, err)
 	}
-	out := make([]ExtraPaymentView, 0, len(extras))
-	for _, e := range extras {
-		v := ExtraPaymentView{ExtraPayment: e, RefundStatus: RefundStatusPending}
-		if r, err := s.GetRefund(ctx, e.RefundNo); err == nil {
-			v.RefundStatus = r.Status
-		} else if !errors.Is(err, ErrNotFound) {
+	return out, nil
+}
+
+// OrderPayments is what an order's view shows of its money: the attempt
+// it shows (Shown; nil before the first prepay) and its extra payments.
+type OrderPayments struct {
+	Shown  *Payment
+	Extras []ExtraPaymentView
+}
+
+// View reads an order's OrderPayments in one statement, or two when the
+// order has extra payments (rare): a client polls it after paying.
+func (s *Service) View(ctx context.Context, orderNo string) (*OrderPayments, error) {
+	var row struct {
+		Payment  `gorm:"embedded"`
+		HasExtra bool
+	}
+	err := s.shownQuery(ctx, orderNo).
+		Select("payments.*, EXISTS (SELECT 1 FROM extra_payments WHERE extra_payments.order_no = ?) AS has_extra", orderNo).
+		Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return &OrderPayments{Extras: []ExtraPaymentView{}}, nil // no attempt yet, so nothing extra either
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load payments of %s: %w", orderNo, err)
+	}
+	out := &OrderPayments{Shown: &row.Payment, Extras: []ExtraPaymentView{}}
+	if row.HasExtra {
+		if out.Extras, err = s.ExtraPayments(ctx, orderNo); err != nil {
 			return nil, err
 		}
-		out = append(out, v)
 	}
 	return out, nil
 }

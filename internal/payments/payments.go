@@ -226,11 +226,14 @@ func (s *Service) Get(ctx context.Context, orderNo string) (*Payment, error) {
 // Shown is the attempt an order's view shows: the paid attempt the order
 // kept, if any, else the latest attempt.
 func (s *Service) Shown(ctx context.Context, orderNo string) (*Payment, error) {
-	p, err := s.take(s.db.WithContext(ctx).Where("order_no = ? AND status = ?", orderNo, StatusPaid), orderNo)
-	if errors.Is(err, ErrNotFound) {
-		return s.Get(ctx, orderNo)
-	}
-	return p, err
+	return s.take(s.shownQuery(ctx, orderNo), orderNo)
+}
+
+// shownQuery selects the attempt an order's view shows, in one statement:
+// the paid one first, then the latest.
+func (s *Service) shownQuery(ctx context.Context, orderNo string) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&Payment{}).Where("order_no = ?", orderNo).
+		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN status = ? THEN 0 ELSE 1 END, attempt DESC", Vars: []any{StatusPaid}}})
 }
 
 // ByTradeNo loads the payment attempt with a provider order number.
