@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -61,10 +63,70 @@ type ExtraPaymentView struct {
 	RefundStatus  string    `json:"refund_status"`
 }
 
-// getOrder returns one of the caller's orders.
+// getOrder returns one of the caller's orders. With changed_from (the
+// status the client last saw) it is a long poll: the answer waits, up to
+// wait seconds (default and most maxStatusWait), until the order's status
+// is another; a client following its order after paying asks once instead
+// of polling, and hears of the change the moment it commits.
 func (s *Server) getOrder(c *fiber.Ctx) error {
 	p := principal(c)
+	if from := c.Query("changed_from"); from != "" {
+		wait, err := statusWait(from, c.Query("wait"))
+		if err != nil {
+			return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
+		}
+		s.awaitStatusChange(c, p.UserID, from, wait)
+	}
 	return s.showOrder(c, func(o *orders.Order) bool { return o.UserID == p.UserID })
+}
+
+// maxStatusWait bounds a long poll, below the API's shutdown grace (10 s)
+// and far below its write timeout.
+const maxStatusWait = 10 * time.Second
+
+// statusWait checks a long poll's parameters: from must be an order status
+// and wait whole seconds from 1 to maxStatusWait (empty: the most).
+func statusWait(from, wait string) (time.Duration, error) {
+	if !orders.IsStatus(from) {
+		return 0, fmt.Errorf("changed_from: %q is not an order status", from)
+	}
+	if wait == "" {
+		return maxStatusWait, nil
+	}
+	n, err := strconv.Atoi(wait)
+	if err != nil || n < 1 || time.Duration(n)*time.Second > maxStatusWait {
+		return 0, fmt.Errorf("wait: want whole seconds from 1 to %d, got %q", int(maxStatusWait/time.Second), wait)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// awaitStatusChange returns once the order of the path is no longer in
+// status from, after wait, or at once when it is not the caller's order
+// or cannot be read (the view that follows answers those). It subscribes
+// before it reads, so a change between the read and the wait is heard.
+func (s *Server) awaitStatusChange(c *fiber.Ctx, userID uint, from string, wait time.Duration) {
+	orderNo := c.Params("order_no")
+	woken, done := s.StatusFeed.Subscribe(orderNo)
+	defer done()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ctx, cancel := s.ctx(c)
+		o, err := s.Orders.Status(ctx, orderNo)
+		cancel()
+		if err != nil || o.UserID != userID || o.Status != from {
+			return
+		}
+		recheck := time.NewTimer(s.StatusFeed.Recheck())
+		select {
+		case <-woken:
+		case <-recheck.C:
+		case <-deadline.C:
+			recheck.Stop()
+			return
+		}
+		recheck.Stop()
+	}
 }
 
 // showOrder answers the order of the path if visible says the caller may

@@ -59,18 +59,22 @@ type Deps struct {
 	Admins            *admins.Service // admin accounts, their tokens, the audit log
 	Catalog           *catalog.Service
 	Orders            *orders.Service
-	Payments          *payments.Service
-	Fulfilment        *fulfilment.Service // refuses refunds of unfulfilled orders and of spent top-ups
-	Wallet            *wallet.Service
-	Rewards           *rewards.Service    // points entries for GET /api/v1/me
-	Addresses         *addresses.Service  // buyers' address books
-	Providers         *providers.Registry // every configured provider; their notify URLs are served
-	PaymentTimeout    time.Duration
-	PointsPerYuan     int64
-	AutoReceiveAfter  time.Duration // how long after shipping a goods order is received automatically (0: 7 days)
-	RequestTimeout    time.Duration // bound on a request's Temporal and database calls
-	Logger            *slog.Logger
-	RateLimits        RateLimits
+	// StatusFeed wakes long polls of GET /orders/{order_no} when an order's
+	// status changes (orders.StatusFeed.Listen, on PostgreSQL); nil: a feed
+	// without a listener, whose waiters re-read the status every 250 ms.
+	StatusFeed       *orders.StatusFeed
+	Payments         *payments.Service
+	Fulfilment       *fulfilment.Service // refuses refunds of unfulfilled orders and of spent top-ups
+	Wallet           *wallet.Service
+	Rewards          *rewards.Service    // points entries for GET /api/v1/me
+	Addresses        *addresses.Service  // buyers' address books
+	Providers        *providers.Registry // every configured provider; their notify URLs are served
+	PaymentTimeout   time.Duration
+	PointsPerYuan    int64
+	AutoReceiveAfter time.Duration // how long after shipping a goods order is received automatically (0: 7 days)
+	RequestTimeout   time.Duration // bound on a request's Temporal and database calls
+	Logger           *slog.Logger
+	RateLimits       RateLimits
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For header names the client for rate limits and the audit
 	// log; empty: the peer address is the client.
@@ -114,6 +118,9 @@ func New(d Deps) *fiber.App {
 	}
 	if d.DataConverter == nil {
 		d.DataConverter = converter.GetDefaultDataConverter()
+	}
+	if d.StatusFeed == nil {
+		d.StatusFeed = orders.NewStatusFeed()
 	}
 	s := &Server{Deps: d, proxies: parseProxies(d.TrustedProxies, d.Logger)}
 	s.temporalState = newTemporalHealth(func(ctx context.Context) error {

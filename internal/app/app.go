@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/config"
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/platform"
 	"github.com/shopflow/orderpay/internal/store"
 	"github.com/shopflow/orderpay/worker"
@@ -27,6 +29,9 @@ import (
 type App struct {
 	*platform.Platform
 	api api.Deps
+
+	listen     sync.Once
+	stopListen context.CancelFunc
 }
 
 // New opens the database, checks that its schema has every migration this
@@ -55,11 +60,40 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 func (a *App) Prepare(ctx context.Context) error { return api.Prepare(ctx, a.Platform, a.api) }
 
 // API builds the HTTP API.
-func (a *App) API() *fiber.App { return api.New(a.api) }
+func (a *App) API() *fiber.App {
+	a.listenOrderStatus()
+	return api.New(a.api)
+}
+
+// listenOrderStatus starts, once, the listener that wakes the API's long
+// polls when an order's status changes (PostgreSQL only: on SQLite they
+// re-read the status instead). Close stops it.
+func (a *App) listenOrderStatus() {
+	a.listen.Do(func() {
+		if a.Config.DatabaseURL == "" {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopListen = cancel
+		go a.api.StatusFeed.Listen(ctx, a.Config.DatabaseURL, a.Logger)
+	})
+}
+
+// OrderStatusFeed is the feed that wakes the API's long polls.
+func (a *App) OrderStatusFeed() *orders.StatusFeed { return a.api.StatusFeed }
+
+// Close stops the order-status listener and releases the platform.
+func (a *App) Close() {
+	if a.stopListen != nil {
+		a.stopListen()
+	}
+	a.Platform.Close()
+}
 
 // APIWith is API with its dependencies adjusted first: tests inject, for
 // example, the order-number generator (api.Deps.NewOrderNo).
 func (a *App) APIWith(adjust func(*api.Deps)) *fiber.App {
+	a.listenOrderStatus()
 	d := a.api
 	adjust(&d)
 	return api.New(d)

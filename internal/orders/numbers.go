@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // OrderNumber reserves an order number for one buyer before the order's
@@ -66,4 +68,23 @@ func (s *Service) Brief(ctx context.Context, orderNo string) (*Brief, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
 	}
 	return &row, nil
+}
+
+// Owned is an order's owner and status: what a long poll re-reads.
+type Owned struct {
+	UserID uint
+	Status string
+}
+
+// Status reads an order's owner and status in one query.
+func (s *Service) Status(ctx context.Context, orderNo string) (*Owned, error) {
+	var o Order
+	err := s.db.WithContext(ctx).Select("user_id", "status").Where("order_no = ?", orderNo).Take(&o).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load status of order %s: %w", orderNo, err)
+	}
+	return &Owned{UserID: o.UserID, Status: o.Status}, nil
 }

@@ -31,6 +31,16 @@ const (
 	StatusCancelled         = contract.StatusCancelled
 )
 
+// IsStatus reports whether s is a status an order record can have.
+func IsStatus(s string) bool {
+	switch s {
+	case StatusPending, StatusAwaitingPayment, StatusPaid, StatusCompleted, StatusClosed,
+		StatusPaidUnfulfilled, StatusRefunded, StatusPartiallyRefunded, StatusCancelled:
+		return true
+	}
+	return false
+}
+
 // ErrNotFound means no order has that number.
 var ErrNotFound = contract.Kinded(contract.ErrNotFound, "order not found")
 
@@ -288,6 +298,7 @@ func releaseStock(ctx context.Context, tx *gorm.DB, orderNo string) error {
 // stock in the same transaction, so the stock comes back exactly once.
 // Setting the status an order already has, or one it has moved past (see
 // movesFrom), changes nothing, so a retried or re-run activity is harmless.
+// On PostgreSQL a real move is announced on StatusChannel as it commits.
 func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 	at := t.At.UTC()
 	if t.At.IsZero() {
@@ -310,6 +321,7 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 		updates["closed_at"] = at
 	}
 	var moved int64
+	announcing := announces(s.db) // waiting readers hear of the move on commit (StatusFeed)
 	move := func(tx *gorm.DB) error {
 		q := tx.Model(&Order{}).Where("order_no = ? AND status <> ?", t.OrderNo, t.Status)
 		if from, ok := movesFrom[t.Status]; ok {
@@ -320,13 +332,21 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 			return fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, res.Error)
 		}
 		moved = res.RowsAffected
-		if moved == 0 || !releases[t.Status] {
+		if moved == 0 {
+			return nil
+		}
+		if announcing {
+			if err := announce(ctx, tx, t.OrderNo); err != nil {
+				return fmt.Errorf("announce order %s: %w", t.OrderNo, err)
+			}
+		}
+		if !releases[t.Status] {
 			return nil
 		}
 		return releaseStock(ctx, tx, t.OrderNo)
 	}
 	var err error
-	if releases[t.Status] { // the status and the release commit together
+	if releases[t.Status] || announcing { // the status, its release and its announcement commit together
 		err = s.db.WithContext(ctx).Transaction(move)
 	} else { // one statement: no transaction round trips on the hot path
 		err = move(s.db.WithContext(ctx))

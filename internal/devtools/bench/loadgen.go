@@ -107,8 +107,8 @@ type Config struct {
 	ProbeEvery time.Duration
 
 	IdempotencyKeys bool          // send an Idempotency-Key with each order, like a real client
-	PollInterval    time.Duration // first GET order interval after paying; default 20ms
-	PollMax         time.Duration // the interval grows by half each poll up to this; default 200ms
+	PollInterval    time.Duration // pause after a failed GET order (the follow-up is a long poll); default 20ms
+	PollMax         time.Duration // the pause grows by half each failure up to this; default 200ms
 	OrderTimeout    time.Duration // an order not final this long after it was placed is an error; default 60s
 	DrainTimeout    time.Duration // wait for orders in flight at the end; default OrderTimeout
 	HTTPTimeout     time.Duration // per request; default 30s
@@ -871,16 +871,17 @@ func (r *runner) placeOrder(ctx context.Context, token string, body any, hdr map
 	}
 }
 
-// poll reads the order like a client after paying: at once, then at
-// growing intervals (a client that polled every 20 ms for a slow order
-// would load the API more than the order does). The end-to-end latency
-// comes from the order's completed_at, so the interval does not blur it.
+// poll follows the order like a client after paying: a long poll
+// (changed_from, the status it last saw) answered when the order moves,
+// asked again until the order is final; after a failed answer it pauses
+// at growing intervals. The end-to-end latency comes from the order's
+// completed_at, so the poll does not blur it.
 func (r *runner) poll(ctx context.Context, b buyer, o *order) {
-	var last string
+	last := "awaiting_payment"
 	wait := r.cfg.PollInterval
 	for {
 		r.polls.Add(1)
-		st, raw, err := r.do(ctx, http.MethodGet, r.cfg.APIURL+"/api/v1/orders/"+o.no, b.token, nil, nil)
+		st, raw, err := r.do(ctx, http.MethodGet, r.cfg.APIURL+"/api/v1/orders/"+o.no+"?changed_from="+last, b.token, nil, nil)
 		switch {
 		case ctx.Err() != nil:
 			o.status = OutcomeFailed
@@ -901,11 +902,14 @@ func (r *runner) poll(ctx context.Context, b buyer, o *order) {
 				r.errs.inc("poll order: unexpected answer")
 				break
 			}
-			last = v.Status
 			if finalStatuses[v.Status] {
 				r.finish(o, v.Status, v.Reason, v.CompletedAt)
 				return
 			}
+			// Moved but not final yet, or the wait ran out unmoved: ask
+			// again at once (a long poll costs the API nothing while it waits).
+			last = v.Status
+			continue
 		}
 		select {
 		case <-ctx.Done():

@@ -42,7 +42,7 @@ func Markdown(r *Report, chart string, others ...*Report) string {
 	if len(r.Levels) > 0 && r.Levels[0].Flow != nil && r.Levels[0].Baseline != nil && &r.Levels[0] != best {
 		l := r.Levels[0]
 		w("- **At %d buyer(s)**, the lightest load: %.1f orders/s = %.2f× the bare workflow (%.1f/s); place-order p50 %.1f / p99 %.1f ms, notify p50 %.1f / p99 %.1f ms. "+
-			"An order takes %.1f ms end to end (p50, from POST /orders to completed_at) against the bare workflow's %.1f ms; the buyer's loop also waits for its next poll (%.1f polls per order), the bare workflow's client is woken by a long poll.\n",
+			"An order takes %.1f ms end to end (p50, from POST /orders to completed_at) against the bare workflow's %.1f ms; the buyer follows its order with a long poll (`changed_from`: %.1f per order), as the bare workflow's client waits on its result.\n",
 			l.Concurrency, l.Flow.Throughput, l.Ratio, l.Baseline.Throughput, l.Flow.PlaceOrder.P50, l.Flow.PlaceOrder.P99, l.Flow.NotifyHandler.P50, l.Flow.NotifyHandler.P99,
 			l.Flow.EndToEnd.P50, l.Baseline.EndToEnd.P50, l.Flow.Polls)
 	}

@@ -1,0 +1,85 @@
+package orders_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
+	"github.com/shopflow/orderpay/internal/orders"
+)
+
+// A subscription hears its own order once per wake (a second publish
+// before it is read does not block), not another order's, and nothing
+// after it ended.
+func TestStatusFeedWakesItsOrder(t *testing.T) {
+	f := orders.NewStatusFeed()
+	a, doneA := f.Subscribe("A")
+	b, doneB := f.Subscribe("B")
+	defer doneB()
+	assert.Equal(t, 2, f.Waiting())
+	f.Publish("A")
+	f.Publish("A")
+	assert.Len(t, a, 1)
+	assert.Empty(t, b)
+	doneA()
+	assert.Equal(t, 1, f.Waiting())
+	<-a
+	f.Publish("A")
+	assert.Empty(t, a, "no wake after the subscription ended")
+	assert.False(t, f.Live())
+	assert.Equal(t, 250*time.Millisecond, f.Recheck(), "without a listener, waiters re-read often")
+}
+
+// On PostgreSQL a status change is announced as its transaction commits:
+// a listener in another connection wakes the order's waiters; a change
+// rolled back with its transaction, or one that moves nothing, is never
+// announced.
+func TestSetStatusAnnouncesOnPostgres(t *testing.T) {
+	dsn, db := testenv.Postgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 10, Kind: catalog.KindGoods, Active: true}
+	require.NoError(t, db.Create(&coffee).Error)
+	svc := orders.NewService(db)
+	const placed = "ORDER1"
+	_, err := svc.Create(ctx, newOrder(placed, catalog.Line{ProductID: coffee.ID, Quantity: 1}))
+	require.NoError(t, err)
+	feed := orders.NewStatusFeed()
+	go feed.Listen(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.Eventually(t, feed.Live, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 5*time.Second, feed.Recheck())
+	woken, done := feed.Subscribe(placed)
+	defer done()
+
+	err = db.Transaction(func(tx *gorm.DB) error {
+		require.NoError(t, orders.NewService(tx).SetStatus(ctx, orders.Transition{OrderNo: placed, Status: orders.StatusAwaitingPayment}))
+		return assert.AnError
+	})
+	require.ErrorIs(t, err, assert.AnError)
+	select {
+	case <-woken:
+		t.Fatal("a rolled-back move was announced")
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: placed, Status: orders.StatusAwaitingPayment}))
+	select {
+	case <-woken:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the move was not announced")
+	}
+	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: placed, Status: orders.StatusAwaitingPayment}))
+	select {
+	case <-woken:
+		t.Fatal("a move that changed nothing was announced")
+	case <-time.After(300 * time.Millisecond):
+	}
+}
