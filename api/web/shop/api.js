@@ -17,15 +17,20 @@ export class ApiError extends Error {
   }
 }
 
-/** api calls the API and answers its JSON (null for 204); it throws ApiError. */
-export async function api(method, path, body, headers = {}) {
+/**
+ * api calls the API and answers its JSON (null for 204); it throws ApiError.
+ * signal (an AbortSignal) abandons the call: it then throws the signal's
+ * reason (an AbortError), which the caller that aborted it ignores.
+ */
+export async function api(method, path, body, headers = {}, { signal } = {}) {
   const h = { Accept: "application/json", ...headers };
   if (token()) h.Authorization = "Bearer " + token();
   if (body !== undefined) h["Content-Type"] = "application/json";
   let res;
   try {
-    res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
+    res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (e) {
+    if (signal && signal.aborted) throw e;
     throw new ApiError(0, "network", "网络连接失败，请稍后重试");
   }
   if (res.status === 204) return null;

@@ -1,10 +1,15 @@
 // The order page: pay (QR code with the amount and a countdown, or the
-// provider's page), follow the order every 2 s until it completes or
-// closes, re-pay on another channel, cancel.
+// provider's page), follow the order until it completes or closes, re-pay
+// on another channel, cancel. After its first read the page follows the
+// order with the API's long poll (changed_from = the status it shows):
+// the answer comes the moment the status moves, or after WAIT_S, and the
+// page asks again at once: one request per change or per WAIT_S.
 import { api, token, yuan, h, CHANNELS, BROWSER_CHANNELS, REDIRECT_KEYS, STATUS, FINAL, reasonText, formatTime } from "./api.js";
 import { show, say } from "./shop.js";
 
-const POLL_MS = 2000;
+const WAIT_S = 10;        // the long poll's wait, the API's most
+const RETRY_MS = 2000;    // the pause after a failed read
+const TOO_SOON_MS = 1000; // an unchanged answer sooner than this is not a wait: pause RETRY_MS
 
 /** orderPage shows order no and returns the function that stops its timers. */
 export async function orderPage(no, config) {
@@ -14,40 +19,64 @@ export async function orderPage(no, config) {
   let shown = "";     // what the page shows: status, attempt and its state
   let qrURL = "";     // the object URL of the QR image shown
   let stopped = false;
-  let poll = 0;
+  let poll = 0;       // the timer of the next read
   let tick = 0;
+  let loop = 0;       // the current loop's generation: a read of an older one is dropped
+  let reading = null; // the AbortController of the current loop's read
 
   const freeQR = () => { if (qrURL) URL.revokeObjectURL(qrURL); qrURL = ""; };
-  const stop = () => { stopped = true; clearTimeout(poll); clearInterval(tick); freeQR(); };
+  // end ends the current loop: its timer, its read, and what it would render.
+  const end = () => { loop++; clearTimeout(poll); if (reading) reading.abort(); reading = null; };
+  const stop = () => { stopped = true; end(); clearInterval(tick); freeQR(); };
 
-  const refresh = async () => {
-    if (stopped) return;
+  // follow reads the order once, renders it if it changed and schedules the
+  // next read of loop gen: with from (the status shown) it is a long poll.
+  const follow = async (gen, from) => {
+    if (stopped || gen !== loop) return;
+    const ctl = new AbortController();
+    reading = ctl;
+    const started = Date.now();
+    const query = from ? `?changed_from=${encodeURIComponent(from)}&wait=${WAIT_S}` : "";
     let o;
     try {
-      o = await api("GET", "/api/v1/orders/" + encodeURIComponent(no));
+      o = await api("GET", "/api/v1/orders/" + encodeURIComponent(no) + query, undefined, {}, { signal: ctl.signal });
     } catch (e) {
+      if (stopped || gen !== loop) return;
       if (e.status === 401) { location.hash = "#/login"; return; }
       say(e.message);
-      poll = setTimeout(refresh, POLL_MS);
+      next(gen, from, RETRY_MS);
       return;
     }
-    if (stopped) return;
+    if (stopped || gen !== loop) return;
+    reading = null;
     const p = o.payment || {};
     const key = [o.status, p.out_trade_no, p.status, Boolean(p.pay && Object.keys(p.pay).length)].join("|");
     if (key !== shown) {
+      if (!(await render(o, gen))) return;
       shown = key;
-      await render(o);
     }
-    if (!FINAL.includes(o.status)) poll = setTimeout(refresh, POLL_MS);
+    if (FINAL.includes(o.status)) return;
+    // Ask again at once: the status moved, or the wait ran out. An unchanged
+    // status answered at once (an API that did not wait) must not spin.
+    const spun = from && o.status === from && Date.now() - started < TOO_SOON_MS;
+    next(gen, o.status, spun ? RETRY_MS : 0);
   };
+  const next = (gen, from, ms) => { poll = setTimeout(() => follow(gen, from), ms); };
 
-  const render = async (o) => {
-    clearInterval(tick);
-    freeQR();
+  // render shows o; it answers false, and shows nothing, when loop gen
+  // ended while it fetched the QR code (a newer read renders instead).
+  const render = async (o, gen) => {
     const p = o.payment || {};
     const pay = p.pay || {};
-    statusLine(live, o);
     const payable = o.status === "awaiting_payment" || o.status === "pending";
+    const qr = payable && (pay.code_url || pay.qr_code) ? await qrBlock(o, p, config) : null;
+    if (stopped || gen !== loop) {
+      if (qr && qr.url) URL.revokeObjectURL(qr.url);
+      return false;
+    }
+    clearInterval(tick);
+    freeQR();
+    statusLine(live, o);
     const parts = [
       h("dl", { class: "facts" },
         h("dt", {}, "金额"), h("dd", { class: "price", id: "order-amount" }, yuan(o.amount)),
@@ -55,7 +84,10 @@ export async function orderPage(no, config) {
         h("dt", {}, "下单时间"), h("dd", {}, formatTime(o.created_at)),
         o.points_awarded ? [h("dt", {}, "获得积分"), h("dd", {}, String(o.points_awarded))] : null),
     ];
-    if (payable && (pay.code_url || pay.qr_code)) parts.push(await qrBlock(o, p, config));
+    if (qr) {
+      qrURL = qr.url;
+      parts.push(qr.block);
+    }
     const redirect = REDIRECT_KEYS.map((k) => pay[k]).find(Boolean);
     if (payable && redirect) {
       parts.push(h("p", { class: "pay" }, h("a", { class: "button wide", href: redirect, id: "pay-redirect" }, "前往" + (CHANNELS[p.channel] || "") + "付款")));
@@ -79,18 +111,30 @@ export async function orderPage(no, config) {
       update();
       tick = setInterval(update, 1000);
     }
+    return true;
   };
 
-  const refreshNow = () => { clearTimeout(poll); shown = ""; refresh(); };
-  await refresh();
+  // refreshNow shows the order as it is now, after the page's own action
+  // (re-pay, cancel): it ends the loop, whose long poll may be waiting on
+  // the status shown, and starts another with a plain read.
+  const refreshNow = () => {
+    if (stopped) return;
+    end();
+    shown = "";
+    follow(loop, "");
+  };
+  await follow(loop, "");
   return stop;
 
+  // qrBlock builds the QR code's section and answers it with the object URL
+  // of its image ("" when the API has none), which the caller frees.
   async function qrBlock(o, p, cfg) {
     const img = h("img", { id: "qr", alt: `${CHANNELS[p.channel] || "扫码支付"}二维码，金额 ${yuan(o.amount)}`, width: "240", height: "240" });
     const res = await fetch("/api/v1/orders/" + encodeURIComponent(o.order_no) + "/qr.png", { headers: { Authorization: "Bearer " + token() } });
+    let url = "";
     if (res.ok) {
-      qrURL = URL.createObjectURL(await res.blob());
-      img.src = qrURL;
+      url = URL.createObjectURL(await res.blob());
+      img.src = url;
     } else {
       img.alt = "二维码暂不可用";
     }
@@ -106,7 +150,7 @@ export async function orderPage(no, config) {
         try {
           // The sandbox plays the buyer's phone: it marks the attempt paid and
           // sends the provider's signed notify to the API. Its answer is not
-          // read (no CORS): the page learns the outcome by polling the order.
+          // read (no CORS): the page learns the outcome by following the order.
           await fetch(cfg.sandbox_url + "/sandbox/orders/" + encodeURIComponent(p.out_trade_no) + "/pay", { method: "POST", mode: "no-cors" });
           say("已在沙箱中付款，等待支付结果…", "info");
         } catch {
@@ -116,7 +160,7 @@ export async function orderPage(no, config) {
       });
       block.append(btn);
     }
-    return block;
+    return { block, url };
   }
 }
 

@@ -73,11 +73,20 @@ func TestShopInBrowser(t *testing.T) {
 		assert.Equal(t, view["payment"].(map[string]any)["pay"].(map[string]any)["code_url"],
 			shopDecodeQR(t, s, b.token(), orderNo), "the page's QR code holds the order's code_url")
 
+		var shownAt float64 // when the page showed the order completed (ms since the epoch)
 		b.run("pay in the sandbox: success shown",
+			chromedp.Evaluate(shopWatchCompleted, nil),
 			chromedp.Click("#sandbox-pay", chromedp.ByID),
-			shopShows("#status-title", "支付成功，订单已完成"))
+			shopShows("#status-title", "支付成功，订单已完成"),
+			chromedp.Evaluate(`window.shopCompletedShownAt`, &shownAt))
 		b.shot("native-paid", true)
-		assert.Equal(t, "completed", s.order(b.token(), orderNo)["status"])
+		view = s.order(b.token(), orderNo)
+		assert.Equal(t, "completed", view["status"])
+		if completedAt, err := time.Parse(time.RFC3339Nano, fmt.Sprint(view["completed_at"])); assert.NoError(t, err) {
+			t.Logf("the page showed the order completed %v after its completed_at",
+				time.UnixMilli(int64(shownAt)).Sub(completedAt).Round(time.Millisecond))
+		}
+		b.followedWithLongPoll(orderNo)
 
 		b.run("my orders list it",
 			chromedp.Click(`a[data-nav="orders"]`, chromedp.ByQuery),
@@ -313,6 +322,41 @@ func shopShows(sel, want string) chromedp.Action {
 		}
 		return nil
 	})
+}
+
+// shopWatchCompleted records in window.shopCompletedShownAt when the
+// order page first shows its order completed.
+const shopWatchCompleted = `(() => {
+  window.shopCompletedShownAt = 0;
+  const seen = () => {
+    if (!window.shopCompletedShownAt && document.querySelector("#status-title")?.textContent.includes("订单已完成")) window.shopCompletedShownAt = Date.now();
+  };
+  new MutationObserver(seen).observe(document.querySelector("#order-status"), { childList: true, subtree: true, characterData: true });
+  seen();
+})()`
+
+// followedWithLongPoll checks, from the page's resource timing, that the
+// order page read the order once and then only with the long poll
+// (changed_from, wait=10), and not more often than once per change or
+// per 10 s (a few status moves: pending, awaiting_payment, paid,
+// completed).
+func (b *shopSession) followedWithLongPoll(orderNo string) {
+	b.t.Helper()
+	var reads struct {
+		URLs []string `json:"urls"`
+		Span float64  `json:"span"` // ms from the first read to now
+	}
+	b.run("the page's reads of the order", chromedp.Evaluate(fmt.Sprintf(`(() => {
+  const es = performance.getEntriesByType("resource").filter((e) => new URL(e.name).pathname === %s);
+  return { urls: es.map((e) => e.name), span: es.length ? performance.now() - es[0].startTime : 0 };
+})()`, strconv.Quote("/api/v1/orders/"+orderNo)), &reads))
+	b.t.Logf("the page read the order %d times in %.1f s: %q", len(reads.URLs), reads.Span/1000, reads.URLs)
+	require.GreaterOrEqual(b.t, len(reads.URLs), 2, "a first read, then the long poll")
+	assert.NotContains(b.t, reads.URLs[0], "changed_from", "the first read is a plain one")
+	for _, u := range reads.URLs[1:] {
+		assert.Regexp(b.t, `\?changed_from=[a-z_]+&wait=10$`, u, "every later read is a long poll")
+	}
+	assert.LessOrEqual(b.t, len(reads.URLs), 5+int(reads.Span/10000), "one read per change or per 10 s")
 }
 
 // shopDecodeQR reads the QR code the storefront shows for an order (the
