@@ -1,15 +1,20 @@
 package orders_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/shopflow/orderpay/internal/contract"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
 	"github.com/shopflow/orderpay/internal/orders"
+	"github.com/shopflow/orderpay/internal/store"
 )
 
 // draws hands out the given numbers in turn and counts the draws.
@@ -85,4 +90,22 @@ func BenchmarkReserveKey(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Brief's statement (on the hot path of POST /orders) is logged with a
+// placeholder, never the order number: at Info every statement is logged,
+// as a slow one would be.
+func TestBriefLogsNoOrderNumber(t *testing.T) {
+	const no = "2026010100000000000009"
+	dsn, _ := testenv.Postgres(t)
+	var logged bytes.Buffer
+	db, err := store.Open(context.Background(), store.Options{DatabaseURL: dsn, LogWriter: &logged})
+	require.NoError(t, err)
+	defer store.Close(db)
+	svc := orders.NewService(db.Session(&gorm.Session{Logger: db.Logger.LogMode(logger.Info)}))
+
+	_, err = svc.Brief(context.Background(), no)
+	require.ErrorIs(t, err, orders.ErrNotFound)
+	assert.Contains(t, logged.String(), "order_no = $1", "Brief's statement is logged")
+	assert.NotContains(t, logged.String(), no)
 }

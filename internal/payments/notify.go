@@ -62,8 +62,8 @@ func (s *Service) notifiedPayment(ctx context.Context, outTradeNo, transactionID
 		Payment `gorm:"embedded"`
 		Extra   bool
 	}
-	// Take, not Scan: Scan records its SQL with the values in it, which a
-	// slow-statement log line would then show (ParameterizedQueries).
+	// Take, not Scan: Scan has its SQL text built on every call, logged or
+	// not (without its values: see store's quietlog.go).
 	err := s.db.WithContext(ctx).Model(&Payment{}).
 		Select("payments.*, EXISTS (SELECT 1 FROM extra_payments WHERE extra_payments.transaction_id = ?) AS extra", transactionID).
 		Where("out_trade_no = ?", outTradeNo).Take(&row).Error

@@ -12,6 +12,22 @@ import (
 // slowQuery is the duration past which a statement is logged as slow.
 const slowQuery = 500 * time.Millisecond
 
+// GORM's Scan runs its statement under a logger.Recorder instead of the
+// database's logger and hands the SQL it recorded to that logger afterwards:
+// the recorder filters the statement's values with the package-wide
+// RecorderParamsFilter, which keeps them by default, so a failed or slow
+// Scan was logged with its values (order numbers, user ids) in spite of
+// ParameterizedQueries. Every database of ours logs without values, so the
+// recorder drops them for all.
+func init() {
+	logger.RecorderParamsFilter = withoutValues
+}
+
+// withoutValues is ParameterizedQueries' filter: the SQL, no values.
+func withoutValues(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
+}
+
 // quietTraceLogger is GORM's logger that asks for a statement's SQL only
 // when it will log it. GORM's slog logger builds the SQL text of every
 // statement (its fc) before deciding whether to log it, and below Info it

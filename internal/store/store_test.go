@@ -62,3 +62,28 @@ func TestDatabaseLogHasNoValues(t *testing.T) {
 		assert.NotContains(t, logged.String(), secret)
 	}
 }
+
+// GORM's Scan runs its statement under a recorder of its own and hands the
+// recorded SQL to the database's logger afterwards: that SQL comes without
+// its values too (a slow Scan once logged an order number).
+func TestDatabaseLogScanHasNoValues(t *testing.T) {
+	const secret = "ORDER-SECRET-123"
+	for _, o := range []store.Options{
+		{SQLitePath: filepath.Join(t.TempDir(), "shop.db")},
+		{DatabaseURL: testenv.PostgresURL()},
+	} {
+		var logged bytes.Buffer
+		o.LogWriter = &logged
+		db, err := store.Open(context.Background(), o)
+		if err != nil && o.DatabaseURL != "" {
+			testenv.Unavailable(t, "PostgreSQL: %v", err)
+		}
+		require.NoError(t, err)
+		var row struct{ Status string }
+		err = db.Table("no_such_table").Select("status").Where("order_no = ?", secret).Scan(&row).Error
+		require.Error(t, err)
+		require.NoError(t, store.Close(db))
+		assert.Contains(t, logged.String(), "no_such_table", "the failed Scan is logged")
+		assert.NotContains(t, logged.String(), secret)
+	}
+}
