@@ -31,8 +31,19 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
-	s.Metrics.ObserveHTTP(methodLabel(c.Method()), s.routeLabel(c.Route()), statusLabel(c.Response().StatusCode()), time.Since(start))
+	s.Metrics.ObserveHTTP(methodLabel(c.Method()), s.requestRoute(c), statusLabel(c.Response().StatusCode()), time.Since(start))
 	return nil
+}
+
+// requestRoute is the route label of a handled request: its route's, and
+// for a long poll that label with longPollSuffix, so that the waits do not
+// pass for slow answers.
+func (s *Server) requestRoute(c *fiber.Ctx) string {
+	label := s.routeLabel(c.Route())
+	if long, _ := c.Locals(localLongPoll{}).(bool); long {
+		label += longPollSuffix
+	}
+	return label
 }
 
 // routeLabel is a route's label: its pattern, or for a middleware its

@@ -80,8 +80,17 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 	return s.showOrder(c, func(o *orders.Order) bool { return o.UserID == p.UserID })
 }
 
-// maxStatusWait bounds a long poll, below the API's shutdown grace (10 s)
-// and far below its write timeout.
+// localLongPoll marks a request that waited for a status change: its
+// latency is its wait, so it is measured and logged under its own route
+// label (longPollLabel).
+type localLongPoll struct{}
+
+// longPollSuffix is added to the route label of a long poll.
+const longPollSuffix = " (long poll)"
+
+// maxStatusWait bounds a long poll, far below the API's write timeout. A
+// shutdown ends the waits at once (StatusFeed.Stop), so they do not hold
+// its grace period.
 const maxStatusWait = 10 * time.Second
 
 // statusWait checks a long poll's parameters: from must be an order status
@@ -106,6 +115,7 @@ func statusWait(from, wait string) (time.Duration, error) {
 // before it reads, so a change between the read and the wait is heard.
 func (s *Server) awaitStatusChange(c *fiber.Ctx, userID uint, from string, wait time.Duration) {
 	orderNo := c.Params("order_no")
+	c.Locals(localLongPoll{}, true)
 	woken, done := s.StatusFeed.Subscribe(orderNo)
 	defer done()
 	deadline := time.NewTimer(wait)
@@ -122,6 +132,9 @@ func (s *Server) awaitStatusChange(c *fiber.Ctx, userID uint, from string, wait 
 		case <-woken:
 		case <-recheck.C:
 		case <-deadline.C:
+			recheck.Stop()
+			return
+		case <-s.StatusFeed.Stopped(): // shutting down: answer as it stands
 			recheck.Stop()
 			return
 		}

@@ -76,6 +76,23 @@ func TestOrderLongPoll(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, res.Status)
 	assert.Less(t, time.Since(start), 2*time.Second)
 
+	// The waits are measured apart from the route's answers.
+	metrics := s.do("GET", "/metrics", "", nil)
+	require.Equal(t, http.StatusOK, metrics.Status)
+	assert.Contains(t, string(metrics.Body), `route="/api/v1/orders/:order_no (long poll)"`)
+
+	// Shutting down ends a wait at once.
+	go func() {
+		res := s.do("GET", path+"?changed_from=completed&wait=10", alice, nil)
+		answers <- answer{res, 0}
+	}()
+	require.Eventually(t, func() bool { return feed.Waiting() == 1 }, 5*time.Second, 5*time.Millisecond)
+	stopped := time.Now()
+	feed.Stop()
+	a = <-answers
+	require.Equal(t, http.StatusOK, a.res.Status, "%s", a.res.Body)
+	assert.Less(t, time.Since(stopped), 2*time.Second, "a stopping API answers its long polls at once")
+
 	for _, q := range []string{"changed_from=shipped", "changed_from=completed&wait=0",
 		"changed_from=completed&wait=11", "changed_from=completed&wait=1.5", "changed_from=completed&wait=x"} {
 		res := s.do("GET", path+"?"+q, alice, nil)

@@ -54,7 +54,7 @@ func (s *Server) traceRequests(c *fiber.Ctx) error {
 		level = slog.LevelWarn
 	}
 	s.log(c).Log(c.UserContext(), level, "request",
-		"method", methodLabel(c.Method()), "route", s.routeLabel(c.Route()), "status", status,
+		"method", methodLabel(c.Method()), "route", s.requestRoute(c), "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return err
 }

@@ -33,6 +33,7 @@ func main() {
 		case <-ctx.Done():
 		}
 		a.Logger.Info("api shutting down")
+		a.OrderStatusFeed().Stop() // long polls answer now instead of waiting out the grace
 		return srv.ShutdownWithTimeout(10 * time.Second)
 	})
 }

@@ -32,6 +32,7 @@ type App struct {
 
 	listen     sync.Once
 	stopListen context.CancelFunc
+	listening  chan struct{} // closed when the listener has returned
 }
 
 // New opens the database, checks that its schema has every migration this
@@ -74,18 +75,25 @@ func (a *App) listenOrderStatus() {
 			return
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		a.stopListen = cancel
-		go a.api.StatusFeed.Listen(ctx, a.Config.DatabaseURL, a.Logger)
+		a.stopListen, a.listening = cancel, make(chan struct{})
+		go func() {
+			defer close(a.listening)
+			a.api.StatusFeed.Listen(ctx, a.Config.DatabaseURL, a.Logger)
+		}()
 	})
 }
 
 // OrderStatusFeed is the feed that wakes the API's long polls.
 func (a *App) OrderStatusFeed() *orders.StatusFeed { return a.api.StatusFeed }
 
-// Close stops the order-status listener and releases the platform.
+// Close stops the order-status listener (no API built after it starts
+// one), waits for it to return and releases the platform.
 func (a *App) Close() {
+	a.listen.Do(func() {})
+	a.api.StatusFeed.Stop()
 	if a.stopListen != nil {
 		a.stopListen()
+		<-a.listening
 	}
 	a.Platform.Close()
 }

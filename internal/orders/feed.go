@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,18 +36,32 @@ type StatusFeed struct {
 	mu      sync.Mutex
 	waiters map[string]map[chan struct{}]struct{}
 	live    bool // a listener is connected: changes are heard as they commit
+
+	stop     chan struct{} // closed by Stop
+	stopOnce sync.Once
 }
 
 // NewStatusFeed returns a feed with no listener yet: until Listen is
 // connected, Recheck tells waiters to re-read often.
 func NewStatusFeed() *StatusFeed {
-	return &StatusFeed{waiters: map[string]map[chan struct{}]struct{}{}}
+	return &StatusFeed{waiters: map[string]map[chan struct{}]struct{}{}, stop: make(chan struct{})}
 }
+
+// Stop ends every wait, now and later: the API calls it when it shuts
+// down, so the long polls in flight answer at once instead of holding the
+// shutdown for their wait.
+func (f *StatusFeed) Stop() { f.stopOnce.Do(func() { close(f.stop) }) }
+
+// Stopped is closed once Stop was called.
+func (f *StatusFeed) Stopped() <-chan struct{} { return f.stop }
 
 // Subscribe returns a channel that receives a value after orderNo's status
 // changes, and the function that ends the subscription. Subscribe before
 // reading the status, so a change between the read and the wait is heard.
 func (f *StatusFeed) Subscribe(orderNo string) (<-chan struct{}, func()) {
+	// A copy: the number may point into a request buffer that Fiber
+	// reuses once the handler returns, and it outlives it as a map key.
+	orderNo = strings.Clone(orderNo)
 	ch := make(chan struct{}, 1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -135,14 +150,19 @@ func (f *StatusFeed) setLive(live bool) {
 
 // Listen connects to PostgreSQL at dsn, listens on StatusChannel and
 // publishes each announced order until ctx ends, reconnecting after a
-// failure (after 100 ms, growing to 5 s). It returns when ctx ends.
+// failure (after 100 ms, growing to 5 s while it keeps failing). It
+// returns when ctx ends.
 func (f *StatusFeed) Listen(ctx context.Context, dsn string, logger *slog.Logger) {
-	pause := 100 * time.Millisecond
+	const firstPause = 100 * time.Millisecond
+	pause := firstPause
 	for ctx.Err() == nil {
-		err := f.listenOnce(ctx, dsn)
+		wasLive, err := f.listenOnce(ctx, dsn)
 		f.setLive(false)
 		if ctx.Err() != nil {
 			return
+		}
+		if wasLive {
+			pause = firstPause // it worked for a while: a new failure starts over
 		}
 		logger.Warn("order status listener disconnected; long polls re-read every 250 ms until it is back",
 			"error", err, "retry_in", pause.String())
@@ -155,10 +175,17 @@ func (f *StatusFeed) Listen(ctx context.Context, dsn string, logger *slog.Logger
 	}
 }
 
-func (f *StatusFeed) listenOnce(ctx context.Context, dsn string) error {
+// listenIdle is how long the listener waits for a notification before it
+// checks its connection with a ping: a connection that died silently
+// would otherwise leave the feed live and deaf.
+const listenIdle = 30 * time.Second
+
+// listenOnce listens on one connection until it fails or ctx ends; wasLive
+// says whether it got as far as listening.
+func (f *StatusFeed) listenOnce(ctx context.Context, dsn string) (wasLive bool, err error) {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -166,18 +193,25 @@ func (f *StatusFeed) listenOnce(ctx context.Context, dsn string) error {
 		_ = conn.Close(closeCtx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{StatusChannel}.Sanitize()); err != nil {
-		return err
+		return false, err
 	}
 	f.setLive(true)
 	f.publishAll() // what changed while nobody listened is re-read now
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return ctx.Err()
+		wait, cancel := context.WithTimeout(ctx, listenIdle)
+		n, err := conn.WaitForNotification(wait)
+		cancel()
+		switch {
+		case err == nil:
+			f.Publish(n.Payload)
+		case ctx.Err() != nil:
+			return true, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			if err := conn.Ping(ctx); err != nil {
+				return true, err
 			}
-			return err
+		default:
+			return true, err
 		}
-		f.Publish(n.Payload)
 	}
 }

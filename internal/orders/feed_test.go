@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,6 +37,34 @@ func TestStatusFeedWakesItsOrder(t *testing.T) {
 	assert.Empty(t, a, "no wake after the subscription ended")
 	assert.False(t, f.Live())
 	assert.Equal(t, 250*time.Millisecond, f.Recheck(), "without a listener, waiters re-read often")
+}
+
+// A subscription keeps its own copy of the order number: the API hands it
+// a string that points into a request buffer Fiber reuses for the next
+// request, so a subscription keyed by that memory would end up under
+// another number, deaf to its order and never removed.
+func TestStatusFeedKeepsItsOwnOrderNumber(t *testing.T) {
+	f := orders.NewStatusFeed()
+	buf := []byte("2026120112000000000001")
+	woken, done := f.Subscribe(unsafe.String(&buf[0], len(buf)))
+	copy(buf, "2026120112000000000999") // the buffer serves another request
+	f.Publish("2026120112000000000001")
+	assert.Len(t, woken, 1, "woken by its own order")
+	done()
+	assert.Zero(t, f.Waiting(), "and removed when it ends")
+}
+
+// Stop ends every wait: Stopped is closed, now and after.
+func TestStatusFeedStop(t *testing.T) {
+	f := orders.NewStatusFeed()
+	select {
+	case <-f.Stopped():
+		t.Fatal("stopped before Stop")
+	default:
+	}
+	f.Stop()
+	f.Stop() // twice is harmless
+	<-f.Stopped()
 }
 
 // On PostgreSQL a status change is announced as its transaction commits:

@@ -130,14 +130,16 @@ export async function orderPage(no, config) {
   // of its image ("" when the API has none), which the caller frees.
   async function qrBlock(o, p, cfg) {
     const img = h("img", { id: "qr", alt: `${CHANNELS[p.channel] || "扫码支付"}二维码，金额 ${yuan(o.amount)}`, width: "240", height: "240" });
-    const res = await fetch("/api/v1/orders/" + encodeURIComponent(o.order_no) + "/qr.png", { headers: { Authorization: "Bearer " + token() } });
     let url = "";
-    if (res.ok) {
-      url = URL.createObjectURL(await res.blob());
-      img.src = url;
-    } else {
-      img.alt = "二维码暂不可用";
+    try {
+      const res = await fetch("/api/v1/orders/" + encodeURIComponent(o.order_no) + "/qr.png", { headers: { Authorization: "Bearer " + token() } });
+      if (res.ok) url = URL.createObjectURL(await res.blob());
+    } catch {
+      // A network error: the page shows the code as unavailable and goes on
+      // following the order (the next render fetches it again).
     }
+    if (url) img.src = url;
+    else img.alt = "二维码暂不可用";
     const block = h("section", { class: "pay", "aria-labelledby": "pay-title" },
       h("h3", { id: "pay-title" }, `请使用${p.channel && p.channel.startsWith("alipay") ? "支付宝" : "微信"}扫码支付`),
       img,

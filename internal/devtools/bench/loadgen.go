@@ -881,6 +881,7 @@ func (r *runner) poll(ctx context.Context, b buyer, o *order) {
 	wait := r.cfg.PollInterval
 	for {
 		r.polls.Add(1)
+		asked := time.Now()
 		st, raw, err := r.do(ctx, http.MethodGet, r.cfg.APIURL+"/api/v1/orders/"+o.no+"?changed_from="+last, b.token, nil, nil)
 		switch {
 		case ctx.Err() != nil:
@@ -898,7 +899,7 @@ func (r *runner) poll(ctx context.Context, b buyer, o *order) {
 				Reason      string     `json:"status_reason"`
 				CompletedAt *time.Time `json:"completed_at"`
 			}
-			if err := json.Unmarshal(raw, &v); err != nil {
+			if err := json.Unmarshal(raw, &v); err != nil || v.Status == "" {
 				r.errs.inc("poll order: unexpected answer")
 				break
 			}
@@ -907,9 +908,13 @@ func (r *runner) poll(ctx context.Context, b buyer, o *order) {
 				return
 			}
 			// Moved but not final yet, or the wait ran out unmoved: ask
-			// again at once (a long poll costs the API nothing while it waits).
-			last = v.Status
-			continue
+			// again at once (a long poll costs the API nothing while it
+			// waits), unless an unmoved answer came too soon to have waited.
+			if v.Status != last || time.Since(asked) >= time.Second {
+				last = v.Status
+				continue
+			}
+			r.errs.inc("poll order: answered unmoved without waiting")
 		}
 		select {
 		case <-ctx.Done():
