@@ -122,7 +122,7 @@ func (s *Server) awaitStatusChange(c *fiber.Ctx, userID uint, from string, wait 
 	defer deadline.Stop()
 	for {
 		ctx, cancel := s.ctx(c)
-		o, err := s.Orders.Status(ctx, orderNo)
+		o, err := s.Orders.Brief(ctx, orderNo)
 		cancel()
 		if err != nil || o.UserID != userID || o.Status != from {
 			return

@@ -56,35 +56,17 @@ type Brief struct {
 	AmountCents int64
 }
 
-// Brief reads an order's owner, status and amount in one query.
+// Brief reads an order's owner, status and amount in one query (Take, not
+// Scan: Scan builds its statement's text on every call). It answers
+// POST /orders and is what a long poll of the order re-reads.
 func (s *Service) Brief(ctx context.Context, orderNo string) (*Brief, error) {
-	var row Brief
-	res := s.db.WithContext(ctx).Model(&Order{}).Select("user_id", "status", "amount_cents").
-		Where("order_no = ?", orderNo).Limit(1).Scan(&row)
-	if res.Error != nil {
-		return nil, fmt.Errorf("load order %s: %w", orderNo, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
-	}
-	return &row, nil
-}
-
-// Owned is an order's owner and status: what a long poll re-reads.
-type Owned struct {
-	UserID uint
-	Status string
-}
-
-// Status reads an order's owner and status in one query.
-func (s *Service) Status(ctx context.Context, orderNo string) (*Owned, error) {
 	var o Order
-	err := s.db.WithContext(ctx).Select("user_id", "status").Where("order_no = ?", orderNo).Take(&o).Error
+	err := s.db.WithContext(ctx).Select("user_id", "status", "amount_cents").Where("order_no = ?", orderNo).Take(&o).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load status of order %s: %w", orderNo, err)
+		return nil, fmt.Errorf("load order %s: %w", orderNo, err)
 	}
-	return &Owned{UserID: o.UserID, Status: o.Status}, nil
+	return &Brief{UserID: o.UserID, Status: o.Status, AmountCents: o.AmountCents}, nil
 }
