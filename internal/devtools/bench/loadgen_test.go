@@ -129,6 +129,11 @@ func TestLoadgenSmoke(t *testing.T) {
 	if res.PlaceOrder.N != 9 || res.NotifyHandler.N != 9 || res.EndToEnd.N != 9 {
 		t.Fatalf("latency samples: place %d, notify %d, e2e %d", res.PlaceOrder.N, res.NotifyHandler.N, res.EndToEnd.N)
 	}
+	// Each buyer follows its order with one long poll (changed_from),
+	// answered when the order completes: not a poll every 20 ms.
+	if res.Polls > 1.5 {
+		t.Fatalf("%.1f order reads per order, want about 1 (the long poll)", res.Polls)
+	}
 
 	// The flash sale: the mug has 100 in stock; 3 orders of 40 can sell 2.
 	res, err = Run(context.Background(), Config{
