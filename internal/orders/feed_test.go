@@ -112,3 +112,39 @@ func TestSetStatusAnnouncesOnPostgres(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// On PostgreSQL a move is one statement (an UPDATE and its pg_notify):
+// it writes the same columns as the move on SQLite, refuses a move from a
+// status it may not come from, and tells a missing order.
+func TestSetStatusInOneStatementOnPostgres(t *testing.T) {
+	_, db := testenv.Postgres(t)
+	ctx := context.Background()
+	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 10, Kind: catalog.KindGoods, Active: true}
+	require.NoError(t, db.Create(&coffee).Error)
+	svc := orders.NewService(db)
+	const no = "ORDER2"
+	_, err := svc.Create(ctx, newOrder(no, catalog.Line{ProductID: coffee.ID, Quantity: 1}))
+	require.NoError(t, err)
+
+	// completed only follows paid: nothing changes.
+	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: no, Status: orders.StatusCompleted, Points: 68}))
+	o, err := svc.Get(ctx, no)
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusPending, o.Status)
+
+	paidAt := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: no, Status: orders.StatusPaid, At: paidAt, Reason: "notify"}))
+	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: no, Status: orders.StatusCompleted, Points: 68, At: paidAt.Add(time.Second)}))
+	o, err = svc.Get(ctx, no)
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusCompleted, o.Status)
+	require.NotNil(t, o.PaidAt)
+	assert.True(t, paidAt.Equal(*o.PaidAt), "paid_at %v", o.PaidAt)
+	require.NotNil(t, o.CompletedAt)
+	assert.True(t, paidAt.Add(time.Second).Equal(*o.CompletedAt), "completed_at %v", o.CompletedAt)
+	assert.Equal(t, int64(68), o.PointsAwarded)
+	assert.True(t, paidAt.Add(time.Second).Equal(o.UpdatedAt), "updated_at %v", o.UpdatedAt)
+
+	err = svc.SetStatus(ctx, orders.Transition{OrderNo: "NO-SUCH-ORDER", Status: orders.StatusPaid})
+	assert.ErrorIs(t, err, orders.ErrNotFound)
+}

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -346,9 +348,12 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 		return releaseStock(ctx, tx, t.OrderNo)
 	}
 	var err error
-	if releases[t.Status] || announcing { // the status, its release and its announcement commit together
+	switch {
+	case releases[t.Status]: // the status and its release commit together
 		err = s.db.WithContext(ctx).Transaction(move)
-	} else { // one statement: no transaction round trips on the hot path
+	case announcing: // one statement that moves and announces: no transaction round trips
+		moved, err = moveAndAnnounce(ctx, s.db, t, updates)
+	default: // one statement
 		err = move(s.db.WithContext(ctx))
 	}
 	if err != nil {
@@ -366,6 +371,48 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 	}
 	s.observe(ctx, t.OrderNo, t.Status, at)
 	return nil
+}
+
+// moveAndAnnounce is SetStatus's move on PostgreSQL in one statement: the
+// UPDATE, and a pg_notify for the row it moved, which PostgreSQL delivers
+// when the statement's transaction commits (the caller's, if it runs
+// inside one). It answers how many rows moved. One round trip where a
+// transaction around the UPDATE and the notify took four: the move to
+// awaiting_payment is on the place-order answer's path.
+func moveAndAnnounce(ctx context.Context, db *gorm.DB, t Transition, updates map[string]any) (int64, error) {
+	cols := make([]string, 0, len(updates))
+	for c := range updates {
+		cols = append(cols, c)
+	}
+	sort.Strings(cols)
+	sets := make([]string, len(cols))
+	args := make([]any, 0, len(cols)+5)
+	for i, c := range cols { // column names are SetStatus's own, never input
+		sets[i] = c + " = ?"
+		args = append(args, updates[c])
+	}
+	where := "order_no = ? AND status <> ?"
+	args = append(args, t.OrderNo, t.Status)
+	if from, ok := movesFrom[t.Status]; ok {
+		where += " AND status IN ?"
+		args = append(args, from)
+	}
+	args = append(args, StatusChannel)
+	q := "WITH moved AS (UPDATE orders SET " + strings.Join(sets, ", ") + " WHERE " + where +
+		" RETURNING order_no) SELECT pg_notify(?, order_no) FROM moved"
+	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
+	if err != nil {
+		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+	}
+	defer rows.Close()
+	var moved int64
+	for rows.Next() {
+		moved++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+	}
+	return moved, nil
 }
 
 // observe tells the observer of a status change. A move to paid reads the
