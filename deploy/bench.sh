@@ -273,7 +273,7 @@ if [[ $SERVERS == dev ]]; then
   # run; BENCH_TEMPORAL_FLAGS adds to (or, repeated, overrides) the dynamic
   # config below (see docs/benchmarks.md, "Dev server").
   # shellcheck disable=SC2086
-  "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --headless \
+  GOGC=$DEVSERVER_GOGC "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --headless \
     --db-filename "$DIR/temporal.db" --metrics-port "${TEMPORAL_METRICS#*:}" \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     ${BENCH_DEVSERVER_TUNING-$DEVSERVER_TUNING} ${BENCH_TEMPORAL_FLAGS:-} \

@@ -76,7 +76,7 @@ require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WORK
 # times a second by default: every order step then waits up to 50 ms for the
 # next read (place-order p50 145 ms at one buyer; 34-40 ms with these). A
 # production cluster's defaults do not need this (docs/benchmarks.md).
-"$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+GOGC=$DEVSERVER_GOGC "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA_DIR/temporal.db" \
   --dynamic-config-value history.transferProcessorMaxPollRPS=1000 \
   --dynamic-config-value history.timerProcessorMaxPollRPS=1000 \

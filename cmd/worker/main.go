@@ -27,7 +27,9 @@ func main() {
 			return err
 		}
 		a.Logger.Info("worker starting", "task_queue", a.Config.TaskQueue, "temporal", a.Config.TemporalAddress,
-			"http", addr, "stop_timeout", worker.StopTimeout.String())
+			"http", addr, "workflow_cache", a.Config.WorkflowCacheSize, "stop_timeout", worker.StopTimeout.String())
+		// Before the worker is built: the cache is the process's.
+		sdkworker.SetStickyWorkflowCacheSize(a.Config.WorkflowCacheSize)
 		// On SIGINT/SIGTERM Run stops polling and waits up to
 		// worker.StopTimeout for the activities in flight.
 		return a.Worker().Run(sdkworker.InterruptCh())

@@ -46,6 +46,13 @@ type Config struct {
 	// "none" (default: the server is on the same host or network, where
 	// gzip only burns CPU on both ends) or "gzip" (a distant server).
 	TemporalCompression string
+	// WorkflowCacheSize is how many workflows the worker keeps in memory
+	// between their tasks (WORKFLOW_CACHE_SIZE, default
+	// DefaultWorkflowCacheSize). A workflow that dropped out is rebuilt
+	// from its history at its next task; a cache that holds every order
+	// awaiting shipment (the SDK's default is 10,000) makes each garbage
+	// collection longer (docs/operations.md, "Memory and GC").
+	WorkflowCacheSize int
 	// PayloadKeys encrypt the payloads handed to Temporal (workflow inputs,
 	// results, signals: the buyer's openid, phone, address, IP):
 	// TEMPORAL_PAYLOAD_KEYS="k2:<base64 of 32 bytes>,k1:<…>" or the file
@@ -159,6 +166,11 @@ func Load() (*Config, error) {
 	if c.TemporalCompression != "none" && c.TemporalCompression != "gzip" {
 		return nil, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION=%q: want none or gzip", c.TemporalCompression)
 	}
+	cache, err := intEnv("WORKFLOW_CACHE_SIZE", DefaultWorkflowCacheSize)
+	if err != nil || cache < 1 {
+		return nil, fmt.Errorf("WORKFLOW_CACHE_SIZE=%q: want a positive number of workflows", os.Getenv("WORKFLOW_CACHE_SIZE"))
+	}
+	c.WorkflowCacheSize = int(cache)
 	if c.PaymentTimeout, err = durationEnv("PAYMENT_TIMEOUT", 2*time.Hour); err != nil {
 		return nil, err
 	}
@@ -434,6 +446,11 @@ func durationEnv(key string, def time.Duration) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// DefaultWorkflowCacheSize is the worker's workflow cache: the orders
+// placed in the last minutes at a busy shop's rate, which are the ones
+// whose next task (the payment notify) comes soon.
+const DefaultWorkflowCacheSize = 1000
 
 func intEnv(key string, def int64) (int64, error) {
 	v := os.Getenv(key)

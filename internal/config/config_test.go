@@ -245,6 +245,28 @@ func TestLoadAutoReceiveAfter(t *testing.T) {
 	}
 }
 
+func TestLoadWorkflowCacheSize(t *testing.T) {
+	setMerchantEnv(t, weChatVars())
+	t.Setenv("WORKFLOW_CACHE_SIZE", "")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WorkflowCacheSize != DefaultWorkflowCacheSize {
+		t.Errorf("default WORKFLOW_CACHE_SIZE %d, want %d", c.WorkflowCacheSize, DefaultWorkflowCacheSize)
+	}
+	t.Setenv("WORKFLOW_CACHE_SIZE", "5000")
+	if c, err = Load(); err != nil || c.WorkflowCacheSize != 5000 {
+		t.Errorf("WORKFLOW_CACHE_SIZE=5000: %v, %v", c, err)
+	}
+	for _, bad := range []string{"0", "-3", "many"} {
+		t.Setenv("WORKFLOW_CACHE_SIZE", bad)
+		if _, err := Load(); err == nil || !strings.Contains(err.Error(), "WORKFLOW_CACHE_SIZE") {
+			t.Errorf("WORKFLOW_CACHE_SIZE=%s: error %v, want one naming it", bad, err)
+		}
+	}
+}
+
 func TestLoadAdminAndRateLimits(t *testing.T) {
 	admin := []string{"ADMIN_BOOTSTRAP_USER", "ADMIN_BOOTSTRAP_PASSWORD", "ADMIN_BOOTSTRAP_PASSWORD_FILE", "ADMIN_TOKEN",
 		"RATE_LIMIT_WINDOW", "RATE_LIMIT_LOGIN_PER_IP", "RATE_LIMIT_ADMIN_LOGIN_PER_USER",
