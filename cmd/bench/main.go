@@ -136,6 +136,7 @@ func runBench(args []string) error {
 		procsFlag   = fs.String("procs", "", "processes to account CPU for: name=pid,… (postgres:DB=0 sums that database's backends)")
 		metricsURL  = fs.String("temporal-metrics", "", "the dev server's Prometheus /metrics URL: Temporal's work per order")
 		openLoop    = fs.String("open-loop", "25,50,75", "open-loop arrival rates, percent of the peak closed-loop throughput (empty: none)")
+		openLoopFor = fs.Duration("open-loop-duration", 60*time.Second, "measured time per open-loop rate (after warm-up): long enough for a p99.9 (1,000 orders and more at half the peak)")
 		settle      = fs.Duration("settle", 20*time.Second, "idle time before each open-loop rate, for the server to finish the previous run's work")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -239,7 +240,7 @@ func runBench(args []string) error {
 		}
 	}
 	if len(shares) > 0 {
-		if res.OpenLoop, err = runOpenLoop(ctx, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *duration, *settle); err != nil {
+		if res.OpenLoop, err = runOpenLoop(ctx, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *openLoopFor, *settle); err != nil {
 			return err
 		}
 	}

@@ -74,14 +74,14 @@ func OpenLoopText(runs []OpenLoopRun) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nopen loop (fixed arrival rate; latency from the scheduled arrival), peak %.1f orders/s:\n", runs[0].Peak)
-	b.WriteString("  share  rate/s  done/s  place p50/p99/p99.9 ms     notify p50/p99/p99.9 ms   errors\n")
+	b.WriteString("  share  rate/s  done/s  orders  place p50/p99/p99.9 ms     notify p50/p99/p99.9 ms   errors\n")
 	for _, o := range runs {
 		f := o.Flow
 		if f == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "  %4.0f%%  %6.1f  %6.1f  %6.1f/%6.1f/%7.1f   %6.1f/%6.1f/%7.1f   %6d\n",
-			o.Share*100, o.Rate, f.Throughput, f.PlaceOrder.P50, f.PlaceOrder.P99, f.PlaceOrder.P999,
+		fmt.Fprintf(&b, "  %4.0f%%  %6.1f  %6.1f  %6d  %6.1f/%6.1f/%7.1f   %6.1f/%6.1f/%7.1f   %6d\n",
+			o.Share*100, o.Rate, f.Throughput, f.PlaceOrder.N, f.PlaceOrder.P50, f.PlaceOrder.P99, f.PlaceOrder.P999,
 			f.NotifyHandler.P50, f.NotifyHandler.P99, f.NotifyHandler.P999, f.ErrorCount)
 	}
 	for _, o := range runs {
