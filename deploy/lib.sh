@@ -7,9 +7,10 @@ pids=()
 # 40-70 MB of live heap every 1-2 s under load, each time taking most of a
 # core for 50-150 ms from every process on the machine; at half the peak
 # order rate those pauses were the place-order p99 (docs/benchmarks.md,
-# "Latency"). 400 collects a quarter as often for about 300 MB more
-# memory. TEMPORAL_GOGC overrides it.
+# "Profile findings and optimisations"). 400 collects a quarter as often
+# for about 300 MB more memory. TEMPORAL_GOGC overrides it.
 DEVSERVER_GOGC=${TEMPORAL_GOGC:-400}
+
 # cleanup stops every process started with start_bg, newest first.
 cleanup() {
   trap - EXIT INT TERM
