@@ -72,23 +72,25 @@ export ADMIN_BOOTSTRAP_PASSWORD=${ADMIN_BOOTSTRAP_PASSWORD:-bench-admin-password
 export RATE_LIMIT_LOGIN_PER_IP=1000000 RATE_LIMIT_ADMIN_LOGIN_PER_USER=1000000
 export RATE_LIMIT_ORDERS_PER_USER=1000000 RATE_LIMIT_ORDERS_PER_IP=1000000
 LOGS=${BENCH_LOGS:-$DIR/logs} # logs-dev and logs-server with BENCH_SERVERS=dev,server
+serve=false
+if [[ ${1:-} == --serve ]]; then serve=true; shift; fi
+
+# shellcheck source=deploy/lib.sh
+source deploy/lib.sh
+
 # Dev-server dynamic config: the same as `make run` (deploy/run-dev.sh) and
 # the production docs (docs/operations.md): the history queues read as soon
 # as they are notified (the default 20 reads/s adds up to 50 ms to every
-# task). BENCH_DEVSERVER_TUNING= runs the stock settings; the tuning of
+# task), and the mutable-state cache is DEVSERVER_HISTORY_CACHE (deploy/lib.sh).
+# BENCH_DEVSERVER_TUNING= runs the stock settings; the tuning of
 # earlier runs (one task-queue partition, eager activities) is
 # BENCH_TEMPORAL_FLAGS="--dynamic-config-value matching.numTaskqueueReadPartitions=1
 # --dynamic-config-value matching.numTaskqueueWritePartitions=1
 # --dynamic-config-value system.enableActivityEagerExecution=true".
 DEVSERVER_TUNING="--dynamic-config-value history.transferProcessorMaxPollRPS=1000
   --dynamic-config-value history.timerProcessorMaxPollRPS=1000
-  --dynamic-config-value history.visibilityProcessorMaxPollRPS=1000"
-
-serve=false
-if [[ ${1:-} == --serve ]]; then serve=true; shift; fi
-
-# shellcheck source=deploy/lib.sh
-source deploy/lib.sh
+  --dynamic-config-value history.visibilityProcessorMaxPollRPS=1000
+  --dynamic-config-value history.hostLevelCacheMaxSize=$DEVSERVER_HISTORY_CACHE"
 
 # The real Temporal server's ports (all below 32768: the PostgreSQL schema
 # stores cluster-membership ports as SMALLINT), its databases and files.

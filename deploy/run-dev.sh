@@ -74,13 +74,16 @@ require_free copy "127.0.0.1:$TEMPORAL_PORT" "$SANDBOX_ADDR" "$HTTP_ADDR" "$WORK
 
 # The dev server has one history shard and reads its task queues at most 20
 # times a second by default: every order step then waits up to 50 ms for the
-# next read (place-order p50 145 ms at one buyer; 34-40 ms with these). A
-# production cluster's defaults do not need this (docs/benchmarks.md).
+# next read (place-order p50 145 ms at one buyer; 34-40 ms with these);
+# docs/operations.md asks the same of a self-hosted cluster. Its
+# garbage collector and history cache are set in deploy/lib.sh: their
+# collections were the orders' latency tail.
 GOGC=$DEVSERVER_GOGC "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA_DIR/temporal.db" \
   --dynamic-config-value history.transferProcessorMaxPollRPS=1000 \
   --dynamic-config-value history.timerProcessorMaxPollRPS=1000 \
   --dynamic-config-value history.visibilityProcessorMaxPollRPS=1000 \
+  --dynamic-config-value history.hostLevelCacheMaxSize="$DEVSERVER_HISTORY_CACHE" \
   --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
   --search-attribute OrderNo=Keyword --search-attribute UserId=Int \
   --search-attribute OrderStatus=Keyword --search-attribute PayChannel=Keyword \
