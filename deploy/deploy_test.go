@@ -446,3 +446,29 @@ func assertReadsConfig(t *testing.T, name string, c container, spec podSpec) {
 	}
 	assert.True(t, mounted, "%s mounts orderpay-files at /etc/orderpay/secrets", name)
 }
+
+// devServerFlags are the dynamic-config values and the GOGC a script starts
+// the dev server with.
+func devServerFlags(t *testing.T, script string) (config map[string]string, gogc bool) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "deploy", script))
+	require.NoError(t, err)
+	code := regexp.MustCompile(`(?m)^\s*#.*$`).ReplaceAllString(string(b), "") // flags named in comments do not count
+	config = map[string]string{}
+	for _, m := range regexp.MustCompile(`--dynamic-config-value ([a-zA-Z.]+)="?([^"\s\\]+)`).FindAllStringSubmatch(code, -1) {
+		config[m[1]] = m[2]
+	}
+	return config, strings.Contains(code, `GOGC=$DEVSERVER_GOGC "$TEMPORAL" server start-dev`)
+}
+
+// `make bench` measures the dev server as `make run` starts it: the same
+// dynamic config and garbage-collector setting (deploy/lib.sh).
+func TestBenchRunsTheDevServerAsMakeRun(t *testing.T) {
+	run, runGOGC := devServerFlags(t, "run-dev.sh")
+	bench, benchGOGC := devServerFlags(t, "bench.sh")
+	assert.Equal(t, run, bench)
+	assert.Equal(t, "$DEVSERVER_HISTORY_CACHE", run["history.hostLevelCacheMaxSize"])
+	assert.Equal(t, "1000", run["history.transferProcessorMaxPollRPS"])
+	assert.True(t, runGOGC, "run-dev.sh starts the dev server with GOGC=$DEVSERVER_GOGC")
+	assert.True(t, benchGOGC, "bench.sh starts the dev server with GOGC=$DEVSERVER_GOGC")
+}

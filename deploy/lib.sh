@@ -13,7 +13,7 @@ DEVSERVER_GOGC=${TEMPORAL_GOGC:-400}
 # The dev server's cache of workflows' mutable state (dynamic config
 # history.hostLevelCacheMaxSize; Temporal's default, 128,000 for an hour,
 # is sized for a cluster's history hosts): 2,048 is the orders of the last
-# minute at the benchmark's peak. Its live heap fell from ~100 to ~67 MB
+# half-minute at the benchmark's peak. Its live heap fell from ~100 to ~67 MB
 # and each collection from 100-180 to 64-99 ms.
 DEVSERVER_HISTORY_CACHE=2048
 

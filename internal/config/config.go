@@ -51,7 +51,7 @@ type Config struct {
 	// DefaultWorkflowCacheSize). A workflow that dropped out is rebuilt
 	// from its history at its next task; a cache that holds every order
 	// awaiting shipment (the SDK's default is 10,000) makes each garbage
-	// collection longer (docs/operations.md, "Memory and GC").
+	// collection longer (docs/operations.md, "Memory and garbage collection").
 	WorkflowCacheSize int
 	// PayloadKeys encrypt the payloads handed to Temporal (workflow inputs,
 	// results, signals: the buyer's openid, phone, address, IP):

@@ -75,12 +75,9 @@ func TestSetStatusAnnouncesOnPostgres(t *testing.T) {
 	dsn, db := testenv.Postgres(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 10, Kind: catalog.KindGoods, Active: true}
-	require.NoError(t, db.Create(&coffee).Error)
 	svc := orders.NewService(db)
 	const placed = "ORDER1"
-	_, err := svc.Create(ctx, newOrder(placed, catalog.Line{ProductID: coffee.ID, Quantity: 1}))
-	require.NoError(t, err)
+	placeCoffee(t, db, svc, placed)
 	feed := orders.NewStatusFeed()
 	go feed.Listen(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.Eventually(t, feed.Live, 10*time.Second, 10*time.Millisecond)
@@ -88,7 +85,7 @@ func TestSetStatusAnnouncesOnPostgres(t *testing.T) {
 	woken, done := feed.Subscribe(placed)
 	defer done()
 
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err := db.Transaction(func(tx *gorm.DB) error {
 		require.NoError(t, orders.NewService(tx).SetStatus(ctx, orders.Transition{OrderNo: placed, Status: orders.StatusAwaitingPayment}))
 		return assert.AnError
 	})
@@ -119,12 +116,9 @@ func TestSetStatusAnnouncesOnPostgres(t *testing.T) {
 func TestSetStatusInOneStatementOnPostgres(t *testing.T) {
 	_, db := testenv.Postgres(t)
 	ctx := context.Background()
-	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 10, Kind: catalog.KindGoods, Active: true}
-	require.NoError(t, db.Create(&coffee).Error)
 	svc := orders.NewService(db)
 	const no = "ORDER2"
-	_, err := svc.Create(ctx, newOrder(no, catalog.Line{ProductID: coffee.ID, Quantity: 1}))
-	require.NoError(t, err)
+	placeCoffee(t, db, svc, no)
 
 	// completed only follows paid: nothing changes.
 	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: no, Status: orders.StatusCompleted, Points: 68}))
@@ -147,4 +141,13 @@ func TestSetStatusInOneStatementOnPostgres(t *testing.T) {
 
 	err = svc.SetStatus(ctx, orders.Transition{OrderNo: "NO-SUCH-ORDER", Status: orders.StatusPaid})
 	assert.ErrorIs(t, err, orders.ErrNotFound)
+}
+
+// placeCoffee places order no for one unit of a new goods product, pending.
+func placeCoffee(t *testing.T, db *gorm.DB, svc *orders.Service, no string) {
+	t.Helper()
+	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 10, Kind: catalog.KindGoods, Active: true}
+	require.NoError(t, db.Create(&coffee).Error)
+	_, err := svc.Create(context.Background(), newOrder(no, catalog.Line{ProductID: coffee.ID, Quantity: 1}))
+	require.NoError(t, err)
 }
