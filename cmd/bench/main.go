@@ -138,6 +138,7 @@ func runBench(args []string) error {
 		openLoop    = fs.String("open-loop", "25,50,75", "open-loop arrival rates, percent of the peak closed-loop throughput (empty: none)")
 		openLoopFor = fs.Duration("open-loop-duration", 60*time.Second, "measured time per open-loop rate (after warm-up): long enough for a p99.9 (1,000 orders and more at half the peak)")
 		settle      = fs.Duration("settle", 20*time.Second, "idle time before each open-loop rate, for the server to finish the previous run's work")
+		frontier    = fs.Bool("frontier", true, "at the highest level, also run the bare workflow with local activities (the local-activity frontier)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -199,6 +200,23 @@ func runBench(args []string) error {
 		lv.BaselineServer = bench.ServerWorkPerItem(srv0, bench.SampleServer(ctx, *metricsURL), bench.BareTaskQueue, base.Finished)
 		fmt.Fprintf(os.Stderr, "baseline: %.1f workflows/s, e2e p50 %.1f p99 %.1f ms, errors %d; %s; %s\n",
 			base.Throughput, base.EndToEnd.P50, base.EndToEnd.P99, base.ErrorCount, lv.BaselineCPU, lv.BaselineServer)
+
+		if *frontier && c == top {
+			fmt.Fprintf(os.Stderr, "\n== concurrency %d: bare workflow with local activities, the frontier (warm-up %s) ==\n", c, baseWarmup)
+			cpu0, srv0 := bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
+			fr, err := bench.RunBaseline(ctx, tc, bench.BaselineConfig{
+				Local: true, Concurrency: c, Duration: baseWarmup + *duration, Warmup: baseWarmup, Progress: progress,
+				RunID: fmt.Sprintf("local-c%d-%d", c, time.Now().Unix()),
+			})
+			if err != nil {
+				return err
+			}
+			lv.Frontier = fr
+			lv.FrontierCPU = bench.PerItem(cpu0, bench.SampleCPU(procs), fr.Finished)
+			lv.FrontierServer = bench.ServerWorkPerItem(srv0, bench.SampleServer(ctx, *metricsURL), bench.BareTaskQueue, fr.Finished)
+			fmt.Fprintf(os.Stderr, "frontier: %.1f workflows/s, e2e p50 %.1f p99 %.1f ms, errors %d; %s; %s\n",
+				fr.Throughput, fr.EndToEnd.P50, fr.EndToEnd.P99, fr.ErrorCount, lv.FrontierCPU, lv.FrontierServer)
+		}
 
 		flowWarmup := bench.LevelWarmup(*warmup, c, prevFlow)
 		fmt.Fprintf(os.Stderr, "\n== concurrency %d: order flow (warm-up %s) ==\n", c, flowWarmup)
@@ -307,6 +325,7 @@ func stockProbe(dsn string, id uint) (func(context.Context) (int64, error), func
 func startBaselineWorker(tc client.Client) (sdkworker.Worker, error) {
 	w := sdkworker.New(tc, bench.BareTaskQueue, worker.Options())
 	w.RegisterWorkflowWithOptions(bench.BareWorkflow, workflow.RegisterOptions{Name: bench.BareWorkflowName})
+	w.RegisterWorkflowWithOptions(bench.BareLocalWorkflow, workflow.RegisterOptions{Name: bench.BareLocalWorkflowName})
 	w.RegisterActivityWithOptions(bench.Noop, activity.RegisterOptions{Name: bench.BareActivityName})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("baseline worker: %w", err)
@@ -322,6 +341,7 @@ func baselineOnly(args []string) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "warm-up")
 	procsFlag := fs.String("procs", "", "processes to account CPU for: name=pid,…")
 	metricsURL := fs.String("temporal-metrics", "", "the dev server's Prometheus /metrics URL")
+	local := fs.Bool("local", false, "the bare workflow with local activities (the local-activity frontier)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -342,7 +362,7 @@ func baselineOnly(args []string) error {
 	}
 	defer w.Stop()
 	cpu0, srv0 := bench.SampleCPU(procs), bench.SampleServer(ctx, *metricsURL)
-	res, err := bench.RunBaseline(ctx, tc, bench.BaselineConfig{Concurrency: *c, Duration: *warmup + *duration, Warmup: *warmup, Progress: os.Stderr})
+	res, err := bench.RunBaseline(ctx, tc, bench.BaselineConfig{Concurrency: *c, Local: *local, Duration: *warmup + *duration, Warmup: *warmup, Progress: os.Stderr})
 	if err != nil {
 		return err
 	}

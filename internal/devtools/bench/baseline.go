@@ -26,10 +26,14 @@ import (
 // answer), a signal (the notify), then the result.
 const (
 	BareWorkflowName = "BenchBareWorkflow"
-	BareActivityName = "BenchNoop"
-	BareUpdate       = "started"
-	BareSignal       = "paid"
-	BareTaskQueue    = "bench-bare"
+	// BareLocalWorkflowName is the same workflow with its six activities
+	// local (run inside the workflow tasks): the frontier of issue 16, what
+	// an order that still goes through Temporal could at best cost.
+	BareLocalWorkflowName = "BenchBareLocalWorkflow"
+	BareActivityName      = "BenchNoop"
+	BareUpdate            = "started"
+	BareSignal            = "paid"
+	BareTaskQueue         = "bench-bare"
 )
 
 // BareWorkflow is the baseline workflow.
@@ -38,6 +42,24 @@ func BareWorkflow(ctx workflow.Context) (string, error) {
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 5},
 	})
+	return bareFlow(ctx, func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(ctx, BareActivityName)
+	})
+}
+
+// BareLocalWorkflow is the baseline workflow with local activities.
+func BareLocalWorkflow(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 5},
+	})
+	return bareFlow(ctx, func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteLocalActivity(ctx, Noop)
+	})
+}
+
+// bareFlow is the bare workflows' shape; step runs one no-op activity.
+func bareFlow(ctx workflow.Context, step func(workflow.Context) workflow.Future) (string, error) {
 	ready := false
 	if err := workflow.SetUpdateHandler(ctx, BareUpdate, func(ctx workflow.Context) (bool, error) {
 		return true, workflow.Await(ctx, func() bool { return ready })
@@ -51,7 +73,7 @@ func BareWorkflow(ctx workflow.Context) (string, error) {
 		paid = true
 	})
 	for range 3 {
-		if err := workflow.ExecuteActivity(ctx, BareActivityName).Get(ctx, nil); err != nil {
+		if err := step(ctx).Get(ctx, nil); err != nil {
 			return "", err
 		}
 	}
@@ -64,7 +86,7 @@ func BareWorkflow(ctx workflow.Context) (string, error) {
 		return "timeout", nil
 	}
 	for range 3 {
-		if err := workflow.ExecuteActivity(ctx, BareActivityName).Get(ctx, nil); err != nil {
+		if err := step(ctx).Get(ctx, nil); err != nil {
 			return "", err
 		}
 	}
@@ -80,6 +102,7 @@ func Noop(context.Context) error { return nil }
 // BaselineConfig is one baseline run.
 type BaselineConfig struct {
 	TaskQueue   string
+	Local       bool // BareLocalWorkflow instead of BareWorkflow
 	Concurrency int
 	Duration    time.Duration
 	Warmup      time.Duration
@@ -137,6 +160,10 @@ func RunBaseline(ctx context.Context, c client.Client, cfg BaselineConfig) (*Bas
 	warmEnd := t0.Add(cfg.Warmup)
 	runCtx, cancel := context.WithDeadline(ctx, t0.Add(cfg.Duration))
 	defer cancel()
+	name := BareWorkflowName
+	if cfg.Local {
+		name = BareLocalWorkflowName
+	}
 	one := func(wctx context.Context) {
 		id := fmt.Sprintf("bench-bare-%s-%d", cfg.RunID, seq.Add(1))
 		began := time.Now()
@@ -144,7 +171,7 @@ func RunBaseline(ctx context.Context, c client.Client, cfg BaselineConfig) (*Bas
 		op := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 			ID: id, TaskQueue: cfg.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		}, BareWorkflowName)
+		}, name)
 		h, err := c.UpdateWithStartWorkflow(wctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op,
 			UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: BareUpdate, WaitForStage: client.WorkflowUpdateStageCompleted},

@@ -29,3 +29,26 @@ func TestGoalLines(t *testing.T) {
 	assert.Contains(t, ratioGoalLine(r), ": met")
 	assert.Empty(t, ratioGoalLine(&Report{Levels: r.Levels[:1]}), "no level at 100 buyers: no verdict")
 }
+
+// The local-activity frontier (the bare workflow with local activities) is
+// reported beside the goal: its ratio to the bare workflow, the order
+// flow's share of it and both CPU costs; a run without it says nothing.
+func TestFrontierLines(t *testing.T) {
+	l := Level{
+		Concurrency: 100, Ratio: 2, Flow: &Result{Throughput: 40}, Baseline: &BaselineResult{Throughput: 20},
+		Frontier:    &BaselineResult{Throughput: 64},
+		FrontierCPU: CPUUse{"temporal": 20, "bench": 4}, FlowCPU: CPUUse{"temporal": 19, "worker": 8, "postgres": 5},
+	}
+	assert.InDelta(t, 3.2, l.FrontierRatio(), 1e-9)
+	assert.InDelta(t, 0.625, l.ShareOfFrontier(), 1e-9)
+	r := &Report{Levels: []Level{l}}
+	lines := goalLines(r)
+	assert.Contains(t, lines, "ran 64.0 workflows/s = **3.20×** the bare workflow; the order flow's 40.0 orders/s is **62%** of it")
+	assert.Contains(t, lines, "CPU per workflow: 24.0 ms, of which Temporal 20.0; per order: 32.0 ms, of which Temporal 19.0")
+	assert.Contains(t, r.Summary(), "local-activity frontier at 100: the bare workflow with local activities 64.0/s = 3.20×")
+
+	l.Frontier = nil
+	assert.Zero(t, l.FrontierRatio())
+	assert.NotContains(t, goalLines(&Report{Levels: []Level{l}}), "frontier")
+	assert.Empty(t, frontierLine(&l))
+}

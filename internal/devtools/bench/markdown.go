@@ -114,7 +114,7 @@ func Markdown(r *Report, chart string, others ...*Report) string {
 			for _, row := range []struct {
 				name string
 				u    CPUUse
-			}{{"bare workflow", l.BaselineCPU}, {"order flow", l.FlowCPU}} {
+			}{{"bare workflow", l.BaselineCPU}, {"frontier (local activities)", l.FrontierCPU}, {"order flow", l.FlowCPU}} {
 				if row.u == nil {
 					continue
 				}
@@ -351,6 +351,19 @@ func goalLines(r *Report) string {
 	var b strings.Builder
 	if line := ratioGoalLine(r); line != "" {
 		fmt.Fprintf(&b, "- **%s**.\n", line)
+	}
+	for i := range r.Levels {
+		l := &r.Levels[i]
+		if l.FrontierRatio() == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "- **The local-activity frontier at %d buyers**: the bare workflow with local activities ran %.1f workflows/s = **%.2f×** the bare workflow; the order flow's %.1f orders/s is **%.0f%%** of it.",
+			l.Concurrency, l.Frontier.Throughput, l.FrontierRatio(), l.Flow.Throughput, 100*l.ShareOfFrontier())
+		if len(l.FrontierCPU) > 0 && len(l.FlowCPU) > 0 {
+			fmt.Fprintf(&b, " CPU per workflow: %.1f ms, of which Temporal %.1f; per order: %.1f ms, of which Temporal %.1f. The frontier's activities do nothing: the rest of the order's cost is its own work (its database transactions, the provider's signed calls, the API; *Where the CPU goes*).",
+				l.FrontierCPU.Total(), temporalCPU(l.FrontierCPU), l.FlowCPU.Total(), temporalCPU(l.FlowCPU))
+		}
+		b.WriteString("\n")
 	}
 	for _, o := range r.OpenLoop {
 		if o.Share != 0.5 || o.Flow == nil {

@@ -50,6 +50,12 @@ type Level struct {
 	// Temporal's work per workflow / per order, from the dev server's metrics.
 	BaselineServer *ServerWork `json:"baseline_server,omitempty"`
 	FlowServer     *ServerWork `json:"flow_server,omitempty"`
+	// Frontier is the bare workflow with local activities
+	// (BareLocalWorkflow) at this level, measured at the goal's level only:
+	// the most an order that still goes through Temporal could do.
+	Frontier       *BaselineResult `json:"frontier,omitempty"`
+	FrontierCPU    CPUUse          `json:"frontier_cpu,omitempty"`
+	FrontierServer *ServerWork     `json:"frontier_server,omitempty"`
 }
 
 // Machine describes where the numbers come from.
@@ -176,6 +182,40 @@ func (l *Level) RatioText() string {
 	return fmt.Sprintf("%.2f×", l.Ratio)
 }
 
+// FrontierRatio is the local-activity frontier's throughput over the bare
+// workflow's (0 when either was not measured).
+func (l *Level) FrontierRatio() float64 {
+	if l.Frontier == nil || l.Baseline == nil || l.Baseline.Throughput <= 0 {
+		return 0
+	}
+	return l.Frontier.Throughput / l.Baseline.Throughput
+}
+
+// ShareOfFrontier is the order flow's throughput as a share of the
+// frontier's (0 when either was not measured).
+func (l *Level) ShareOfFrontier() float64 {
+	if l.Frontier == nil || l.Flow == nil || l.Frontier.Throughput <= 0 {
+		return 0
+	}
+	return l.Flow.Throughput / l.Frontier.Throughput
+}
+
+// frontierLine says where the order flow stands against the local-activity
+// frontier at level l, with both CPU costs when they were measured ("" when
+// the frontier was not run).
+func frontierLine(l *Level) string {
+	if l.FrontierRatio() == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("local-activity frontier at %d: the bare workflow with local activities %.1f/s = %.2f× the bare workflow; the order flow %.1f/s = %.0f%% of it",
+		l.Concurrency, l.Frontier.Throughput, l.FrontierRatio(), l.Flow.Throughput, 100*l.ShareOfFrontier())
+	if len(l.FrontierCPU) > 0 && len(l.FlowCPU) > 0 {
+		line += fmt.Sprintf(" (CPU per workflow / order: frontier %.1f ms, Temporal's part %.1f; order flow %.1f ms, Temporal's part %.1f)",
+			l.FrontierCPU.Total(), temporalCPU(l.FrontierCPU), l.FlowCPU.Total(), temporalCPU(l.FlowCPU))
+	}
+	return line
+}
+
 // LatencyTarget is the API p99 goal for place-order and notify handling.
 const LatencyTarget = 50.0 // ms
 
@@ -210,6 +250,11 @@ func (r *Report) Summary() string {
 	}
 	if line := ratioGoalLine(r); line != "" { // the open-loop goal is in OpenLoopText
 		b.WriteString(line + "\n")
+	}
+	for i := range r.Levels {
+		if line := frontierLine(&r.Levels[i]); line != "" {
+			b.WriteString(line + "\n")
+		}
 	}
 	if h := r.Hot; h != nil {
 		ok := "stock check OK"

@@ -140,6 +140,12 @@ func keyFigures(reports []*Report) []keyFigure {
 		{fmt.Sprintf("ratio at %d buyers (order flow ÷ bare workflow)", top), level(top, func(l *Level) string {
 			return fmt.Sprintf("%s (%.1f / %.1f per s)", l.RatioText(), l.Flow.Throughput, l.Baseline.Throughput)
 		})},
+		{fmt.Sprintf("local-activity frontier at %d buyers (bare workflow with local activities ÷ bare workflow; the order flow's share of it)", top), level(top, func(l *Level) string {
+			if l.FrontierRatio() == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f× (%.1f per s); %.0f%%", l.FrontierRatio(), l.Frontier.Throughput, 100*l.ShareOfFrontier())
+		})},
 		{"highest order-flow throughput", func(r *Report) string {
 			if t := r.top(); t != nil {
 				return fmt.Sprintf("%.1f orders/s at %d buyers (%s)", t.Flow.Throughput, t.Concurrency, t.RatioText())
