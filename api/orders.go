@@ -279,7 +279,7 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	o, err := s.Orders.Brief(ctx, orderNo)
+	o, err := s.orderBrief(ctx, orderNo, pay)
 	if err != nil {
 		return s.orderError(c, err)
 	}
@@ -291,6 +291,17 @@ func (s *Server) startAndAnswer(c *fiber.Ctx, ctx context.Context, in contract.O
 	return c.Status(fiber.StatusCreated).JSON(CreateOrderResponse{
 		OrderNo: orderNo, Status: o.Status, AmountCents: o.AmountCents, Pay: payResponse(pay),
 	})
+}
+
+// orderBrief is the order a prepay answer belongs to: as the workflow
+// answered it, or read from the database when the answer does not carry it
+// (a workflow that predates it) or the order was paid at once (wallet,
+// free), whose status moves on in the same workflow task.
+func (s *Server) orderBrief(ctx context.Context, orderNo string, pay *contract.PrepayResult) (*orders.Brief, error) {
+	if o := pay.Order; o != nil && !pay.Paid && o.Status != "" {
+		return &orders.Brief{UserID: o.UserID, Status: o.Status, AmountCents: o.AmountCents}, nil
+	}
+	return s.Orders.Brief(ctx, orderNo)
 }
 
 // startOrder runs Update-with-Start: start the workflow (or attach to the

@@ -118,7 +118,7 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 		if err := workflow.Await(ctx, func() bool { return o.prepay != nil }); err != nil {
 			return nil, err
 		}
-		return o.prepay.res, o.prepay.err
+		return o.prepayAnswer()
 	})
 	if err != nil {
 		return fmt.Errorf("register prepay update: %w", err)
@@ -160,6 +160,20 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 		}
 	})
 	return nil
+}
+
+// prepayAnswer is the prepay update's answer: the pay parameters and the
+// order as it stands, so the API answers POST /orders without reading the
+// order back (a copy: the prepay's own result stays as recorded).
+func (o *orderFlow) prepayAnswer() (*contract.PrepayResult, error) {
+	if o.prepay.err != nil || o.prepay.res == nil || o.state.Status == contract.StatusPending {
+		// Failed, or (before change lean-order) the status is written after
+		// this answer: the API reads the order.
+		return o.prepay.res, o.prepay.err
+	}
+	res := *o.prepay.res
+	res.Order = &contract.OrderBrief{UserID: o.in.UserID, Status: o.state.Status, AmountCents: o.state.AmountCents}
+	return &res, nil
 }
 
 // onPaid records the first confirmed payment; providers resend notifies,

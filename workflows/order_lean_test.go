@@ -59,6 +59,9 @@ func (s *OrderWorkflowSuite) TestLeanHappyPathIsThreeLocalActivities() {
 	s.NoError(upd.err)
 	s.Require().NotNil(upd.result)
 	s.Equal("wx-prepay-1", upd.result.PrepayID)
+	// The answer carries the order as the workflow saw it: the API answers
+	// POST /orders without reading it back.
+	s.Equal(&contract.OrderBrief{UserID: input().UserID, Status: contract.StatusAwaitingPayment, AmountCents: amountCents}, upd.result.Order)
 	s.Equal(contract.StatusAwaitingPayment, waiting.Status)
 	s.Equal(contract.StepAwaitPayment, waiting.Step)
 

@@ -390,6 +390,7 @@ func (s *OrderWorkflowSuite) TestUpdateReturnsPrepayParams() {
 	s.Equal(want.PrepayID, upd.result.PrepayID)
 	s.Equal(want.Params, upd.result.Params)
 	s.True(want.ExpireAt.Equal(upd.result.ExpireAt))
+	s.Nil(upd.result.Order, "before the lean path the status is written after the answer: the API reads it back")
 	s.env.AssertActivityNumberOfCalls(s.T(), "Prepay", 1)
 }
 

@@ -92,6 +92,18 @@ type PrepayResult struct {
 	ExpireAt      time.Time         `json:"expire_at"`
 	Paid          bool              `json:"paid,omitempty"`
 	TransactionID string            `json:"transaction_id,omitempty"`
+	// Order is the order as its workflow saw it when it answered the
+	// prepay update (the API's answer to POST /orders needs nothing more);
+	// nil in the prepay activity's own result and in answers of workflows
+	// that predate it.
+	Order *OrderBrief `json:"order,omitempty"`
+}
+
+// OrderBrief is an order's owner, status and amount.
+type OrderBrief struct {
+	UserID      uint   `json:"user_id"`
+	Status      string `json:"status"`
+	AmountCents int64  `json:"amount"`
 }
 
 // Trade is a provider's view of an order's payment.
