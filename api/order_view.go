@@ -75,7 +75,9 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 		if err != nil {
 			return fail(c, fiber.StatusBadRequest, CodeBadRequest, err.Error())
 		}
-		s.awaitStatusChange(c, p.UserID, from, wait)
+		if o := s.awaitStatusChange(c, p.UserID, from, wait); o != nil {
+			return s.answerOrder(c, o, o.UserID == p.UserID)
+		}
 	}
 	return s.showOrder(c, func(o *orders.Order) bool { return o.UserID == p.UserID })
 }
@@ -113,30 +115,47 @@ func statusWait(from, wait string) (time.Duration, error) {
 // status from, after wait, or at once when it is not the caller's order
 // or cannot be read (the view that follows answers those). It subscribes
 // before it reads, so a change between the read and the wait is heard.
-func (s *Server) awaitStatusChange(c *fiber.Ctx, userID uint, from string, wait time.Duration) {
+// Woken by a change, it reads the whole order and returns it when its
+// status moved (the answer needs no second read); otherwise it returns nil
+// and the caller reads the order.
+func (s *Server) awaitStatusChange(c *fiber.Ctx, userID uint, from string, wait time.Duration) *orders.Order {
 	orderNo := c.Params("order_no")
 	c.Locals(localLongPoll{}, true)
 	woken, done := s.StatusFeed.Subscribe(orderNo)
 	defer done()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	changed := false // woken by a change: read the whole order
 	for {
 		ctx, cancel := s.ctx(c)
-		o, err := s.Orders.Brief(ctx, orderNo)
-		cancel()
-		if err != nil || o.UserID != userID || o.Status != from {
-			return
+		if changed {
+			o, err := s.Orders.Get(ctx, orderNo)
+			cancel()
+			if err != nil || o.UserID != userID {
+				return nil
+			}
+			if o.Status != from {
+				return o
+			}
+		} else {
+			o, err := s.Orders.Brief(ctx, orderNo)
+			cancel()
+			if err != nil || o.UserID != userID || o.Status != from {
+				return nil
+			}
 		}
+		changed = false
 		recheck := time.NewTimer(s.StatusFeed.Recheck())
 		select {
 		case <-woken:
+			changed = true
 		case <-recheck.C:
 		case <-deadline.C:
 			recheck.Stop()
-			return
+			return nil
 		case <-s.StatusFeed.Stopped(): // shutting down: answer as it stands
 			recheck.Stop()
-			return
+			return nil
 		}
 		recheck.Stop()
 	}
@@ -151,9 +170,17 @@ func (s *Server) showOrder(c *fiber.Ctx, visible func(*orders.Order) bool) error
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	if !visible(o) {
+	return s.answerOrder(c, o, visible(o))
+}
+
+// answerOrder answers with the view of order o if the caller may see it
+// (visible), and 404 otherwise.
+func (s *Server) answerOrder(c *fiber.Ctx, o *orders.Order, visible bool) error {
+	if !visible {
 		return fail(c, fiber.StatusNotFound, CodeNotFound, "order not found")
 	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
 	view, err := s.orderView(ctx, o)
 	if err != nil {
 		return s.orderError(c, err)

@@ -3,11 +3,13 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/contract"
@@ -47,12 +49,20 @@ func TestOrderLongPoll(t *testing.T) {
 		t.Fatalf("answered before the order moved: %d %s", a.res.Status, a.res.Body)
 	case <-time.After(300 * time.Millisecond):
 	}
+	var reads atomic.Int32 // reads of the order's row once it moved
+	require.NoError(t, s.app.DB.Callback().Query().After("gorm:query").Register("test:count-order-reads", func(db *gorm.DB) {
+		if db.Statement.Table == "orders" {
+			reads.Add(1)
+		}
+	}))
+	t.Cleanup(func() { _ = s.app.DB.Callback().Query().Remove("test:count-order-reads") })
 	moved := time.Now()
 	require.NoError(t, orders.NewService(s.app.DB).SetStatus(context.Background(),
 		orders.Transition{OrderNo: orderNo, Status: orders.StatusCompleted}))
 	a := <-answers
 	require.Equal(t, http.StatusOK, a.res.Status, "%s", a.res.Body)
 	assert.Equal(t, orders.StatusCompleted, decode[api.OrderView](t, a.res).Status)
+	assert.Equal(t, int32(1), reads.Load(), "woken, the poll reads the order once and answers with it")
 	assert.Less(t, time.Since(moved), 2*time.Second, "woken by the notification, not by the 5 s re-read")
 	assert.Zero(t, feed.Waiting(), "the subscription ends with the request")
 
