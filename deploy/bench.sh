@@ -12,7 +12,8 @@
 # BENCH_SERVERS picks the Temporal service the system runs on: "dev" (the
 # default: the CLI's dev server, SQLite), "server" (the real Temporal server
 # built from go.temporal.io/server at the version the CLI embeds, on
-# PostgreSQL with 4 history shards and the default dynamic config; built
+# PostgreSQL with 4 history shards and the production dynamic config of
+# docs/operations.md, deploy/temporal/dynamicconfig.yaml; built
 # once per machine by deploy/temporal-server.sh), or "dev,server": the whole
 # benchmark on each in turn (a fresh database each time), then one report
 # with the two side by side.
@@ -21,7 +22,8 @@
 # (postgres://postgres@127.0.0.1:5432/bench?sslmode=disable; the database
 # is dropped and created again), BENCH_PORT_BASE (17000: Temporal +233 and
 # its metrics +299, sandbox +1090, API +1080, pprof +1060/+1061),
-# BENCH_PROFILE=1 to save CPU profiles of the API and the worker at the
+# BENCH_SERVER_DEFAULTS=1 to run the real Temporal server on its stock
+# dynamic config, BENCH_PROFILE=1 to save CPU profiles of the API and the worker at the
 # highest level, BENCH_DEVSERVER_TUNING= for the dev server's stock
 # settings, BENCH_TEMPORAL_FLAGS for more dev-server flags,
 # BENCH_TEMPORAL_DB (temporal_bench: the real server's database, and
@@ -230,8 +232,17 @@ clusterMetadata:
 dcRedirectionPolicy:
   policy: noop
 YAML
-  # No dynamicConfigClient: the server's defaults throughout.
-  "$bin" --root "$root" --config config --env bench --allow-no-auth start >"$LOGS/temporal.log" 2>&1 &
+  # The production dynamic config of docs/operations.md (deploy/temporal/
+  # dynamicconfig.yaml), as docker-compose.yml runs it; BENCH_SERVER_DEFAULTS=1
+  # for the server's stock defaults throughout. GOGC as compose sets it.
+  if [[ -z ${BENCH_SERVER_DEFAULTS:-} ]]; then
+    cat >>"$root/config/bench.yaml" <<YAML
+dynamicConfigClient:
+  filepath: "$PWD/deploy/temporal/dynamicconfig.yaml"
+  pollInterval: 60s
+YAML
+  fi
+  GOGC=$DEVSERVER_GOGC "$bin" --root "$root" --config config --env bench --allow-no-auth start >"$LOGS/temporal.log" 2>&1 &
   pids+=($!)
   wait_for temporal "127.0.0.1:$TEMPORAL_PORT"
 
@@ -288,7 +299,9 @@ if [[ $SERVERS == dev ]]; then
   temporal_dbs=""
 else
   start_temporal_server "${server_bins[0]}" "${server_bins[1]}"
-  server_label="Temporal server $(go version -m "${server_bins[0]}" | awk '$2 == "go.temporal.io/server" { print $3; exit }') (PostgreSQL, 4 shards, default dynamic config)"
+  server_config="production dynamic config: see The real Temporal server"
+  [[ -n ${BENCH_SERVER_DEFAULTS:-} ]] && server_config="default dynamic config"
+  server_label="Temporal server $(go version -m "${server_bins[0]}" | awk '$2 == "go.temporal.io/server" { print $3; exit }') (PostgreSQL, 4 shards, $server_config)"
   temporal_dbs=",temporal-db@postgres:$TEMPORAL_DB=0,temporal-db@postgres:${TEMPORAL_DB}_visibility=0"
 fi
 

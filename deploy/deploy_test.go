@@ -472,3 +472,39 @@ func TestBenchRunsTheDevServerAsMakeRun(t *testing.T) {
 	assert.True(t, runGOGC, "run-dev.sh starts the dev server with GOGC=$DEVSERVER_GOGC")
 	assert.True(t, benchGOGC, "bench.sh starts the dev server with GOGC=$DEVSERVER_GOGC")
 }
+
+// The production dynamic config (deploy/temporal/dynamicconfig.yaml) is
+// what docs/operations.md asks of a cluster, what compose's Temporal reads
+// and what `make bench` runs the real server with; `make run` gives the dev
+// server the same values as flags.
+func TestTemporalDynamicConfigIsTheOneDocumented(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "deploy/temporal/dynamicconfig.yaml"))
+	require.NoError(t, err)
+	var file map[string][]struct {
+		Value any `yaml:"value"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &file))
+	require.NotEmpty(t, file)
+
+	run, _ := devServerFlags(t, "run-dev.sh")
+	for key, values := range file {
+		require.Len(t, values, 1, key)
+		assert.Equal(t, run[key], strconv.Itoa(values[0].Value.(int)), "make run gives the dev server %s as the file does", key)
+	}
+	for _, key := range []string{"history.transferProcessorMaxPollRPS", "history.timerProcessorMaxPollRPS", "history.visibilityProcessorMaxPollRPS"} {
+		assert.Contains(t, file, key)
+	}
+
+	ops, err := os.ReadFile(filepath.Join(root, "docs/operations.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(ops), "deploy/temporal/dynamicconfig.yaml", "the production docs point at the file")
+
+	c, text := loadCompose(t)
+	tmp := c.Services["temporal"]
+	assert.Equal(t, "/etc/temporal/config/dynamicconfig/orderpay.yaml", tmp.Environment["DYNAMIC_CONFIG_FILE_PATH"])
+	assert.Contains(t, text, "./deploy/temporal/dynamicconfig.yaml:/etc/temporal/config/dynamicconfig/orderpay.yaml:ro")
+
+	bench, err := os.ReadFile(filepath.Join(root, "deploy/bench.sh"))
+	require.NoError(t, err)
+	assert.Contains(t, string(bench), `filepath: "$PWD/deploy/temporal/dynamicconfig.yaml"`, "make bench runs the real server with it")
+}
