@@ -380,29 +380,42 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 // transaction around the UPDATE and the notify took four: the move to
 // awaiting_payment is on the place-order answer's path.
 func moveAndAnnounce(ctx context.Context, db *gorm.DB, t Transition, updates map[string]any) (int64, error) {
+	cond, args := "status <> ?", []any{t.Status}
+	if from, ok := movesFrom[t.Status]; ok {
+		cond += " AND status IN ?"
+		args = append(args, from)
+	}
+	moved, err := moveAndAnnounceWhere(ctx, db, t.OrderNo, updates, cond, args)
+	if err != nil {
+		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+	}
+	return moved, nil
+}
+
+// moveAndAnnounceWhere writes updates to orderNo's row where cond (with
+// args) holds, and announces the row on StatusChannel if it moved, in one
+// statement on PostgreSQL. It answers how many rows moved. The column names
+// are the callers' own, never input.
+func moveAndAnnounceWhere(ctx context.Context, db *gorm.DB, orderNo string, updates map[string]any, cond string, condArgs []any) (int64, error) {
 	cols := make([]string, 0, len(updates))
 	for c := range updates {
 		cols = append(cols, c)
 	}
 	sort.Strings(cols)
 	sets := make([]string, len(cols))
-	args := make([]any, 0, len(cols)+5)
-	for i, c := range cols { // column names are SetStatus's own, never input
+	args := make([]any, 0, len(cols)+len(condArgs)+2)
+	for i, c := range cols {
 		sets[i] = c + " = ?"
 		args = append(args, updates[c])
 	}
-	where := "order_no = ? AND status <> ?"
-	args = append(args, t.OrderNo, t.Status)
-	if from, ok := movesFrom[t.Status]; ok {
-		where += " AND status IN ?"
-		args = append(args, from)
-	}
+	args = append(args, orderNo)
+	args = append(args, condArgs...)
 	args = append(args, StatusChannel)
-	q := "WITH moved AS (UPDATE orders SET " + strings.Join(sets, ", ") + " WHERE " + where +
+	q := "WITH moved AS (UPDATE orders SET " + strings.Join(sets, ", ") + " WHERE order_no = ? AND " + cond +
 		" RETURNING order_no) SELECT pg_notify(?, order_no) FROM moved"
 	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
-		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+		return 0, err
 	}
 	defer rows.Close()
 	var moved int64
@@ -410,7 +423,7 @@ func moveAndAnnounce(ctx context.Context, db *gorm.DB, t Transition, updates map
 		moved++
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+		return 0, err
 	}
 	return moved, nil
 }
