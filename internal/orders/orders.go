@@ -137,14 +137,13 @@ func (s *Service) Observe(o StatusObserver) *Service {
 }
 
 // Create checks stock for every line, reserves it (catalog.Reserve) and
-// writes the order with its snapshot, in one transaction. It is idempotent by order number: creating
-// an order that exists returns the stored one.
+// writes the order with its snapshot, in one transaction. It is idempotent
+// by order number: creating an order that exists returns the stored one,
+// whatever the lines and the catalogue say now. The order is inserted
+// without reading first (ON CONFLICT DO NOTHING): only when that writes
+// nothing, or the transaction fails, is the stored order read, so a first
+// attempt costs no read and a retry answers as before.
 func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
-	if existing, err := s.Get(ctx, in.OrderNo); err == nil {
-		return existing, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
 	var order *Order
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		products, err := catalog.NewService(tx).Check(ctx, in.Lines)
@@ -157,7 +156,7 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 			return fmt.Errorf("insert order %s: %w", in.OrderNo, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return errConcurrentCreate
+			return errOrderExists
 		}
 		if err := tx.Create(&order.Items).Error; err != nil {
 			return fmt.Errorf("insert items of %s: %w", in.OrderNo, err)
@@ -170,16 +169,26 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 		}
 		return debitWallet(ctx, tx, order)
 	})
-	if errors.Is(err, errConcurrentCreate) {
-		return s.Get(ctx, in.OrderNo)
+	if err == nil {
+		return order, nil
 	}
-	if err != nil {
-		return nil, err
+	// Written before (a retry, or a concurrent create): the stored order is
+	// the answer, even when the check now refuses the lines (the product
+	// sold out or withdrawn since).
+	// A read that fails is answered as it is (retryable), never the
+	// refusal: the order may exist.
+	existing, gerr := s.Get(ctx, in.OrderNo)
+	switch {
+	case gerr == nil:
+		return existing, nil
+	case !errors.Is(gerr, ErrNotFound), errors.Is(err, errOrderExists):
+		return nil, gerr
 	}
-	return order, nil
+	return nil, err
 }
 
-var errConcurrentCreate = errors.New("order created concurrently")
+// errOrderExists rolls back a create whose order was written before.
+var errOrderExists = errors.New("order exists")
 
 // debitWallet takes a wallet order's amount in the transaction that writes
 // the order, keyed by the order number (the first attempt's out_trade_no,
