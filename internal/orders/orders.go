@@ -174,9 +174,8 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 	}
 	// Written before (a retry, or a concurrent create): the stored order is
 	// the answer, even when the check now refuses the lines (the product
-	// sold out or withdrawn since).
-	// A read that fails is answered as it is (retryable), never the
-	// refusal: the order may exist.
+	// sold out or withdrawn since). A read that fails is answered as it is
+	// (retryable), never as the refusal: the order may exist.
 	existing, gerr := s.Get(ctx, in.OrderNo)
 	switch {
 	case gerr == nil:
