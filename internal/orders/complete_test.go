@@ -142,3 +142,42 @@ func TestCompleteMovesStraightToCompleted(t *testing.T) {
 		})
 	}
 }
+
+// On PostgreSQL ForCompletion locks the order's row until the completing
+// transaction ends, as the UPDATE to paid did: a close racing it waits, then
+// finds the order completed and changes nothing (no stock released).
+func TestForCompletionHoldsTheOrderOnPostgres(t *testing.T) {
+	_, db := testenv.Postgres(t)
+	ctx := context.Background()
+	svc := orders.NewService(db)
+	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 10, Kind: catalog.KindGoods, Active: true}
+	require.NoError(t, db.Create(&coffee).Error)
+	_, err := svc.Create(ctx, newOrder("L1", catalog.Line{ProductID: coffee.ID, Quantity: 2}))
+	require.NoError(t, err)
+	require.NoError(t, svc.SetStatus(ctx, orders.Transition{OrderNo: "L1", Status: orders.StatusAwaitingPayment}))
+
+	closed := make(chan error, 1)
+	err = db.Transaction(func(tx *gorm.DB) error {
+		ord, tell := svc.Within(tx)
+		defer tell()
+		o, err := ord.ForCompletion(ctx, "L1")
+		if err != nil {
+			return err
+		}
+		go func() { closed <- svc.SetStatus(ctx, orders.Transition{OrderNo: "L1", Status: orders.StatusClosed}) }()
+		select {
+		case err := <-closed:
+			t.Errorf("the close did not wait for the completing transaction: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return ord.Complete(ctx, o, orders.Completion{PaidAt: time.Now(), Points: 136})
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-closed)
+	o, err := svc.Get(ctx, "L1")
+	require.NoError(t, err)
+	assert.Equal(t, orders.StatusCompleted, o.Status)
+	var stock int64
+	require.NoError(t, db.Raw("SELECT stock FROM products WHERE id = ?", coffee.ID).Scan(&stock).Error)
+	assert.Equal(t, int64(8), stock, "the reservation stays held for the deduction")
+}
