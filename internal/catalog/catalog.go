@@ -132,16 +132,9 @@ func check(db *gorm.DB, lines []Line) (map[uint]Product, error) {
 // ErrOutOfStock is returned. Deducting the same order again is a no-op.
 func (s *Service) Deduct(ctx context.Context, orderNo string, lines []Line) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&StockDeduction{OrderNo: orderNo})
-		if res.Error != nil {
-			return fmt.Errorf("record deduction of %s: %w", orderNo, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return nil // already deducted by an earlier attempt
-		}
-		reserved, err := moveReservation(tx, orderNo, ReservationTaken)
-		if err != nil || reserved {
-			return err
+		deducted, reserved, err := recordDeduction(tx, orderNo)
+		if err != nil || !deducted || reserved {
+			return err // or deducted by an earlier attempt, or its reservation taken
 		}
 		for _, l := range Merge(lines) { // sorted by id: no lock-order deadlocks
 			if err := take(tx, orderNo, l); err != nil {
@@ -150,6 +143,34 @@ func (s *Service) Deduct(ctx context.Context, orderNo string, lines []Line) erro
 		}
 		return nil
 	})
+}
+
+// recordDeduction records orderNo's deduction (once: false when an earlier
+// attempt did) and, when it did, takes its held reservation (reserved:
+// whether there was one). On PostgreSQL both are one statement, the
+// reservation's UPDATE reading the row the INSERT returned; elsewhere two.
+func recordDeduction(tx *gorm.DB, orderNo string) (deducted, reserved bool, err error) {
+	if tx.Dialector.Name() != "postgres" {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&StockDeduction{OrderNo: orderNo})
+		if res.Error != nil {
+			return false, false, fmt.Errorf("record deduction of %s: %w", orderNo, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return false, false, nil
+		}
+		reserved, err := moveReservation(tx, orderNo, ReservationTaken)
+		return true, reserved, err
+	}
+	now := time.Now().UTC()
+	var n struct{ Deducted, Reserved int64 }
+	err = tx.Raw("WITH d AS (INSERT INTO stock_deductions (order_no, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING order_no),"+
+		" r AS (UPDATE stock_reservations SET state = ?, updated_at = ? WHERE order_no IN (SELECT order_no FROM d) AND state = ? RETURNING order_no)"+
+		" SELECT (SELECT count(*) FROM d) AS deducted, (SELECT count(*) FROM r) AS reserved",
+		orderNo, now, ReservationTaken, now, ReservationHeld).Scan(&n).Error
+	if err != nil {
+		return false, false, fmt.Errorf("record deduction of %s: %w", orderNo, err)
+	}
+	return n.Deducted == 1, n.Reserved == 1, nil
 }
 
 // Restock puts back the stock an order took, once, and only if it took any.

@@ -115,6 +115,13 @@ func (s *Service) Fulfil(ctx context.Context, orderNo string, pointsPerYuan int6
 	if err != nil {
 		return nil, err
 	}
+	return s.FulfilOrder(ctx, o, pointsPerYuan)
+}
+
+// FulfilOrder is Fulfil for an order already read with its items (its
+// number, user and items are what it uses).
+func (s *Service) FulfilOrder(ctx context.Context, o *orders.Order, pointsPerYuan int64) (*Delivered, error) {
+	orderNo := o.OrderNo
 	sum := Summarise(o)
 	granted, err := s.Rewards.GrantOrder(ctx, rewards.Grant{
 		OrderNo: orderNo, UserID: o.UserID, AmountCents: sum.PointsBaseCents,

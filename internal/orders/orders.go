@@ -137,14 +137,13 @@ func (s *Service) Observe(o StatusObserver) *Service {
 }
 
 // Create checks stock for every line, reserves it (catalog.Reserve) and
-// writes the order with its snapshot, in one transaction. It is idempotent by order number: creating
-// an order that exists returns the stored one.
+// writes the order with its snapshot, in one transaction. It is idempotent
+// by order number: creating an order that exists returns the stored one,
+// whatever the lines and the catalogue say now. The order is inserted
+// without reading first (ON CONFLICT DO NOTHING): only when that writes
+// nothing, or the transaction fails, is the stored order read, so a first
+// attempt costs no read and a retry answers as before.
 func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
-	if existing, err := s.Get(ctx, in.OrderNo); err == nil {
-		return existing, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
 	var order *Order
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		products, err := catalog.NewService(tx).Check(ctx, in.Lines)
@@ -157,7 +156,7 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 			return fmt.Errorf("insert order %s: %w", in.OrderNo, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return errConcurrentCreate
+			return errOrderExists
 		}
 		if err := tx.Create(&order.Items).Error; err != nil {
 			return fmt.Errorf("insert items of %s: %w", in.OrderNo, err)
@@ -170,16 +169,25 @@ func (s *Service) Create(ctx context.Context, in NewOrder) (*Order, error) {
 		}
 		return debitWallet(ctx, tx, order)
 	})
-	if errors.Is(err, errConcurrentCreate) {
-		return s.Get(ctx, in.OrderNo)
+	if err == nil {
+		return order, nil
 	}
-	if err != nil {
-		return nil, err
+	// Written before (a retry, or a concurrent create): the stored order is
+	// the answer, even when the check now refuses the lines (the product
+	// sold out or withdrawn since). A read that fails is answered as it is
+	// (retryable), never as the refusal: the order may exist.
+	existing, gerr := s.Get(ctx, in.OrderNo)
+	switch {
+	case gerr == nil:
+		return existing, nil
+	case !errors.Is(gerr, ErrNotFound), errors.Is(err, errOrderExists):
+		return nil, gerr
 	}
-	return order, nil
+	return nil, err
 }
 
-var errConcurrentCreate = errors.New("order created concurrently")
+// errOrderExists rolls back a create whose order was written before.
+var errOrderExists = errors.New("order exists")
 
 // debitWallet takes a wallet order's amount in the transaction that writes
 // the order, keyed by the order number (the first attempt's out_trade_no,
@@ -380,29 +388,42 @@ func (s *Service) SetStatus(ctx context.Context, t Transition) error {
 // transaction around the UPDATE and the notify took four: the move to
 // awaiting_payment is on the place-order answer's path.
 func moveAndAnnounce(ctx context.Context, db *gorm.DB, t Transition, updates map[string]any) (int64, error) {
+	cond, args := "status <> ?", []any{t.Status}
+	if from, ok := movesFrom[t.Status]; ok {
+		cond += " AND status IN ?"
+		args = append(args, from)
+	}
+	moved, err := moveAndAnnounceWhere(ctx, db, t.OrderNo, updates, cond, args)
+	if err != nil {
+		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+	}
+	return moved, nil
+}
+
+// moveAndAnnounceWhere writes updates to orderNo's row where cond (with
+// args) holds, and announces the row on StatusChannel if it moved, in one
+// statement on PostgreSQL. It answers how many rows moved. The column names
+// are the callers' own, never input.
+func moveAndAnnounceWhere(ctx context.Context, db *gorm.DB, orderNo string, updates map[string]any, cond string, condArgs []any) (int64, error) {
 	cols := make([]string, 0, len(updates))
 	for c := range updates {
 		cols = append(cols, c)
 	}
 	sort.Strings(cols)
 	sets := make([]string, len(cols))
-	args := make([]any, 0, len(cols)+5)
-	for i, c := range cols { // column names are SetStatus's own, never input
+	args := make([]any, 0, len(cols)+len(condArgs)+2)
+	for i, c := range cols {
 		sets[i] = c + " = ?"
 		args = append(args, updates[c])
 	}
-	where := "order_no = ? AND status <> ?"
-	args = append(args, t.OrderNo, t.Status)
-	if from, ok := movesFrom[t.Status]; ok {
-		where += " AND status IN ?"
-		args = append(args, from)
-	}
+	args = append(args, orderNo)
+	args = append(args, condArgs...)
 	args = append(args, StatusChannel)
-	q := "WITH moved AS (UPDATE orders SET " + strings.Join(sets, ", ") + " WHERE " + where +
+	q := "WITH moved AS (UPDATE orders SET " + strings.Join(sets, ", ") + " WHERE order_no = ? AND " + cond +
 		" RETURNING order_no) SELECT pg_notify(?, order_no) FROM moved"
 	rows, err := db.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
-		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+		return 0, err
 	}
 	defer rows.Close()
 	var moved int64
@@ -410,7 +431,7 @@ func moveAndAnnounce(ctx context.Context, db *gorm.DB, t Transition, updates map
 		moved++
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("set order %s to %s: %w", t.OrderNo, t.Status, err)
+		return 0, err
 	}
 	return moved, nil
 }

@@ -264,6 +264,21 @@ func (s *Service) MarkPaid(ctx context.Context, p Paid) error {
 	}
 	txID := p.TransactionID
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// One statement marks the attempt paid unless another transaction
+		// paid the order (the check that was a count before it); only when
+		// it writes nothing (a retry, a conflict, no such attempt) are the
+		// payments read to tell which, as they were read before.
+		res := tx.Model(&Payment{}).
+			Where("out_trade_no = ? AND status <> ?", tradeNo, StatusPaid).
+			Where("NOT EXISTS (SELECT 1 FROM payments other WHERE other.order_no = ? AND other.status = ? AND other.transaction_id <> ?)",
+				p.OrderNo, StatusPaid, txID).
+			Updates(map[string]any{"status": StatusPaid, "transaction_id": &txID, "paid_at": p.PaidAt.UTC(), "verified": true})
+		if res.Error != nil {
+			return fmt.Errorf("mark %s paid: %w", tradeNo, res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return nil
+		}
 		var other int64
 		err := tx.Model(&Payment{}).Where("order_no = ? AND status = ? AND transaction_id <> ?", p.OrderNo, StatusPaid, txID).Count(&other).Error
 		if err != nil {
@@ -271,15 +286,6 @@ func (s *Service) MarkPaid(ctx context.Context, p Paid) error {
 		}
 		if other > 0 {
 			return fmt.Errorf("%w: %s already paid, got %s", ErrConflictingPayment, p.OrderNo, txID)
-		}
-		res := tx.Model(&Payment{}).
-			Where("out_trade_no = ? AND status <> ?", tradeNo, StatusPaid).
-			Updates(map[string]any{"status": StatusPaid, "transaction_id": &txID, "paid_at": p.PaidAt.UTC(), "verified": true})
-		if res.Error != nil {
-			return fmt.Errorf("mark %s paid: %w", tradeNo, res.Error)
-		}
-		if res.RowsAffected == 1 {
-			return nil
 		}
 		var cur Payment
 		if err := tx.Where("out_trade_no = ?", tradeNo).Take(&cur).Error; errors.Is(err, gorm.ErrRecordNotFound) {

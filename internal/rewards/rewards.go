@@ -95,17 +95,16 @@ func (s *Service) grantPoints(tx *gorm.DB, g Grant) (int64, error) {
 	if pts <= 0 {
 		return 0, nil
 	}
+	if tx.Dialector.Name() == "postgres" {
+		return grantPointsInOne(tx, g, pts)
+	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).
 		Create(&PointsEntry{UserID: g.UserID, OrderNo: g.OrderNo, Reason: "order", Points: pts})
 	if res.Error != nil {
 		return 0, fmt.Errorf("record points: %w", res.Error)
 	}
 	if res.RowsAffected == 0 { // granted before
-		var e PointsEntry
-		if err := tx.Where("order_no = ? AND reason = ?", g.OrderNo, "order").Take(&e).Error; err != nil {
-			return 0, fmt.Errorf("load points entry: %w", err)
-		}
-		return e.Points, nil
+		return grantedPoints(tx, g)
 	}
 	err := tx.Model(&users.User{}).Where("id = ?", g.UserID).
 		UpdateColumn("points", gorm.Expr("points + ?", pts)).Error
@@ -113,6 +112,32 @@ func (s *Service) grantPoints(tx *gorm.DB, g Grant) (int64, error) {
 		return 0, fmt.Errorf("add points: %w", err)
 	}
 	return pts, nil
+}
+
+// grantPointsInOne is grantPoints on PostgreSQL in one statement: the
+// entry inserted once per order, and the buyer's points raised only by the
+// entry it inserted. Nothing raised (granted before, or no such buyer, whose
+// points the separate UPDATE did not raise either): the entry is read.
+func grantPointsInOne(tx *gorm.DB, g Grant, pts int64) (int64, error) {
+	res := tx.Exec("WITH e AS (INSERT INTO points_entries (user_id, order_no, reason, points, created_at) VALUES (?, ?, ?, ?, ?)"+
+		" ON CONFLICT DO NOTHING RETURNING points) UPDATE users SET points = users.points + e.points FROM e WHERE users.id = ?",
+		g.UserID, g.OrderNo, "order", pts, time.Now().UTC(), g.UserID)
+	if res.Error != nil {
+		return 0, fmt.Errorf("record points: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return pts, nil
+	}
+	return grantedPoints(tx, g)
+}
+
+// grantedPoints reads the points an order was granted before.
+func grantedPoints(tx *gorm.DB, g Grant) (int64, error) {
+	var e PointsEntry
+	if err := tx.Where("order_no = ? AND reason = ?", g.OrderNo, "order").Take(&e).Error; err != nil {
+		return 0, fmt.Errorf("load points entry: %w", err)
+	}
+	return e.Points, nil
 }
 
 // grantMembership extends the buyer's membership from the later of now and

@@ -43,9 +43,11 @@ type Service struct {
 // transaction: the payment attempt and the order paid (RecordPayment), the
 // order's reserved stock taken (catalog Deduct), its points, membership and
 // top-up granted (fulfilment Fulfil), the order completed with its points
-// and, for goods, its delivery awaiting shipment. Each of these writes is
-// idempotent by its own key, so a retry after a commit whose answer was
-// lost changes nothing and answers the same grants.
+// and, for goods, its delivery awaiting shipment. The order is read once,
+// with its items, and written once, straight to its final state
+// (orders.Complete): only that state is ever seen outside the transaction.
+// Each of these writes is idempotent by its own key, so a retry after a
+// commit whose answer was lost changes nothing and answers the same grants.
 //
 // When the stock cannot be taken (kind OutOfStock: an order whose
 // reservation was given back) the transaction is rolled back, the payment
@@ -65,27 +67,25 @@ func (s *Service) CompletePaid(ctx context.Context, in contract.CompletePaidInpu
 		if err := s.Payments.Within(tx).MarkPaid(ctx, in.Paid); err != nil {
 			return err
 		}
-		paid := contract.Transition{OrderNo: orderNo, Status: contract.StatusPaid, At: in.Paid.PaidAt}
-		if err := ord.SetStatus(ctx, paid); err != nil {
+		// The order and its items, read once (and on PostgreSQL locked) for
+		// the grants and the move to completed.
+		o, err := ord.ForCompletion(ctx, orderNo)
+		if err != nil {
 			return err
 		}
 		ful := s.Fulfilment.Within(tx, ord)
 		if err := ful.Catalog.Deduct(ctx, orderNo, in.Lines); err != nil {
 			return err
 		}
-		d, err := ful.Fulfil(ctx, orderNo, in.PointsPerYuan)
+		d, err := ful.FulfilOrder(ctx, o, in.PointsPerYuan)
 		if err != nil {
 			return err
 		}
-		done := contract.Transition{OrderNo: orderNo, Status: contract.StatusCompleted, Points: d.Points}
-		if err := ord.SetStatus(ctx, done); err != nil {
+		// Paid, completed and the delivery awaiting shipment in one UPDATE:
+		// only the final state is ever seen outside this transaction.
+		done := orders.Completion{PaidAt: in.Paid.PaidAt, Points: d.Points, Ships: in.Ships, At: in.At}
+		if err := ord.Complete(ctx, o, done); err != nil {
 			return err
-		}
-		if in.Ships {
-			step := contract.DeliveryStep{OrderNo: orderNo, Status: contract.DeliveryAwaitingShipment, At: in.At}
-			if err := ord.MoveDelivery(ctx, step); err != nil {
-				return err
-			}
 		}
 		out = d
 		return nil

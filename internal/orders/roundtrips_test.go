@@ -1,0 +1,47 @@
+package orders_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/devtools/testenv"
+	"github.com/shopflow/orderpay/internal/orders"
+)
+
+// Creating an order on PostgreSQL takes seven round trips: begin, the
+// products checked, the order, its items and its reservation inserted, the
+// stock taken, commit. It read the order first (eight) when the insert
+// alone (ON CONFLICT DO NOTHING) tells a retry; a retry still answers the
+// stored order, even once the lines are refused.
+func TestCreateRoundTripsOnPostgres(t *testing.T) {
+	dsn, db := testenv.Postgres(t)
+	ctx := context.Background()
+	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 2, Kind: catalog.KindGoods, Active: true}
+	require.NoError(t, db.Create(&coffee).Error)
+	counted, rt := testenv.Counted(t, dsn)
+	svc := orders.NewService(counted)
+
+	rt.Reset()
+	o, err := svc.Create(ctx, newOrder("RT1", catalog.Line{ProductID: coffee.ID, Quantity: 2}))
+	require.NoError(t, err)
+	stmts := rt.Statements()
+	assert.Equal(t, 7, len(stmts), "round trips of Create:\n%s", strings.Join(stmts, "\n"))
+
+	again, err := svc.Create(ctx, newOrder("RT1", catalog.Line{ProductID: coffee.ID, Quantity: 2}))
+	require.NoError(t, err, "a retry once the stock is gone answers the stored order")
+	assert.Equal(t, o.AmountCents, again.AmountCents)
+	require.Len(t, again.Items, 1)
+	var left int64
+	require.NoError(t, db.Raw("SELECT stock FROM products WHERE id = ?", coffee.ID).Scan(&left).Error)
+	assert.Zero(t, left, "reserved once")
+
+	_, err = svc.Create(ctx, newOrder("RT2", catalog.Line{ProductID: coffee.ID, Quantity: 1}))
+	assert.ErrorIs(t, err, catalog.ErrOutOfStock, "a new order is refused as before")
+	_, err = svc.Create(ctx, newOrder("RT3", catalog.Line{ProductID: coffee.ID, Quantity: 0}))
+	assert.ErrorIs(t, err, catalog.ErrInvalidLine)
+}
