@@ -52,3 +52,20 @@ func TestFrontierLines(t *testing.T) {
 	assert.NotContains(t, goalLines(&Report{Levels: []Level{l}}), "frontier")
 	assert.Empty(t, frontierLine(&l))
 }
+
+// With repeated runs at the goal's level the goal is judged on the median
+// ratio, every run's ratio shown: one lucky run does not meet it.
+func TestGoalIsJudgedOnTheMedianOfTheRuns(t *testing.T) {
+	r := &Report{Levels: []Level{{
+		Concurrency: 100, Ratio: 2.87, Flow: &Result{Throughput: 46.8}, Baseline: &BaselineResult{Throughput: 16.3},
+		Repeats: []RatioRun{{Baseline: 24, Flow: 45.6}, {Baseline: 0, Flow: 40}, {Baseline: 23, Flow: 44.85}},
+	}}}
+	l := &r.Levels[0]
+	assert.InDeltaSlice(t, []float64{2.87, 1.9, 1.95}, l.Ratios(), 1e-9, "a run whose bare workflow completed nothing is left out")
+	assert.InDelta(t, 1.95, l.GoalRatio(), 1e-9)
+	line := ratioGoalLine(r)
+	assert.Contains(t, line, "median 1.95× of 3 alternating runs (2.87×, 1.90×, 1.95×; the first 46.8 / 16.3 per s): not met")
+
+	l.Repeats = nil
+	assert.Contains(t, ratioGoalLine(r), "2.87× (46.8 / 16.3 per s): met", "one run: its own ratio")
+}

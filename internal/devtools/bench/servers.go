@@ -140,6 +140,13 @@ func keyFigures(reports []*Report) []keyFigure {
 		{fmt.Sprintf("ratio at %d buyers (order flow ÷ bare workflow)", top), level(top, func(l *Level) string {
 			return fmt.Sprintf("%s (%.1f / %.1f per s)", l.RatioText(), l.Flow.Throughput, l.Baseline.Throughput)
 		})},
+		{fmt.Sprintf("ratio at %d buyers, median of the alternating runs (the goal's figure)", top), level(top, func(l *Level) string {
+			rs := l.Ratios()
+			if len(rs) == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f× (%d runs)", l.GoalRatio(), len(rs))
+		})},
 		{fmt.Sprintf("local-activity frontier at %d buyers (bare workflow with local activities ÷ bare workflow; the order flow's share of it)", top), level(top, func(l *Level) string {
 			if l.FrontierRatio() == 0 {
 				return "–"
