@@ -163,16 +163,19 @@ func (o *orderFlow) setup(ctx workflow.Context) error {
 }
 
 // prepayAnswer is the prepay update's answer: the pay parameters and the
-// order as it stands, so the API answers POST /orders without reading the
-// order back (a copy: the prepay's own result stays as recorded).
+// order as it stands, its owner as stored, so the API answers POST /orders
+// without reading the order back (a copy: the prepay's own result stays as
+// recorded).
 func (o *orderFlow) prepayAnswer() (*contract.PrepayResult, error) {
-	if o.prepay.err != nil || o.prepay.res == nil || o.state.Status == contract.StatusPending {
-		// Failed, or (before change lean-order) the status is written after
-		// this answer: the API reads the order.
+	if o.prepay.err != nil || o.prepay.res == nil || o.state.Status == contract.StatusPending ||
+		o.created == nil || o.created.UserID == 0 {
+		// Failed; or (before change lean-order) the status is written after
+		// this answer; or the stored order's owner is unknown (recorded
+		// before CreateOrderResult carried it): the API reads the order.
 		return o.prepay.res, o.prepay.err
 	}
 	res := *o.prepay.res
-	res.Order = &contract.OrderBrief{UserID: o.in.UserID, Status: o.state.Status, AmountCents: o.state.AmountCents}
+	res.Order = &contract.OrderBrief{UserID: o.created.UserID, Status: o.state.Status, AmountCents: o.state.AmountCents}
 	return &res, nil
 }
 

@@ -118,7 +118,7 @@ func businessErr(kind, msg string) error {
 func (s *OrderWorkflowSuite) mockCreate() {
 	s.env.OnActivity(acts.CreateOrder, mock.Anything, mock.MatchedBy(func(in contract.CreateOrderInput) bool {
 		return in.OrderNo == orderNo && in.UserID == userID && len(in.Lines) == 1
-	})).Return(&contract.CreateOrderResult{AmountCents: amountCents, Description: "Coffee Beans"}, nil).Once()
+	})).Return(&contract.CreateOrderResult{UserID: userID, AmountCents: amountCents, Description: "Coffee Beans"}, nil).Once()
 }
 
 // mockPrepay expects one prepay for the order's amount whose provider order

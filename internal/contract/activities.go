@@ -17,6 +17,9 @@ type CreateOrderInput struct {
 
 // CreateOrderResult summarises the snapshot that was written.
 type CreateOrderResult struct {
+	// UserID is the buyer the stored order belongs to (0 in results
+	// recorded before it was added).
+	UserID      uint   `json:"user_id,omitempty"`
 	AmountCents int64  `json:"amount"`
 	Description string `json:"description"`
 	// Ships says the order holds goods: once completed it waits for

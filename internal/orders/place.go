@@ -23,7 +23,7 @@ func (s *Service) Place(ctx context.Context, in contract.CreateOrderInput) (*con
 	if err != nil {
 		return nil, err
 	}
-	res := &contract.CreateOrderResult{AmountCents: o.AmountCents}
+	res := &contract.CreateOrderResult{UserID: o.UserID, AmountCents: o.AmountCents}
 	for _, it := range o.Items {
 		res.Ships = res.Ships || it.Kind == catalog.KindGoods
 	}

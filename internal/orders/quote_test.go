@@ -55,8 +55,12 @@ func TestPlaceDescribesTheOrder(t *testing.T) {
 	res, err := f.svc.Place(ctx, contract.CreateOrderInput{OrderNo: "PLACE1", UserID: 7, PayChannel: contract.ChannelWeChatJSAPI,
 		Lines: []contract.Line{{ProductID: f.coffee.ID, Quantity: 1}, {ProductID: f.gold.ID, Quantity: 1}}})
 	require.NoError(t, err)
-	assert.Equal(t, &contract.CreateOrderResult{AmountCents: 6800 + 1990, Description: "Coffee Beans 500g and 1 more", Ships: true}, res,
+	assert.Equal(t, &contract.CreateOrderResult{UserID: 7, AmountCents: 6800 + 1990, Description: "Coffee Beans 500g and 1 more", Ships: true}, res,
 		"any goods line ships")
+	again, err := f.svc.Place(ctx, contract.CreateOrderInput{OrderNo: "PLACE1", UserID: 8, PayChannel: contract.ChannelWeChatJSAPI,
+		Lines: []contract.Line{{ProductID: f.coffee.ID, Quantity: 1}}})
+	require.NoError(t, err)
+	assert.Equal(t, uint(7), again.UserID, "an order stored before answers with its own buyer, not the caller")
 	member, err := f.svc.Place(ctx, contract.CreateOrderInput{OrderNo: "PLACE2", UserID: 7, PayChannel: contract.ChannelWeChatJSAPI,
 		Lines: []contract.Line{{ProductID: f.gold.ID, Quantity: 1}}})
 	require.NoError(t, err)
