@@ -36,12 +36,16 @@ const (
 	BareTaskQueue         = "bench-bare"
 )
 
+// Both bare workflows' activities: 10 s each, at most 5 attempts.
+const bareActivityTimeout = 10 * time.Second
+
+func bareRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 5}
+}
+
 // BareWorkflow is the baseline workflow.
 func BareWorkflow(ctx workflow.Context) (string, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 5},
-	})
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: bareActivityTimeout, RetryPolicy: bareRetry()})
 	return bareFlow(ctx, func(ctx workflow.Context) workflow.Future {
 		return workflow.ExecuteActivity(ctx, BareActivityName)
 	})
@@ -49,10 +53,7 @@ func BareWorkflow(ctx workflow.Context) (string, error) {
 
 // BareLocalWorkflow is the baseline workflow with local activities.
 func BareLocalWorkflow(ctx workflow.Context) (string, error) {
-	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 5},
-	})
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: bareActivityTimeout, RetryPolicy: bareRetry()})
 	return bareFlow(ctx, func(ctx workflow.Context) workflow.Future {
 		return workflow.ExecuteLocalActivity(ctx, Noop)
 	})
