@@ -62,6 +62,17 @@ type Refunds interface {
 	// FailRefund marks a refund failed with its reason (idempotent; a
 	// succeeded refund is left alone).
 	FailRefund(ctx context.Context, refundNo, reason string) error
+	// UnsentRefunds lists, oldest first, the operators' and providers'
+	// refunds still pending since before recordedBefore, as their
+	// workflows' inputs.
+	UnsentRefunds(ctx context.Context, recordedBefore time.Time, limit int) ([]contract.RefundInput, error)
+}
+
+// RefundStarter starts refund workflows (platform.RefundStarter).
+type RefundStarter interface {
+	// Resume starts a recorded refund's workflow when Temporal has none
+	// under its id, and reports whether it did.
+	Resume(ctx context.Context, in contract.RefundInput) (bool, error)
 }
 
 // Stock is the catalogue's stock.
@@ -113,6 +124,8 @@ type Activities struct {
 	Stock      Stock
 	Fulfilment Fulfilment
 	Settlement Settlement
+	// RefundStarter starts the workflows of refunds recorded without one.
+	RefundStarter RefundStarter
 }
 
 // CreateOrder checks stock for every line and writes the order snapshot.

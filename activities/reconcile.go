@@ -2,7 +2,10 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/contract"
 )
@@ -38,4 +41,30 @@ func (a *Activities) RecordExtraPayment(ctx context.Context, p contract.Paid) (*
 		return nil, classify(err)
 	}
 	return r, nil
+}
+
+// StartUnsentRefunds starts the workflow of each refund still pending
+// since before in.RecordedBefore that Temporal has none of: an operator's
+// or a provider's refund recorded by the API when Temporal then did not
+// answer its start. It answers the refund numbers it started; a refund
+// whose workflow exists is left alone, so a retry starts nothing twice.
+func (a *Activities) StartUnsentRefunds(ctx context.Context, in contract.UnsentRefundsInput) ([]string, error) {
+	if a.RefundStarter == nil {
+		return nil, temporal.NewNonRetryableApplicationError("no refund starter wired", "Misconfigured", errors.New("activities: RefundStarter is nil"))
+	}
+	unsent, err := a.Refunds.UnsentRefunds(ctx, in.RecordedBefore, in.Limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var started []string
+	for _, r := range unsent {
+		ok, err := a.RefundStarter.Resume(ctx, r)
+		if err != nil {
+			return nil, classify(err)
+		}
+		if ok {
+			started = append(started, r.RefundNo)
+		}
+	}
+	return started, nil
 }

@@ -7,10 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/shopflow/orderpay/internal/contract"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
+	"github.com/shopflow/orderpay/internal/platform"
 )
 
 // RefundRequestBody is the body of POST /api/v1/admin/orders/{order_no}/refund.
@@ -57,24 +54,21 @@ func (s *Server) refundOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       contract.RefundWorkflowID(r.RefundNo),
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		// OrderNo="…" lists every workflow of an order; OrderStatus is the
-		// order's until the refund settles and upserts the new one.
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(r.OrderNo),
-			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderStatus).ValueSet(o.Status)),
-		StaticSummary: contract.RefundSummary(r.RefundNo, r.OrderNo, r.AmountCents, r.Reason),
-	}, contract.RefundWorkflowType, contract.RefundInput{
-		RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason,
-	})
-	if err != nil && !isAlreadyStarted(err) {
-		return s.orderError(c, err)
+	// The refund is recorded: the answer is 202 whether or not Temporal
+	// answers the start now, because a refund whose start went unanswered
+	// is started by the next reconciliation pass (RefundStartGrace after it
+	// was recorded), and an error answer would have the operator record
+	// another.
+	if err := s.refundStarter().Start(ctx, r.WorkflowInput(), o.Status); err != nil {
+		s.log(c).Warn("refund recorded, its workflow not started yet: the reconciliation starts it",
+			"refund_no", r.RefundNo, "order_no", r.OrderNo, "error", err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(r)
+}
+
+// refundStarter starts refund workflows on the order task queue.
+func (s *Server) refundStarter() platform.RefundStarter {
+	return platform.RefundStarter{Client: s.Temporal, TaskQueue: s.TaskQueue}
 }
 
 // getRefund shows a refund record.

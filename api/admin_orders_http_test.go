@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopflow/orderpay/api"
 	"github.com/shopflow/orderpay/internal/catalog"
+	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/orders"
 	"github.com/shopflow/orderpay/internal/payments"
 )
@@ -238,4 +239,38 @@ func TestAdminOrderDetailAndRefunds(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, s.do("GET", "/api/v1/admin/refunds?status=lost", sup, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, s.do("GET", "/api/v1/admin/refunds?cursor=abc", sup, nil).Status)
 	assert.Equal(t, http.StatusForbidden, s.do("GET", "/api/v1/admin/refunds", buyer, nil).Status)
+}
+
+// An operator's refund is recorded before its workflow starts. When
+// Temporal does not answer the start (here: nothing listens at its
+// address), the answer is still 202 with the pending record, not an error
+// that would have the operator record a second refund: the reconciliation
+// starts its workflow (platform.RefundStarter.Resume). A retry with the
+// same refund_no answers the same record.
+func TestAdminRefundRecordedWhenTemporalDoesNotAnswer(t *testing.T) {
+	s := newAPISystem(t, "REQUEST_TIMEOUT", "2s")
+	_, fin, _ := s.operators()
+	_, uid := s.login("refund-buyer")
+	no := "2026120100000000rfd001"
+	s.seedOrder(uid, no, s.productID("Coffee Beans"), "wechat_native", orders.StatusCompleted, time.Now())
+	tx, now := "wx-tx-rfd", time.Now().UTC()
+	require.NoError(t, s.app.DB.Create(&payments.Payment{OrderNo: no, OutTradeNo: no, Attempt: 1, UserID: uid, Channel: "wechat_native",
+		AmountCents: 13600, Status: payments.StatusPaid, TransactionID: &tx, Verified: true, ExpireAt: now, PaidAt: &now}).Error)
+
+	for range 2 {
+		res := s.do("POST", "/api/v1/admin/orders/"+no+"/refund", fin, map[string]any{"amount": 500, "refund_no": "RF-UNANSWERED", "reason": "damaged"})
+		require.Equal(t, http.StatusAccepted, res.Status, "%s", res.Body)
+		r := decode[payments.Refund](t, res)
+		assert.Equal(t, "RF-UNANSWERED", r.RefundNo)
+		assert.Equal(t, payments.RefundStatusPending, r.Status)
+		assert.EqualValues(t, 500, r.AmountCents)
+	}
+	var n int64
+	require.NoError(t, s.app.DB.Model(&payments.Refund{}).Where("order_no = ?", no).Count(&n).Error)
+	assert.EqualValues(t, 1, n, "one refund recorded")
+
+	unsent, err := payments.NewService(s.app.DB, nil).UnsentRefunds(context.Background(), time.Now().Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, unsent, 1, "the reconciliation finds it")
+	assert.Equal(t, contract.RefundInput{RefundNo: "RF-UNANSWERED", OrderNo: no, AmountCents: 500, Reason: "damaged"}, unsent[0])
 }

@@ -5,9 +5,6 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/contract"
 	"github.com/shopflow/orderpay/internal/metrics"
@@ -73,20 +70,5 @@ func (s *Server) settleProviderRefund(c *fiber.Ctx, p providers.Provider, r *pay
 // contract.RefundKindProvider for r; one already started (or finished) is
 // left alone.
 func (s *Server) startProviderRefund(ctx context.Context, r *payments.Refund) error {
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       contract.RefundWorkflowID(r.RefundNo),
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(contract.AttrOrderNo).ValueSet(r.OrderNo)),
-		StaticSummary: contract.RefundSummary(r.RefundNo, r.OrderNo, r.AmountCents, r.Reason),
-	}, contract.RefundWorkflowType, contract.RefundInput{
-		RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason,
-		Kind: contract.RefundKindProvider, ProviderRefundID: r.ProviderRefundID,
-	})
-	if isAlreadyStarted(err) {
-		return nil
-	}
-	return err
+	return s.refundStarter().Start(ctx, r.WorkflowInput(), "")
 }

@@ -46,6 +46,8 @@ func Activities(p *platform.Platform) *activities.Activities {
 		Stock:      cat,
 		Fulfilment: ful,
 		Settlement: &settlement.Service{DB: p.DB, Orders: ord, Payments: pay, Fulfilment: ful},
+		// The reconciliation starts refunds the API recorded but could not start.
+		RefundStarter: platform.RefundStarter{Client: p.Temporal, TaskQueue: p.Config.TaskQueue},
 	}
 }
 

@@ -86,6 +86,19 @@ func reconcileQueryCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// unsentRefundsCtx is for the reconciliation's start of refunds recorded
+// without a workflow: one Temporal call or two per refund, a few tries,
+// because the next pass looks again.
+func unsentRefundsCtx(ctx workflow.Context) workflow.Context {
+	policy := backoff(time.Second, 0)
+	policy.MaximumAttempts = 3
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:            policy,
+	})
+}
+
 // abandonedChild is for a child workflow that must outlive its parent (a
 // refund, a late payment's refund): one execution per workflow id, ever.
 // It carries its order's number as the OrderNo search attribute, so

@@ -16,6 +16,11 @@ import (
 // unpaid attempts, queried one after another) replay on reconcileOldest.
 const reconcileByProvider = "reconcile-by-provider"
 
+// reconcileStartsRefunds is the GetVersion change id of a pass's last step:
+// starting the workflows of refunds recorded without one
+// (startUnsentRefunds). Passes recorded before it end without that step.
+const reconcileStartsRefunds = "reconcile-starts-refunds"
+
 // ReconcileWorkflow asks the providers about payments still unpaid on our
 // side well after they were created: a paid one means its notify was lost.
 // Closed attempts are asked about too until Grace after their payment
@@ -47,6 +52,7 @@ func ReconcileWorkflow(ctx workflow.Context, in contract.ReconcileInput) (*contr
 	r.check(ctx, page.Payments)
 	workflow.SetCurrentDetails(ctx, r.out.Details())
 	if len(page.Payments) < r.in.Limit || page.Next == nil {
+		r.startUnsentRefunds(ctx)
 		workflow.GetLogger(ctx).Info("reconciliation pass done", "checked", r.out.Checked, "found_paid", len(r.out.FoundPaid),
 			"late", len(r.out.Late), "errors", r.out.Errors, "skipped", r.out.Skipped, "runs", r.out.Runs)
 		return r.out, nil
@@ -93,6 +99,26 @@ func newReconcilePass(ctx workflow.Context, in contract.ReconcileInput) *reconci
 	out.Runs++
 	in.SoFar = nil
 	return &reconcilePass{in: in, out: out, logger: workflow.GetLogger(ctx)}
+}
+
+// startUnsentRefunds ends a pass: it starts the workflow of every refund
+// an operator or a provider's notify recorded over RefundStartGrace before
+// the pass whose start Temporal never answered, so that none stays pending
+// with nothing to send it. A failure is logged; the next pass tries again.
+func (r *reconcilePass) startUnsentRefunds(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, reconcileStartsRefunds, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	var started []string
+	in := contract.UnsentRefundsInput{RecordedBefore: r.in.Now.Add(-contract.RefundStartGrace), Limit: r.in.Limit}
+	if err := workflow.ExecuteActivity(unsentRefundsCtx(ctx), acts.StartUnsentRefunds, in).Get(ctx, &started); err != nil {
+		r.logger.Error("starting the workflows of unsent refunds failed; the next pass tries again", "error", err)
+		return
+	}
+	if len(started) > 0 {
+		r.logger.Warn("started the workflows of refunds recorded without one", "refunds", started)
+	}
+	r.out.RefundsStarted = append(r.out.RefundsStarted, started[:min(len(started), contract.MaxListed)]...)
 }
 
 // pageInput selects the run's page. The cut-offs are relative to the

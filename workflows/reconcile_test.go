@@ -241,3 +241,34 @@ func TestReconcileCurrentDetails(t *testing.T) {
 		"alipay: checked 2, found paid 1, late 0, errors 0, skipped 0  \n"+
 		"baidu: checked 1, found paid 0, late 0, errors 0, skipped 0", md.GetCurrentDetails())
 }
+
+// A pass ends by starting the workflows of refunds recorded without one
+// (an operator's refund whose start Temporal did not answer): it asks for
+// those recorded RefundStartGrace before the pass began and lists the
+// ones it started. A failure there is logged and leaves the pass's result
+// alone: the next pass tries again.
+func TestReconcileStartsUnsentRefunds(t *testing.T) {
+	table := &stalePayments{}
+	table.add("wechatpay_v3", contract.ChannelWeChatNative, 3)
+	var asked []contract.UnsentRefundsInput
+	out, _ := reconcilePass(t, contract.ReconcileInput{OlderThan: 10 * time.Minute}, 1, func(env *testsuite.TestWorkflowEnvironment, a *activities.Activities) {
+		env.OnActivity(a.ListStalePage, mock.Anything, mock.Anything).Return(table.page)
+		env.OnActivity(a.QueryPayment, mock.Anything, mock.Anything).Return(&contract.Trade{State: "NOTPAY"}, nil)
+		env.OnActivity(a.StartUnsentRefunds, mock.Anything, mock.Anything).Return(func(_ context.Context, in contract.UnsentRefundsInput) ([]string, error) {
+			asked = append(asked, in)
+			return []string{"RF-1", "RF-2"}, nil
+		}).Once()
+	})
+	require.Equal(t, []contract.UnsentRefundsInput{{RecordedBefore: start.Add(-contract.RefundStartGrace), Limit: contract.DefaultReconcilePage}}, asked)
+	require.Equal(t, []string{"RF-1", "RF-2"}, out.RefundsStarted)
+	require.Equal(t, 3, out.Checked)
+
+	out, _ = reconcilePass(t, contract.ReconcileInput{OlderThan: 10 * time.Minute}, 1, func(env *testsuite.TestWorkflowEnvironment, a *activities.Activities) {
+		env.OnActivity(a.ListStalePage, mock.Anything, mock.Anything).Return(table.page)
+		env.OnActivity(a.QueryPayment, mock.Anything, mock.Anything).Return(&contract.Trade{State: "NOTPAY"}, nil)
+		env.OnActivity(a.StartUnsentRefunds, mock.Anything, mock.Anything).Return(nil, errors.New("temporal unavailable")).Times(3)
+	})
+	require.Empty(t, out.RefundsStarted)
+	require.Equal(t, 3, out.Checked)
+	require.Zero(t, out.Errors, "the payments' errors count the providers' queries only")
+}

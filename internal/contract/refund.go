@@ -124,6 +124,18 @@ type RefundOutcome struct {
 	TopUpNotTakenBack bool `json:"top_up_not_taken_back,omitempty"`
 }
 
+// UnsentRefundsInput selects the refunds a reconciliation pass starts
+// the workflows of: pending since before RecordedBefore, at most Limit.
+type UnsentRefundsInput struct {
+	RecordedBefore time.Time `json:"recorded_before"`
+	Limit          int       `json:"limit"`
+}
+
+// RefundStartGrace is how long a refund may stay recorded and pending
+// before a reconciliation pass looks for its workflow: far longer than
+// the API's wait for Temporal to start one.
+const RefundStartGrace = 10 * time.Minute
+
 // RefundNotLate is the outcome status of a late-payment workflow whose
 // payment was the order's own: nothing was refunded.
 const RefundNotLate = "not_late"
@@ -183,6 +195,9 @@ type ReconcileResult struct {
 	Errors    int      `json:"errors"`
 	Skipped   int      `json:"skipped,omitempty"` // not asked: their provider's error budget was spent
 	Runs      int      `json:"runs,omitempty"`    // runs of the pass (continue-as-new)
+	// RefundsStarted are the refunds recorded without a workflow (their
+	// start unanswered) whose workflow the pass started, the first MaxListed.
+	RefundsStarted []string `json:"refunds_started,omitempty"`
 	// Providers counts per provider name ("unknown:<channel>" for a channel
 	// no provider serves).
 	Providers map[string]*ProviderReconcile `json:"providers,omitempty"`

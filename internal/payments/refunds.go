@@ -321,3 +321,33 @@ func (s *Service) FindRefund(ctx context.Context, refundNo, providerRefundID str
 	}
 	return &r, nil
 }
+
+// WorkflowInput is what starts r's refund workflow: a provider's own
+// refund keeps its kind and provider refund id; an order refund its amount.
+func (r *Refund) WorkflowInput() contract.RefundInput {
+	in := contract.RefundInput{RefundNo: r.RefundNo, OrderNo: r.OrderNo, AmountCents: r.AmountCents, Reason: r.Reason}
+	if r.Kind == contract.RefundKindProvider {
+		in.Kind, in.ProviderRefundID = contract.RefundKindProvider, r.ProviderRefundID
+	}
+	return in
+}
+
+// UnsentRefunds lists, oldest first and at most limit, the refunds
+// recorded before recordedBefore that are still pending (never sent to the
+// provider), of the kinds recorded before their workflow starts: an
+// operator's refund and a provider's own (an extra payment's refund is
+// recorded by the workflow that then starts its refund). Each comes as its
+// workflow's input.
+func (s *Service) UnsentRefunds(ctx context.Context, recordedBefore time.Time, limit int) ([]contract.RefundInput, error) {
+	var rs []Refund
+	err := s.db.WithContext(ctx).Where("status = ? AND kind <> ? AND created_at < ?", RefundStatusPending, contract.RefundKindExtra, recordedBefore).
+		Order("created_at, refund_no").Limit(limit).Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("list unsent refunds: %w", err)
+	}
+	out := make([]contract.RefundInput, len(rs))
+	for i := range rs {
+		out[i] = rs[i].WorkflowInput()
+	}
+	return out, nil
+}
