@@ -63,9 +63,9 @@ type Refunds interface {
 	// succeeded refund is left alone).
 	FailRefund(ctx context.Context, refundNo, reason string) error
 	// UnsentRefunds lists, oldest first, the operators' and providers'
-	// refunds still pending since before recordedBefore, as their
-	// workflows' inputs.
-	UnsentRefunds(ctx context.Context, recordedBefore time.Time, limit int) ([]contract.RefundInput, error)
+	// refunds recorded between recordedAfter (zero: any time) and
+	// recordedBefore that are still pending, as their workflows' inputs.
+	UnsentRefunds(ctx context.Context, recordedAfter, recordedBefore time.Time, limit int) ([]contract.RefundInput, error)
 }
 
 // RefundStarter starts refund workflows (platform.RefundStarter).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shopflow/orderpay/internal/contract"
@@ -43,28 +44,38 @@ func (a *Activities) RecordExtraPayment(ctx context.Context, p contract.Paid) (*
 	return r, nil
 }
 
-// StartUnsentRefunds starts the workflow of each refund still pending
-// since before in.RecordedBefore that Temporal has none of: an operator's
-// or a provider's refund recorded by the API when Temporal then did not
-// answer its start. It answers the refund numbers it started; a refund
-// whose workflow exists is left alone, so a retry starts nothing twice.
+// StartUnsentRefunds starts the workflow of each refund recorded between
+// in.RecordedAfter and in.RecordedBefore, still pending, that Temporal has
+// none of: an operator's or a provider's refund recorded by the API when
+// Temporal then did not answer its start. It answers the refund numbers it
+// started; a refund whose workflow exists is left alone, so a retry starts
+// nothing twice. A refund Temporal refuses is logged and passed over, so
+// it holds up none behind it; when every one fails (Temporal down) the
+// activity fails, to be retried.
 func (a *Activities) StartUnsentRefunds(ctx context.Context, in contract.UnsentRefundsInput) ([]string, error) {
 	if a.RefundStarter == nil {
 		return nil, temporal.NewNonRetryableApplicationError("no refund starter wired", "Misconfigured", errors.New("activities: RefundStarter is nil"))
 	}
-	unsent, err := a.Refunds.UnsentRefunds(ctx, in.RecordedBefore, in.Limit)
+	unsent, err := a.Refunds.UnsentRefunds(ctx, in.RecordedAfter, in.RecordedBefore, in.Limit)
 	if err != nil {
 		return nil, classify(err)
 	}
 	var started []string
+	var errs []error
 	for _, r := range unsent {
 		ok, err := a.RefundStarter.Resume(ctx, r)
 		if err != nil {
-			return nil, classify(err)
+			errs = append(errs, err)
+			activity.GetLogger(ctx).Error("refund recorded without a workflow: starting it failed", "refund_no", r.RefundNo, "error", err)
+			continue
 		}
 		if ok {
 			started = append(started, r.RefundNo)
 		}
+		activity.RecordHeartbeat(ctx, r.RefundNo)
+	}
+	if len(errs) > 0 && len(errs) == len(unsent) {
+		return nil, classify(errors.Join(errs...))
 	}
 	return started, nil
 }

@@ -269,7 +269,7 @@ func TestAdminRefundRecordedWhenTemporalDoesNotAnswer(t *testing.T) {
 	require.NoError(t, s.app.DB.Model(&payments.Refund{}).Where("order_no = ?", no).Count(&n).Error)
 	assert.EqualValues(t, 1, n, "one refund recorded")
 
-	unsent, err := payments.NewService(s.app.DB, nil).UnsentRefunds(context.Background(), time.Now().Add(time.Minute), 10)
+	unsent, err := payments.NewService(s.app.DB, nil).UnsentRefunds(context.Background(), time.Time{}, time.Now().Add(time.Minute), 10)
 	require.NoError(t, err)
 	require.Len(t, unsent, 1, "the reconciliation finds it")
 	assert.Equal(t, contract.RefundInput{RefundNo: "RF-UNANSWERED", OrderNo: no, AmountCents: 500, Reason: "damaged"}, unsent[0])

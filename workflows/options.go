@@ -87,14 +87,16 @@ func reconcileQueryCtx(ctx workflow.Context) workflow.Context {
 }
 
 // unsentRefundsCtx is for the reconciliation's start of refunds recorded
-// without a workflow: one Temporal call or two per refund, a few tries,
-// because the next pass looks again.
+// without a workflow: one Temporal call or two per refund (a heartbeat
+// after each), up to a page of them, a few tries, because the next pass
+// looks again.
 func unsentRefundsCtx(ctx workflow.Context) workflow.Context {
 	policy := backoff(time.Second, 0)
 	policy.MaximumAttempts = 3
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: 5 * time.Minute,
+		StartToCloseTimeout:    5 * time.Minute,
+		HeartbeatTimeout:       time.Minute,
+		ScheduleToCloseTimeout: 15 * time.Minute,
 		RetryPolicy:            policy,
 	})
 }

@@ -102,15 +102,17 @@ func newReconcilePass(ctx workflow.Context, in contract.ReconcileInput) *reconci
 }
 
 // startUnsentRefunds ends a pass: it starts the workflow of every refund
-// an operator or a provider's notify recorded over RefundStartGrace before
-// the pass whose start Temporal never answered, so that none stays pending
-// with nothing to send it. A failure is logged; the next pass tries again.
+// an operator or a provider's notify recorded between RefundStartWindow
+// and RefundStartGrace before the pass whose start Temporal never
+// answered, so that none stays pending with nothing to send it. A failure
+// is logged; the next pass tries again.
 func (r *reconcilePass) startUnsentRefunds(ctx workflow.Context) {
 	if workflow.GetVersion(ctx, reconcileStartsRefunds, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	var started []string
-	in := contract.UnsentRefundsInput{RecordedBefore: r.in.Now.Add(-contract.RefundStartGrace), Limit: r.in.Limit}
+	in := contract.UnsentRefundsInput{RecordedBefore: r.in.Now.Add(-contract.RefundStartGrace),
+		RecordedAfter: r.in.Now.Add(-contract.RefundStartWindow), Limit: r.in.Limit}
 	if err := workflow.ExecuteActivity(unsentRefundsCtx(ctx), acts.StartUnsentRefunds, in).Get(ctx, &started); err != nil {
 		r.logger.Error("starting the workflows of unsent refunds failed; the next pass tries again", "error", err)
 		return

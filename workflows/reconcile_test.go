@@ -244,8 +244,8 @@ func TestReconcileCurrentDetails(t *testing.T) {
 
 // A pass ends by starting the workflows of refunds recorded without one
 // (an operator's refund whose start Temporal did not answer): it asks for
-// those recorded RefundStartGrace before the pass began and lists the
-// ones it started. A failure there is logged and leaves the pass's result
+// those recorded between RefundStartWindow and RefundStartGrace before the
+// pass began, and lists the ones it started. A failure there is logged and leaves the pass's result
 // alone: the next pass tries again.
 func TestReconcileStartsUnsentRefunds(t *testing.T) {
 	table := &stalePayments{}
@@ -259,7 +259,8 @@ func TestReconcileStartsUnsentRefunds(t *testing.T) {
 			return []string{"RF-1", "RF-2"}, nil
 		}).Once()
 	})
-	require.Equal(t, []contract.UnsentRefundsInput{{RecordedBefore: start.Add(-contract.RefundStartGrace), Limit: contract.DefaultReconcilePage}}, asked)
+	require.Equal(t, []contract.UnsentRefundsInput{{RecordedBefore: start.Add(-contract.RefundStartGrace),
+		RecordedAfter: start.Add(-contract.RefundStartWindow), Limit: contract.DefaultReconcilePage}}, asked)
 	require.Equal(t, []string{"RF-1", "RF-2"}, out.RefundsStarted)
 	require.Equal(t, 3, out.Checked)
 

@@ -125,9 +125,11 @@ type RefundOutcome struct {
 }
 
 // UnsentRefundsInput selects the refunds a reconciliation pass starts
-// the workflows of: pending since before RecordedBefore, at most Limit.
+// the workflows of: pending since before RecordedBefore (and, when set,
+// recorded after RecordedAfter), at most Limit.
 type UnsentRefundsInput struct {
 	RecordedBefore time.Time `json:"recorded_before"`
+	RecordedAfter  time.Time `json:"recorded_after,omitempty"`
 	Limit          int       `json:"limit"`
 }
 
@@ -135,6 +137,13 @@ type UnsentRefundsInput struct {
 // before a reconciliation pass looks for its workflow: far longer than
 // the API's wait for Temporal to start one.
 const RefundStartGrace = 10 * time.Minute
+
+// RefundStartWindow bounds how old a pending refund a reconciliation pass
+// looks at: half a day, under Temporal's least namespace retention (one
+// day), so a refund whose workflow ran and closed is always found by it
+// (Describe) and never started again; an older one without a workflow is
+// an operator's (docs/operations.md).
+const RefundStartWindow = 12 * time.Hour
 
 // RefundNotLate is the outcome status of a late-payment workflow whose
 // payment was the order's own: nothing was refunded.

@@ -333,15 +333,18 @@ func (r *Refund) WorkflowInput() contract.RefundInput {
 }
 
 // UnsentRefunds lists, oldest first and at most limit, the refunds
-// recorded before recordedBefore that are still pending (never sent to the
-// provider), of the kinds recorded before their workflow starts: an
-// operator's refund and a provider's own (an extra payment's refund is
-// recorded by the workflow that then starts its refund). Each comes as its
-// workflow's input.
-func (s *Service) UnsentRefunds(ctx context.Context, recordedBefore time.Time, limit int) ([]contract.RefundInput, error) {
+// recorded after recordedAfter (when not zero) and before recordedBefore
+// that are still pending (never sent to the provider), of the kinds
+// recorded before their workflow starts: an operator's refund and a
+// provider's own (an extra payment's refund is recorded by the workflow
+// that then starts its refund). Each comes as its workflow's input.
+func (s *Service) UnsentRefunds(ctx context.Context, recordedAfter, recordedBefore time.Time, limit int) ([]contract.RefundInput, error) {
 	var rs []Refund
-	err := s.db.WithContext(ctx).Where("status = ? AND kind <> ? AND created_at < ?", RefundStatusPending, contract.RefundKindExtra, recordedBefore).
-		Order("created_at, refund_no").Limit(limit).Find(&rs).Error
+	q := s.db.WithContext(ctx).Where("status = ? AND kind <> ? AND created_at < ?", RefundStatusPending, contract.RefundKindExtra, recordedBefore)
+	if !recordedAfter.IsZero() {
+		q = q.Where("created_at > ?", recordedAfter)
+	}
+	err := q.Order("created_at, refund_no").Limit(limit).Find(&rs).Error
 	if err != nil {
 		return nil, fmt.Errorf("list unsent refunds: %w", err)
 	}

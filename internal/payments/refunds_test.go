@@ -41,8 +41,8 @@ func TestFailedRefundDoesNotHoldBackItsAmount(t *testing.T) {
 	assert.Equal(t, payments.RefundStatusPending, list[1].Status)
 }
 
-// UnsentRefunds lists the refunds still pending since before the cut-off,
-// oldest first, as their workflows' inputs: an operator's and a
+// UnsentRefunds lists the refunds still pending recorded within the
+// window, oldest first, as their workflows' inputs: an operator's and a
 // provider's own (with its kind and id), never one sent already or an
 // extra payment's (its workflow records it and then starts it).
 func TestUnsentRefunds(t *testing.T) {
@@ -66,18 +66,22 @@ func TestUnsentRefunds(t *testing.T) {
 		require.NoError(t, f.db.Create(&r).Error)
 	}
 
-	unsent, err := f.svc.UnsentRefunds(ctx, recorded.Add(time.Minute), 10)
+	unsent, err := f.svc.UnsentRefunds(ctx, time.Time{}, recorded.Add(time.Minute), 10)
 	require.NoError(t, err)
 	assert.Equal(t, []contract.RefundInput{
 		{RefundNo: "RF-OPERATOR", OrderNo: orderNo, AmountCents: 100, Reason: "refund by operator"},
 		{RefundNo: "RF-PROVIDER", OrderNo: orderNo, AmountCents: 300, Reason: "audited", Kind: contract.RefundKindProvider, ProviderRefundID: "B-9"},
 	}, unsent)
 
-	unsent, err = f.svc.UnsentRefunds(ctx, recorded.Add(time.Minute), 1)
+	unsent, err = f.svc.UnsentRefunds(ctx, time.Time{}, recorded.Add(time.Minute), 1)
 	require.NoError(t, err)
 	assert.Len(t, unsent, 1, "at most limit")
-	unsent, err = f.svc.UnsentRefunds(ctx, recorded.Add(time.Millisecond), 10)
+	unsent, err = f.svc.UnsentRefunds(ctx, time.Time{}, recorded.Add(time.Millisecond), 10)
 	require.NoError(t, err)
 	require.Len(t, unsent, 1, "only those recorded before the cut-off")
 	assert.Equal(t, "RF-OPERATOR", unsent[0].RefundNo)
+	unsent, err = f.svc.UnsentRefunds(ctx, recorded.Add(time.Millisecond), recorded.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, unsent, 1, "only those recorded after the window's start")
+	assert.Equal(t, "RF-PROVIDER", unsent[0].RefundNo)
 }

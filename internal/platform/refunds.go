@@ -49,9 +49,9 @@ func (s RefundStarter) Start(ctx context.Context, in contract.RefundInput, order
 
 // Resume starts the refund workflow of in when Temporal has none under its
 // id, and reports whether it did. A refund whose workflow exists, running
-// or closed, is left alone. (A workflow terminated by hand leaves its
-// refund pending; it is started again only once Temporal's retention has
-// dropped the closed run.)
+// or closed, is left alone. Callers ask about refunds recorded less than
+// Temporal's retention ago (contract.RefundStartWindow), so that a closed
+// run is still there to be found.
 func (s RefundStarter) Resume(ctx context.Context, in contract.RefundInput) (bool, error) {
 	_, err := s.Client.DescribeWorkflowExecution(ctx, contract.RefundWorkflowID(in.RefundNo), "")
 	var notFound *serviceerror.NotFound
