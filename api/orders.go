@@ -213,7 +213,7 @@ func (s *Server) orderInput(c *fiber.Ctx, p *users.Principal, req *CreateOrderRe
 	return contract.OrderInput{
 		OrderNo: orderNo, UserID: p.UserID, OpenID: p.OpenID, PayChannel: req.PayChannel,
 		Address: req.Address, Lines: req.Items, ClientIP: c.IP(), PaymentTimeout: s.PaymentTimeout, PointsPerYuan: s.PointsPerYuan,
-		AutoReceiveAfter: s.AutoReceiveAfter,
+		AutoReceiveAfter: s.AutoReceiveAfter, Revision: contract.OrderRevision,
 	}
 }
 

@@ -214,10 +214,14 @@ func (o *orderFlow) onPaid(p contract.Paid) {
 // reserved stock, grant, complete, delivery awaiting shipment) are one
 // local activity and one transaction; the paid status is no longer
 // upserted on its own. Histories recorded before it take the old path.
+// Orders started with contract.RevisionLean in their input take the lean
+// path without asking: no Version marker and no TemporalChangeVersion
+// upsert (one visibility write) per order.
 const changeLeanOrder = "lean-order"
 
 func (o *orderFlow) run(ctx workflow.Context) (*contract.OrderResult, error) {
-	o.lean = workflow.GetVersion(ctx, changeLeanOrder, workflow.DefaultVersion, 1) == 1
+	o.lean = o.in.Revision >= contract.RevisionLean ||
+		workflow.GetVersion(ctx, changeLeanOrder, workflow.DefaultVersion, 1) == 1
 	if err := o.checkStock(ctx); err != nil {
 		return o.reject(ctx, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/shopflow/orderpay/internal/contract"
 )
@@ -244,4 +245,48 @@ func (s *OrderWorkflowSuite) TestLeanPaymentCancelsTheWindowTimer() {
 	defer mu.Unlock()
 	s.Equal([]time.Duration{contract.DefaultPaymentTimeout}, canceled, "the window's timer, cancelled by the payment")
 	s.NotContains(fired, contract.DefaultPaymentTimeout, "the window never fires once paid")
+}
+
+// An order the API starts today carries contract.RevisionLean: it takes
+// the lean path from its input, without asking GetVersion (no Version
+// marker, no TemporalChangeVersion upsert: one visibility write fewer per
+// order), and runs exactly as one that asked.
+func (s *OrderWorkflowSuite) TestLeanByRevisionAsksNoVersion() {
+	asked := false
+	s.env.OnGetVersion("lean-order", workflow.DefaultVersion, 1).Run(func(mock.Arguments) { asked = true }).Return(workflow.Version(1)).Maybe()
+	s.mockCreate()
+	s.mockPrepay(contract.DefaultPaymentTimeout)
+	s.mockCompletePaid("tx-1", false, nil)
+	s.forbidRest()
+
+	upd := s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	in := input()
+	in.Revision = contract.RevisionLean
+	res := s.run(in)
+
+	s.False(asked, "the revision decides: no GetVersion")
+	s.Equal(contract.OrderResult{OrderNo: orderNo, Status: contract.StatusCompleted, Points: 136}, res)
+	s.True(upd.completed)
+	s.NoError(upd.err)
+	s.Equal([]string{"CreateOrder", "Prepay", "CompletePaidOrder"}, s.localActivities())
+	s.Equal([]string{contract.StatusAwaitingPayment, contract.StatusCompleted}, s.attrStatus)
+}
+
+// Without a revision (inputs recorded before revisions) the workflow asks
+// GetVersion, and a history that took the old path keeps it.
+func (s *OrderWorkflowSuite) TestLeanWithoutRevisionAsksTheVersion() {
+	asked := false
+	s.env.OnGetVersion("lean-order", workflow.DefaultVersion, 1).Run(func(mock.Arguments) { asked = true }).Return(workflow.Version(1))
+	s.mockCreate()
+	s.mockPrepay(contract.DefaultPaymentTimeout)
+	s.mockCompletePaid("tx-1", false, nil)
+	s.forbidRest()
+
+	s.sendPrepay()
+	s.signalAt(10*time.Minute, paid("tx-1", amountCents))
+	res := s.run(input())
+
+	s.True(asked)
+	s.Equal(contract.StatusCompleted, res.Status)
 }

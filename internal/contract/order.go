@@ -114,7 +114,24 @@ type OrderInput struct {
 	// AutoReceiveAfter is how long after shipping a goods order is
 	// received without the buyer's confirmation (0: DefaultAutoReceiveAfter).
 	AutoReceiveAfter time.Duration `json:"auto_receive_after,omitempty"`
+	// Revision is the order flow the starter asks for (OrderRevision: the
+	// API sets it). An order started with a revision takes that flow from
+	// its input, without a GetVersion marker or the TemporalChangeVersion
+	// upsert that comes with one; 0 (an input recorded before revisions)
+	// leaves the choice to the workflow's version markers, as before.
+	Revision int `json:"revision,omitempty"`
 }
+
+// Order flow revisions (OrderInput.Revision). A new one is added, never
+// changed: histories recorded with a revision replay by it.
+const (
+	// RevisionLean is the lean flow (the workflows' change "lean-order"):
+	// placing an order is one workflow task, the post-payment steps one
+	// local activity and one transaction.
+	RevisionLean = 1
+	// OrderRevision is the revision the API starts orders with.
+	OrderRevision = RevisionLean
+)
 
 // OrderResult is how an order ended.
 type OrderResult struct {

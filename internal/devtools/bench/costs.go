@@ -175,22 +175,23 @@ func (c *OrderCost) SetDB(before, after DBCounters, orders int) {
 // OrderStatus (awaiting_payment, so operators can list unpaid orders; and
 // the final status). Events to completion: started, 2 × (scheduled,
 // started, completed), update accepted and completed, 3 markers, timer
-// started and cancelled, signal, 2 upserts, completed = 18; a workflow
-// change's GetVersion adds its marker and the SDK's TemporalChangeVersion
-// upsert (both in the first task: no write of their own). A goods order
-// stays open after completion for its delivery.
+// started and cancelled, signal, 2 upserts, completed = 18. An order
+// asks no GetVersion: the API starts it with its flow's revision
+// (contract.OrderRevision); a workflow change guarded by GetVersion adds
+// its marker and the SDK's TemporalChangeVersion upsert (a visibility
+// write). A goods order stays open after completion for its delivery.
 var costMinimum = []struct {
 	Name string
 	Min  string
 }{
-	{"history events", "18 (+2 per versioned change)"},
+	{"history events", "18 (+2 per GetVersion asked)"},
 	{"workflow tasks", "2"},
 	{"regular activities", "0 (the prepay is local: see above)"},
 	{"local activities", "3 (write the order; prepay; the post-payment steps in one transaction)"},
 	{"timers", "1 (payment window)"},
 	{"signals", "1 (verified notify)"},
 	{"updates", "1 (place order: Update-with-Start)"},
-	{"search-attribute upserts", "2 (awaiting_payment, final status; +1 per versioned change)"},
+	{"search-attribute upserts", "2 (awaiting_payment, final status; +1 per GetVersion asked)"},
 	{"DB transactions", "3 writes (order, prepay, post-payment) + the buyer's reads"},
 	{"DB rows written", "~8 (order, line, reservation, payment, status, stock, grant, status)"},
 }

@@ -78,7 +78,7 @@ func TestOrderCostAveragesAndTable(t *testing.T) {
 
 	table := avg.CostTable()
 	assert.Contains(t, table, "history events")
-	assert.Contains(t, table, "15   18 (+2 per versioned change)")
+	assert.Contains(t, table, "15   18 (+2 per GetVersion asked)")
 	assert.Contains(t, table, "9.0   3 writes")
 	assert.Contains(t, table, "Prepay ×1")
 	assert.Contains(t, avg.markdown(), "| workflow tasks | 3 | 2 |")
