@@ -274,7 +274,8 @@ func (s *OrderWorkflowSuite) TestLeanByRevisionAsksNoVersion() {
 }
 
 // Without a revision (inputs recorded before revisions) the workflow asks
-// GetVersion, and a history that took the old path keeps it.
+// GetVersion, as it did before revisions (the recorded histories replay
+// both of its answers: TestReplayCommittedHistories).
 func (s *OrderWorkflowSuite) TestLeanWithoutRevisionAsksTheVersion() {
 	asked := false
 	s.env.OnGetVersion("lean-order", workflow.DefaultVersion, 1).Run(func(mock.Arguments) { asked = true }).Return(workflow.Version(1))

@@ -175,11 +175,12 @@ func (c *OrderCost) SetDB(before, after DBCounters, orders int) {
 // OrderStatus (awaiting_payment, so operators can list unpaid orders; and
 // the final status). Events to completion: started, 2 × (scheduled,
 // started, completed), update accepted and completed, 3 markers, timer
-// started and cancelled, signal, 2 upserts, completed = 18. An order
+// started and cancelled, signal, 2 upserts, completed = 18. A paid order
 // asks no GetVersion: the API starts it with its flow's revision
-// (contract.OrderRevision); a workflow change guarded by GetVersion adds
-// its marker and the SDK's TemporalChangeVersion upsert (a visibility
-// write). A goods order stays open after completion for its delivery.
+// (contract.OrderRevision); a workflow change guarded by GetVersion on its
+// path would add its marker and the SDK's TemporalChangeVersion upsert (a
+// visibility write). A goods order stays open after completion for its
+// delivery.
 var costMinimum = []struct {
 	Name string
 	Min  string

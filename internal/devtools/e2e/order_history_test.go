@@ -37,8 +37,10 @@ func TestPaidOrderHistoryIsTheLeast(t *testing.T) {
 			assert.NotEqual(t, "Version", m.GetMarkerName(), "no version marker on a new order")
 		}
 	}
-	assert.Equal(t, 18, events)
-	assert.Equal(t, 2, kinds[enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
-	assert.Equal(t, 3, kinds[enums.EVENT_TYPE_MARKER_RECORDED])
+	assert.Equal(t, 3, kinds[enums.EVENT_TYPE_MARKER_RECORDED], "the three local activities'")
 	assert.Equal(t, 2, kinds[enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES])
+	assert.Equal(t, 2, kinds[enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED])
+	if kinds[enums.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT]+kinds[enums.EVENT_TYPE_WORKFLOW_TASK_FAILED] == 0 {
+		assert.Equal(t, 18, events, "no workflow task retried (a loaded machine may retry one)")
+	}
 }
