@@ -26,9 +26,17 @@ func TestMarkPaidRoundTripsOnPostgres(t *testing.T) {
 	gw := &fakeGateway{channel: contract.ChannelWeChatJSAPI}
 	_, err := payments.NewService(db, providers.MustRegistry(gw)).Prepay(ctx, 7, request(contract.ChannelWeChatJSAPI, time.Now().Add(time.Hour)))
 	require.NoError(t, err)
+	warm := request(contract.ChannelWeChatJSAPI, time.Now().Add(time.Hour))
+	warm.OrderNo, warm.OutTradeNo = "WARM1", "WARM1"
+	_, err = payments.NewService(db, providers.MustRegistry(gw)).Prepay(ctx, 7, warm)
+	require.NoError(t, err)
 
 	counted, rt := testenv.Counted(t, dsn)
 	svc := payments.NewService(counted, providers.MustRegistry(gw))
+	tx := counted.Session(&gorm.Session{DisableNestedTransaction: true})
+	require.NoError(t, tx.Transaction(func(tx *gorm.DB) error {
+		return svc.Within(tx).MarkPaid(ctx, payments.Paid{OrderNo: "WARM1", TransactionID: "tx-0", AmountCents: amount, PaidAt: time.Now()})
+	}), "warm the connection: a statement is prepared once per connection")
 	p := payments.Paid{OrderNo: orderNo, TransactionID: "tx-1", AmountCents: amount, PaidAt: time.Now()}
 	err = counted.Session(&gorm.Session{DisableNestedTransaction: true}).Transaction(func(tx *gorm.DB) error {
 		rt.Reset()

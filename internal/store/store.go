@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -26,6 +28,10 @@ type Options struct {
 	DatabaseURL string // PostgreSQL DSN; empty selects SQLite
 	SQLitePath  string
 	MaxOpen     int // connection pool size for PostgreSQL (default 20)
+	// Tracer, when set, hears every statement pgx sends to PostgreSQL
+	// (and every prepare, if it is also a pgx.PrepareTracer): tests count
+	// round trips with it.
+	Tracer pgx.QueryTracer
 	// Logger receives GORM's warnings (slow queries, failed statements),
 	// without the queries' values; nil: JSON lines to LogWriter.
 	Logger *slog.Logger
@@ -53,15 +59,19 @@ func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 			ParameterizedQueries:      true, // never log values: token hashes, addresses, phone numbers
 		}), logger.Warn),
 		SkipDefaultTransaction: true, // every write we do is explicit
-		PrepareStmt:            true,
 	}
 	var (
 		db  *gorm.DB
 		err error
 	)
 	if o.DatabaseURL != "" {
-		db, err = gorm.Open(postgres.Open(o.DatabaseURL), cfg)
+		// No gorm PrepareStmt on PostgreSQL: pgx prepares each statement
+		// once per connection and caches it (its default exec mode), also
+		// inside transactions, where gorm's own cache prepares a statement
+		// again on every use (a Parse round trip per statement).
+		db, err = gorm.Open(postgresDialector(o), cfg)
 	} else {
+		cfg.PrepareStmt = true
 		db, err = openSQLite(o.SQLitePath, cfg)
 	}
 	if err != nil {
@@ -89,6 +99,19 @@ func Open(ctx context.Context, o Options) (*gorm.DB, error) {
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
 	return db, nil
+}
+
+// postgresDialector is PostgreSQL through pgx, with o.Tracer if set.
+func postgresDialector(o Options) gorm.Dialector {
+	if o.Tracer == nil {
+		return postgres.Open(o.DatabaseURL)
+	}
+	pc, err := pgx.ParseConfig(o.DatabaseURL)
+	if err != nil {
+		return postgres.Open(o.DatabaseURL) // gorm.Open reports the DSN's error
+	}
+	pc.Tracer = o.Tracer
+	return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc)})
 }
 
 // openSQLite opens the embedded database file in WAL mode with a busy

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+
+	"github.com/shopflow/orderpay/internal/store"
 )
 
 // RoundTrips counts the statements a PostgreSQL handle sends, begin and
-// commit included: each is one round trip to the database (after a
-// connection's first use of a statement, which also prepares it).
+// commit included, and its prepares: each is one round trip to the
+// database.
 type RoundTrips struct {
 	mu  sync.Mutex
 	sql []string
@@ -45,22 +45,30 @@ func (r *RoundTrips) Statements() []string {
 	return append([]string(nil), r.sql...)
 }
 
-// Counted opens a second handle on dsn (a schema from Postgres), configured
-// as store.Open configures the application's, whose statements are counted
-// in the answered RoundTrips. Build the services under test on it.
+// TracePrepareStart records a prepare (pgx.PrepareTracer): one more round
+// trip, which a connection pays once per statement when it caches it.
+func (r *RoundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sql = append(r.sql, "PREPARE "+strings.Join(strings.Fields(data.SQL), " "))
+	return ctx
+}
+
+// TracePrepareEnd does nothing (pgx.PrepareTracer).
+func (r *RoundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// Counted opens a second handle on dsn (a schema from Postgres) with
+// store.Open, on one connection, whose statements and prepares are counted
+// in the answered RoundTrips. Build the services under test on it, and
+// run the operation once before counting: a connection's first use of a
+// statement also prepares it.
 func Counted(t testing.TB, dsn string) (*gorm.DB, *RoundTrips) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("parse %s: %v", dsn, err)
-	}
 	rt := &RoundTrips{}
-	cfg.Tracer = rt
-	sqlDB := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{SkipDefaultTransaction: true, PrepareStmt: true})
+	db, err := store.Open(context.Background(), store.Options{DatabaseURL: dsn, MaxOpen: 1, Tracer: rt})
 	if err != nil {
 		t.Fatalf("open counted handle: %v", err)
 	}
+	t.Cleanup(func() { store.Close(db) })
 	return db, rt
 }
