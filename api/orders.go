@@ -184,23 +184,26 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 		return s.temporalUnavailable(c, "nothing was created or charged, try again shortly")
 	}
 	// The number is reserved for this buyer before any workflow can start
-	// under it (one single-row INSERT): two buyers never share one.
-	orderNo, err := s.Orders.ReserveNumber(ctx, p.UserID, func() string { return s.NewOrderNo(time.Now()) })
+	// under it, and an Idempotency-Key bound to it, in one statement on
+	// PostgreSQL: two buyers never share one, and a retry reaches the
+	// number its first attempt bound.
+	var key, hash string
+	if key = c.Get("Idempotency-Key"); key != "" {
+		sum := sha256.Sum256(c.Body())
+		hash = hex.EncodeToString(sum[:])
+	}
+	drawn := ""
+	orderNo, err := s.Orders.Reserve(ctx, p.UserID, key, hash, func() string {
+		drawn = s.NewOrderNo(time.Now())
+		return drawn
+	})
+	if errors.Is(err, orders.ErrKeyReused) {
+		return fail(c, fiber.StatusUnprocessableEntity, CodeKeyReused, err.Error())
+	}
 	if err != nil {
 		return s.orderError(c, err)
 	}
-	reserved := orderNo
-	if key := c.Get("Idempotency-Key"); key != "" {
-		sum := sha256.Sum256(c.Body())
-		bound, err := s.Orders.ReserveKey(ctx, p.UserID, key, hex.EncodeToString(sum[:]), orderNo)
-		if errors.Is(err, orders.ErrKeyReused) {
-			return fail(c, fiber.StatusUnprocessableEntity, CodeKeyReused, err.Error())
-		}
-		if err != nil {
-			return s.orderError(c, err)
-		}
-		orderNo = bound
-	}
+	reserved := drawn
 	if orderNo != reserved && s.completedOrder(ctx, orderNo) {
 		return s.replayFinishedOrder(c, ctx, orderNo, p.UserID)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,4 +109,76 @@ func TestBriefLogsNoOrderNumber(t *testing.T) {
 	require.ErrorIs(t, err, orders.ErrNotFound)
 	assert.Contains(t, logged.String(), "order_no = $1", "Brief's statement is logged")
 	assert.NotContains(t, logged.String(), no)
+}
+
+// Reserve draws a number and binds an Idempotency-Key to it: a retry with
+// the same key and body reaches the first number, another body is
+// refused, a taken number is drawn again; on both databases.
+func TestReserveBindsTheKeyToAFreshNumber(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) (string, *gorm.DB){"postgres": testenv.Postgres, "sqlite": testenv.SQLite} {
+		t.Run(name, func(t *testing.T) {
+			_, db := open(t)
+			svc := orders.NewService(db)
+			ctx := context.Background()
+
+			no, err := svc.Reserve(ctx, 7, "", "", func() string { return "2026010100000000000001" })
+			require.NoError(t, err)
+			assert.Equal(t, "2026010100000000000001", no, "no key: a number alone")
+
+			next, n := draws("2026010100000000000001", "2026010100000000000002")
+			no, err = svc.Reserve(ctx, 7, "key-1", "hash-a", next)
+			require.NoError(t, err)
+			assert.Equal(t, "2026010100000000000002", no, "the taken number is drawn again")
+			assert.Equal(t, 2, *n)
+
+			no, err = svc.Reserve(ctx, 7, "key-1", "hash-a", func() string { return "2026010100000000000003" })
+			require.NoError(t, err)
+			assert.Equal(t, "2026010100000000000002", no, "a retry reaches the number its first attempt bound")
+
+			_, err = svc.Reserve(ctx, 7, "key-1", "hash-b", func() string { return "2026010100000000000004" })
+			require.ErrorIs(t, err, orders.ErrKeyReused)
+
+			no, err = svc.Reserve(ctx, 8, "key-1", "hash-b", func() string { return "2026010100000000000005" })
+			require.NoError(t, err)
+			assert.Equal(t, "2026010100000000000005", no, "keys are per buyer")
+
+			var bound []orders.IdempotencyKey
+			require.NoError(t, db.Order("user_id").Find(&bound).Error)
+			require.Len(t, bound, 2)
+			assert.Equal(t, "2026010100000000000002", bound[0].OrderNo)
+			var owner uint
+			require.NoError(t, db.Raw("SELECT user_id FROM order_numbers WHERE order_no = ?", "2026010100000000000005").Scan(&owner).Error)
+			assert.Equal(t, uint(8), owner, "the number is reserved for its buyer")
+
+			_, err = svc.Reserve(ctx, 9, "key-2", "hash-a", func() string { return "2026010100000000000001" })
+			require.ErrorIs(t, err, orders.ErrNumbersExhausted, "bounded")
+			var keys int64
+			require.NoError(t, db.Model(&orders.IdempotencyKey{}).Where("user_id = 9").Count(&keys).Error)
+			assert.Zero(t, keys, "no key is bound without a number")
+		})
+	}
+}
+
+// Concurrent first attempts of one request with one key all reach the one
+// number the key was bound to.
+func TestReserveConcurrent(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	const n = 10
+	got := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-gate
+			got[i], errs[i] = f.svc.Reserve(ctx, 7, "key-1", "hash-a", func() string { return fmt.Sprintf("%022d", i) })
+		})
+	}
+	close(gate)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		assert.Equal(t, got[0], got[i], "every attempt gets the one bound number")
+	}
 }

@@ -233,17 +233,46 @@ func snapshot(in NewOrder, products map[uint]catalog.Product) *Order {
 
 // Get loads an order with its items.
 func (s *Service) Get(ctx context.Context, orderNo string) (*Order, error) {
-	var o Order
-	err := s.db.WithContext(ctx).Preload("Items", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
-		Where("order_no = ?", orderNo).Take(&o).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
-	}
+	var rows []orderWithItem
+	err := s.db.WithContext(ctx).Table("orders").Select(orderWithItemColumns).
+		Joins("LEFT JOIN items ON items.order_no = orders.order_no").
+		Where("orders.order_no = ?", orderNo).Order("items.id").Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load order %s: %w", orderNo, err)
 	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
+	}
+	o := rows[0].Order
+	o.Items = nil
+	for _, r := range rows {
+		if r.ItemID != nil { // nil: an order without items (the outer join's empty side)
+			o.Items = append(o.Items, Item{ID: *r.ItemID, OrderNo: o.OrderNo, ProductID: *r.ItemProductID,
+				Name: *r.ItemName, ImageURL: *r.ItemImageURL, Kind: *r.ItemKind, MembershipDays: *r.ItemMembershipDays,
+				UnitPriceCents: *r.ItemUnitPriceCents, Quantity: *r.ItemQuantity, SubtotalCents: *r.ItemSubtotalCents})
+		}
+	}
 	return &o, nil
 }
+
+// orderWithItem is a row of an order joined with one of its items (Get:
+// one query instead of the order and then its items).
+type orderWithItem struct {
+	Order
+	ItemID             *uint
+	ItemProductID      *uint
+	ItemName           *string
+	ItemImageURL       *string
+	ItemKind           *string
+	ItemMembershipDays *int
+	ItemUnitPriceCents *int64
+	ItemQuantity       *int64
+	ItemSubtotalCents  *int64
+}
+
+const orderWithItemColumns = "orders.*, items.id AS item_id, items.product_id AS item_product_id, items.name AS item_name," +
+	" items.image_url AS item_image_url, items.kind AS item_kind, items.membership_days AS item_membership_days," +
+	" items.unit_price_cents AS item_unit_price_cents, items.quantity AS item_quantity, items.subtotal_cents AS item_subtotal_cents"
 
 // Transition is a status change requested by the workflow.
 type Transition = contract.Transition

@@ -52,3 +52,54 @@ func TestCreateRoundTripsOnPostgres(t *testing.T) {
 	_, err = svc.Create(ctx, newOrder("RT3", catalog.Line{ProductID: coffee.ID, Quantity: 0}))
 	assert.ErrorIs(t, err, catalog.ErrInvalidLine)
 }
+
+// Reserving a number and binding a new Idempotency-Key to it is one round
+// trip on PostgreSQL (it was two: the number, then the key).
+func TestReserveRoundTripsOnPostgres(t *testing.T) {
+	dsn, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	counted, rt := testenv.Counted(t, dsn)
+	svc := orders.NewService(counted)
+	_, err := svc.Reserve(ctx, 7, "key-0", "hash", func() string { return "2026010100000000000000" })
+	require.NoError(t, err, "warm the connection")
+
+	rt.Reset()
+	no, err := svc.Reserve(ctx, 7, "key-1", "hash", func() string { return "2026010100000000000001" })
+	require.NoError(t, err)
+	assert.Equal(t, "2026010100000000000001", no)
+	stmts := rt.Statements()
+	assert.Equal(t, 1, len(stmts), "round trips of Reserve:\n%s", strings.Join(stmts, "\n"))
+}
+
+// Reading an order with its items (every order view, a woken long poll) is
+// one round trip: the order joined with its items. It was two, the order
+// and then its items.
+func TestGetRoundTripsOnPostgres(t *testing.T) {
+	dsn, db := testenv.Postgres(t)
+	ctx := context.Background()
+	coffee := catalog.Product{Name: "Coffee", PriceCents: 6800, Stock: 9, Kind: catalog.KindGoods, Active: true}
+	tea := catalog.Product{Name: "Tea", PriceCents: 1200, Stock: 9, Kind: catalog.KindGoods, Active: true}
+	require.NoError(t, db.Create(&coffee).Error)
+	require.NoError(t, db.Create(&tea).Error)
+	svc := orders.NewService(db)
+	placed, err := svc.Create(ctx, newOrder("RT1", catalog.Line{ProductID: tea.ID, Quantity: 2}, catalog.Line{ProductID: coffee.ID, Quantity: 1}))
+	require.NoError(t, err)
+
+	counted, rt := testenv.Counted(t, dsn)
+	read := orders.NewService(counted)
+	_, err = read.Get(ctx, "RT1")
+	require.NoError(t, err, "warm the connection")
+	rt.Reset()
+	o, err := read.Get(ctx, "RT1")
+	require.NoError(t, err)
+	stmts := rt.Statements()
+	assert.Equal(t, 1, len(stmts), "round trips of Get:\n%s", strings.Join(stmts, "\n"))
+
+	assert.Equal(t, placed.AmountCents, o.AmountCents)
+	require.Len(t, o.Items, 2)
+	assert.Equal(t, placed.Items, o.Items, "every item, in the order they were written")
+	assert.Equal(t, "Coffee", o.Items[0].Name)
+	assert.Equal(t, int64(2), o.Items[1].Quantity)
+	_, err = read.Get(ctx, "NOPE")
+	assert.ErrorIs(t, err, orders.ErrNotFound)
+}
