@@ -495,7 +495,7 @@ func message(err error) string {
 // NewOrderNo draws a 22-digit order number: the local time to the second
 // and 8 random digits (providers take out_trade_no up to 32 characters,
 // Alipay letters, digits and _ only). It is also the workflow id. Two
-// draws may be equal; the API reserves each number (orders.ReserveNumber)
+// draws may be equal; the API reserves each number (orders.Reserve)
 // before starting a workflow under it, so a repeat only costs a redraw.
 func NewOrderNo(now time.Time) string {
 	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))

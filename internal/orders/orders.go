@@ -244,7 +244,7 @@ func (s *Service) Get(ctx context.Context, orderNo string) (*Order, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
 	}
 	o := rows[0].Order
-	o.Items = nil
+	o.Items = make([]Item, 0, len(rows))
 	for _, r := range rows {
 		if r.ItemID != nil { // nil: an order without items (the outer join's empty side)
 			o.Items = append(o.Items, Item{ID: *r.ItemID, OrderNo: o.OrderNo, ProductID: *r.ItemProductID,
@@ -271,7 +271,7 @@ type orderWithItem struct {
 }
 
 const orderWithItemColumns = "orders.*, items.id AS item_id, items.product_id AS item_product_id, items.name AS item_name," +
-	" items.image_url AS item_image_url, items.kind AS item_kind, items.membership_days AS item_membership_days," +
+	" COALESCE(items.image_url, '') AS item_image_url, items.kind AS item_kind, items.membership_days AS item_membership_days," +
 	" items.unit_price_cents AS item_unit_price_cents, items.quantity AS item_quantity, items.subtotal_cents AS item_subtotal_cents"
 
 // Transition is a status change requested by the workflow.

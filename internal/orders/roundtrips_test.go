@@ -102,4 +102,9 @@ func TestGetRoundTripsOnPostgres(t *testing.T) {
 	assert.Equal(t, int64(2), o.Items[1].Quantity)
 	_, err = read.Get(ctx, "NOPE")
 	assert.ErrorIs(t, err, orders.ErrNotFound)
+
+	require.NoError(t, db.Exec("UPDATE items SET image_url = NULL WHERE order_no = 'RT1'").Error)
+	o, err = read.Get(ctx, "RT1")
+	require.NoError(t, err, "an item without an image URL (written outside the app)")
+	assert.Empty(t, o.Items[0].ImageURL)
 }

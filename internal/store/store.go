@@ -106,12 +106,12 @@ func postgresDialector(o Options) gorm.Dialector {
 	if o.Tracer == nil {
 		return postgres.Open(o.DatabaseURL)
 	}
-	pc, err := pgx.ParseConfig(o.DatabaseURL)
-	if err != nil {
-		return postgres.Open(o.DatabaseURL) // gorm.Open reports the DSN's error
-	}
-	pc.Tracer = o.Tracer
-	return postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc)})
+	return postgres.New(postgres.Config{DSN: o.DatabaseURL, OptionOpenDB: []stdlib.OptionOpenDB{
+		stdlib.OptionBeforeConnect(func(_ context.Context, c *pgx.ConnConfig) error {
+			c.Tracer = o.Tracer
+			return nil
+		}),
+	}})
 }
 
 // openSQLite opens the embedded database file in WAL mode with a busy

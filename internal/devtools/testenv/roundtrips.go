@@ -13,8 +13,9 @@ import (
 )
 
 // RoundTrips counts the statements a PostgreSQL handle sends, begin and
-// commit included, and its prepares: each is one round trip to the
-// database.
+// commit included, and the prepares it sends: each is a round trip to the
+// database (pgx's own housekeeping, a DEALLOCATE after an error or the
+// ping of a connection idle for a second, is not counted).
 type RoundTrips struct {
 	mu  sync.Mutex
 	sql []string
@@ -45,17 +46,25 @@ func (r *RoundTrips) Statements() []string {
 	return append([]string(nil), r.sql...)
 }
 
-// TracePrepareStart records a prepare (pgx.PrepareTracer): one more round
-// trip, which a connection pays once per statement when it caches it.
+type preparing struct{}
+
+// TracePrepareStart notes the statement being prepared (pgx.PrepareTracer).
 func (r *RoundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sql = append(r.sql, "PREPARE "+strings.Join(strings.Fields(data.SQL), " "))
-	return ctx
+	return context.WithValue(ctx, preparing{}, data.SQL)
 }
 
-// TracePrepareEnd does nothing (pgx.PrepareTracer).
-func (r *RoundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+// TracePrepareEnd records a prepare that went to the server (one more round
+// trip, which a connection pays once per statement it caches); a statement
+// the connection had prepared already costs none (pgx.PrepareTracer).
+func (r *RoundTrips) TracePrepareEnd(ctx context.Context, _ *pgx.Conn, data pgx.TracePrepareEndData) {
+	if data.AlreadyPrepared {
+		return
+	}
+	sql, _ := ctx.Value(preparing{}).(string)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sql = append(r.sql, "PREPARE "+strings.Join(strings.Fields(sql), " "))
+}
 
 // Counted opens a second handle on dsn (a schema from Postgres) with
 // store.Open, on one connection, whose statements and prepares are counted
