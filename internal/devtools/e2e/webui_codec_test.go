@@ -84,7 +84,12 @@ func TestWebUIDecodesWithSessionCookie(t *testing.T) {
 		chromedp.Click(`[data-testid^="data-encoder-status"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="data-encoder-endpoint-input"]`, chromedp.ByQuery),
 		chromedp.Click(`[data-testid="override-accordion"] button`, chromedp.ByQuery),
-		chromedp.Click(`#use-local-endpoint-radio`, chromedp.ByQuery),
+		// Under load the accordion opens late and a pointer click on the
+		// radio can land before it takes input (CI once saved override
+		// "false"): click it on the element and wait until it is checked.
+		chromedp.WaitVisible(`#use-local-endpoint-radio`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("use-local-endpoint-radio").click()`, nil),
+		chromedp.Poll(`document.getElementById("use-local-endpoint-radio").checked`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.SendKeys(`[data-testid="data-encoder-endpoint-input"]`, codecEndpoint, chromedp.ByQuery),
 		// The drawer's lower half sits under the page's top bar in a
 		// headless window: these two are clicked on the element itself.
