@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/shopflow/orderpay/internal/contract"
 )
 
@@ -21,56 +23,17 @@ type Completion struct {
 }
 
 // ForCompletion reads an order with its items (ordered by id) in one round
-// trip, for Complete: the order's user, status, creation time and delivery
-// status, and every column of its items (the other columns of the order are
-// left zero). Call it in the transaction that completes the order: on
-// PostgreSQL the order's row is locked (FOR NO KEY UPDATE, the lock an
-// UPDATE of it takes) until that transaction ends, so the status read is
-// the one Complete moves from; on SQLite the transaction holds the write
-// lock from its start.
+// trip, for Complete, as Get reads it. Call it in the transaction that
+// completes the order: on PostgreSQL the order's row is locked (FOR NO KEY
+// UPDATE, the lock an UPDATE of it takes) until that transaction ends, so
+// the status read is the one Complete moves from; on SQLite the
+// transaction holds the write lock from its start.
 func (s *Service) ForCompletion(ctx context.Context, orderNo string) (*Order, error) {
-	q := "SELECT o.user_id, o.status, o.created_at, o.delivery_status," +
-		" COALESCE(i.id, 0) AS item_id, COALESCE(i.product_id, 0) AS product_id, COALESCE(i.name, '') AS name," +
-		" COALESCE(i.image_url, '') AS image_url, COALESCE(i.kind, '') AS kind," +
-		" COALESCE(i.membership_days, 0) AS membership_days, COALESCE(i.unit_price_cents, 0) AS unit_price_cents," +
-		" COALESCE(i.quantity, 0) AS quantity, COALESCE(i.subtotal_cents, 0) AS subtotal_cents" +
-		" FROM orders o LEFT JOIN items i ON i.order_no = o.order_no WHERE o.order_no = ? ORDER BY i.id"
+	q := s.db.WithContext(ctx)
 	if announces(s.db) { // PostgreSQL; SQLite has no row locks (and needs none, see above)
-		q += " FOR NO KEY UPDATE OF o"
+		q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE", Table: clause.Table{Name: "orders"}})
 	}
-	var rows []struct {
-		UserID         uint
-		Status         string
-		CreatedAt      time.Time
-		DeliveryStatus string
-		ItemID         uint
-		ProductID      uint
-		Name           string
-		ImageURL       string
-		Kind           string
-		MembershipDays int
-		UnitPriceCents int64
-		Quantity       int64
-		SubtotalCents  int64
-	}
-	if err := s.db.WithContext(ctx).Raw(q, orderNo).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("load order %s: %w", orderNo, err)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, orderNo)
-	}
-	r := rows[0]
-	o := &Order{OrderNo: orderNo, UserID: r.UserID, Status: r.Status, CreatedAt: r.CreatedAt, DeliveryStatus: r.DeliveryStatus}
-	for _, r := range rows {
-		if r.ItemID == 0 {
-			continue // an order without items (the outer join's empty side)
-		}
-		o.Items = append(o.Items, Item{
-			ID: r.ItemID, OrderNo: orderNo, ProductID: r.ProductID, Name: r.Name, ImageURL: r.ImageURL, Kind: r.Kind,
-			MembershipDays: r.MembershipDays, UnitPriceCents: r.UnitPriceCents, Quantity: r.Quantity, SubtotalCents: r.SubtotalCents,
-		})
-	}
-	return o, nil
+	return readWithItems(q, orderNo)
 }
 
 // errMovedMeanwhile means the order read for Complete changed before it was

@@ -233,8 +233,14 @@ func snapshot(in NewOrder, products map[uint]catalog.Product) *Order {
 
 // Get loads an order with its items.
 func (s *Service) Get(ctx context.Context, orderNo string) (*Order, error) {
+	return readWithItems(s.db.WithContext(ctx), orderNo)
+}
+
+// readWithItems reads an order joined with its items, in one query (Get,
+// ForCompletion).
+func readWithItems(db *gorm.DB, orderNo string) (*Order, error) {
 	var rows []orderWithItem
-	err := s.db.WithContext(ctx).Table("orders").Select(orderWithItemColumns).
+	err := db.Table("orders").Select(orderWithItemColumns).
 		Joins("LEFT JOIN items ON items.order_no = orders.order_no").
 		Where("orders.order_no = ?", orderNo).Order("items.id").Find(&rows).Error
 	if err != nil {
