@@ -83,11 +83,11 @@ func TestWebUIDecodesWithSessionCookie(t *testing.T) {
 		chromedp.Navigate(uiURL+"/namespaces/default/workflows"),
 		chromedp.Click(`[data-testid^="data-encoder-status"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`[data-testid="data-encoder-endpoint-input"]`, chromedp.ByQuery),
-		chromedp.Click(`[data-testid="override-accordion"] button`, chromedp.ByQuery),
-		// Under load the accordion opens late and a pointer click on the
-		// radio can land before it takes input (CI once saved override
-		// "false"): click it on the element and wait until it is checked.
-		chromedp.WaitVisible(`#use-local-endpoint-radio`, chromedp.ByQuery),
+		// Under load a click can land before the page takes input (CI saw
+		// the accordion stay shut, and once override saved "false"): the
+		// accordion is clicked again every 2 s until its radio shows, and
+		// the radio is clicked on the element and checked.
+		chromedp.Poll(openOverrideAccordion, nil, chromedp.WithPollingTimeout(25*time.Second)),
 		chromedp.Evaluate(`document.getElementById("use-local-endpoint-radio").click()`, nil),
 		chromedp.Poll(`document.getElementById("use-local-endpoint-radio").checked`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.SendKeys(`[data-testid="data-encoder-endpoint-input"]`, codecEndpoint, chromedp.ByQuery),
@@ -212,6 +212,20 @@ func (s *system) dumpPage(ctx context.Context) {
 
 // runSteps runs browser actions one by one, each bounded (a hung step is
 // named, not left to the test's timeout).
+// openOverrideAccordion is true once the Codec Server dialog's "use my
+// browser setting" radio shows; until then it clicks the accordion that
+// holds it, at most every 2 s.
+const openOverrideAccordion = `(() => {
+	const radio = document.getElementById("use-local-endpoint-radio");
+	if (radio && radio.offsetParent !== null) return true;
+	const button = document.querySelector('[data-testid="override-accordion"] button');
+	if (button && !(Date.now() - (window.__accordionClicked || 0) < 2000)) {
+		button.click();
+		window.__accordionClicked = Date.now();
+	}
+	return false;
+})()`
+
 func runSteps(ctx context.Context, steps ...chromedp.Action) error {
 	for i, a := range steps {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
