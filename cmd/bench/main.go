@@ -270,7 +270,7 @@ func runBench(args []string) error {
 		}
 	}
 	if len(shares) > 0 {
-		if res.OpenLoop, err = runOpenLoop(ctx, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *openLoopFor, *settle); err != nil {
+		if res.OpenLoop, err = runOpenLoop(ctx, tc, *apiURL, *sandboxURL, res.Peak(), shares, *warmup, *openLoopFor, *settle); err != nil {
 			return err
 		}
 	}

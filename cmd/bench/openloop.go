@@ -36,7 +36,7 @@ func parseShares(s string) ([]float64, error) {
 // (after the 100-buyer level the dev server spends tens of seconds on its
 // visibility and history queues, which showed as seconds of latency in
 // the first open-loop rates).
-func runOpenLoop(ctx context.Context, apiURL, sandboxURL string, peak float64, shares []float64, warmup, duration, settle time.Duration) ([]bench.OpenLoopRun, error) {
+func runOpenLoop(ctx context.Context, tc client.Client, apiURL, sandboxURL string, peak float64, shares []float64, warmup, duration, settle time.Duration) ([]bench.OpenLoopRun, error) {
 	var runs []bench.OpenLoopRun
 	for i, rate := range bench.OpenLoopRates(peak, shares) {
 		fmt.Fprintf(os.Stderr, "\n== open loop: %.1f orders/s (%.0f%% of the peak %.1f/s), after %s idle ==\n", rate, shares[i]*100, peak, settle)
@@ -57,7 +57,16 @@ func runOpenLoop(ctx context.Context, apiURL, sandboxURL string, peak float64, s
 			return runs, err
 		}
 		fmt.Fprint(os.Stderr, flow.Text())
-		runs = append(runs, bench.OpenLoopRun{Share: shares[i], Peak: peak, Rate: rate, Flow: flow})
+		run := bench.OpenLoopRun{Share: shares[i], Peak: peak, Rate: rate, Flow: flow}
+		// Where each order's place-order time went, from its history; read
+		// now, before the next rate's idle pause.
+		if seg, err := bench.ReadPlaceSegments(ctx, tc, flow.Placements); err != nil {
+			fmt.Fprintln(os.Stderr, "place-order segments:", err)
+		} else if seg.Orders > 0 {
+			fmt.Fprint(os.Stderr, seg.Text())
+			run.Place = &seg
+		}
+		runs = append(runs, run)
 		if ctx.Err() != nil {
 			return runs, ctx.Err()
 		}

@@ -251,6 +251,9 @@ type Result struct {
 	// SampleOrders are a few completed orders of the window (their workflow
 	// ids), for reading their histories (the per-order cost).
 	SampleOrders []string `json:"sample_orders,omitempty"`
+	// Placements are the window's accepted orders with their place-order
+	// times, for splitting those along the orders' histories (open loop).
+	Placements []Placement `json:"-"`
 	// Sale is what happened to the hot SKU's orders (runs with a HotSKU).
 	Sale *Sale `json:"sale,omitempty"`
 }
@@ -1193,6 +1196,9 @@ func (r *runner) result() *Result {
 		res.Measured++
 		if o.status == "completed" && len(res.SampleOrders) < sampleOrders {
 			res.SampleOrders = append(res.SampleOrders, o.no)
+		}
+		if o.no != "" {
+			res.Placements = append(res.Placements, Placement{OrderNo: o.no, Start: o.start, Placed: o.placed})
 		}
 		if o.status == "completed" && !o.payStart.IsZero() {
 			payToDone = append(payToDone, o.done.Sub(o.payStart))

@@ -33,6 +33,8 @@ type OpenLoopRun struct {
 	Peak  float64 `json:"peak"`  // closed-loop orders/s the share is of
 	Rate  float64 `json:"rate"`  // orders started per second
 	Flow  *Result `json:"flow"`
+	// Place is where place-order's time went, from the orders' histories.
+	Place *PlaceSegments `json:"place_segments,omitempty"`
 }
 
 // OpenLoopRates turns the peak into the arrival rates of shares (at least
@@ -92,6 +94,42 @@ func OpenLoopText(runs []OpenLoopRun) string {
 		fmt.Fprintf(&b, "  at 50%% of peak: place-order p99 %.1f ms (goal < %.0f: %s), notify p99 %.1f ms (goal < %.0f: %s)\n",
 			o.Flow.PlaceOrder.P99, OpenLoopPlaceP99Goal, metWord(place), o.Flow.NotifyHandler.P99, OpenLoopNotifyP99Goal, metWord(notify))
 	}
+	for _, o := range runs {
+		if o.Share == 0.5 && o.Place != nil && o.Place.Orders > 0 {
+			b.WriteString("  at 50% of peak, " + o.Place.Text())
+		}
+	}
+	return b.String()
+}
+
+// placeSegmentsMarkdown is where place-order's time went at each rate.
+func placeSegmentsMarkdown(runs []OpenLoopRun) string {
+	var with []OpenLoopRun
+	for _, o := range runs {
+		if o.Place != nil && o.Place.Orders > 0 {
+			with = append(with, o)
+		}
+	}
+	if len(with) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n### Where place-order's time goes\n\n")
+	b.WriteString("Each accepted order's place-order time split at the events of its history (read after the rate's run; Temporal's clock and the load generator's are the same host's): " +
+		"p50 / p99 in ms of each part over the orders, so the parts' percentiles do not add up to the whole's.\n\n")
+	b.WriteString("| part of place-order |")
+	for _, o := range with {
+		fmt.Fprintf(&b, " %.0f%% of peak (%d orders) |", o.Share*100, o.Place.Orders)
+	}
+	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(with)) + "\n")
+	for i, r := range with[0].Place.rows() {
+		fmt.Fprintf(&b, "| %s |", r[0])
+		for _, o := range with {
+			c := o.Place.rows()[i]
+			fmt.Fprintf(&b, " %s / %s |", c[1], c[2])
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 
@@ -132,6 +170,7 @@ func openLoopMarkdown(runs []OpenLoopRun) string {
 		fmt.Fprintf(&b, "\nAt 50%% of the peak: place-order p99 **%.1f ms** (goal < %.0f ms: **%s**), notify p99 **%.1f ms** (goal < %.0f ms: **%s**).\n",
 			o.Flow.PlaceOrder.P99, OpenLoopPlaceP99Goal, metWord(place), o.Flow.NotifyHandler.P99, OpenLoopNotifyP99Goal, metWord(notify))
 	}
+	b.WriteString(placeSegmentsMarkdown(runs))
 	return b.String()
 }
 
