@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,21 +40,38 @@ type PlaceSegments struct {
 	// and reserve its units; the provider's prepay and awaiting_payment)
 	// and Temporal recording the completed task.
 	FirstTask Latency `json:"first_task"`
+	// LocalActivities and RecordTask split FirstTask at the last local
+	// activity's completion, as the SDK stamps it in its marker (the
+	// task's start on Temporal's clock plus the worker's own elapsed time):
+	// the worker's local activities, then the worker finishing the task
+	// and Temporal recording it with the update's result.
+	LocalActivities Latency `json:"local_activities"`
+	RecordTask      Latency `json:"record_task"`
 	// Answer runs from the update's completion to the buyer's answer:
 	// Temporal handing the update's result to the API, the API's reply.
 	Answer Latency `json:"answer"`
 }
 
 // placeSpan is one order's four segments.
-type placeSpan struct{ beforeStart, toWorker, firstTask, answer time.Duration }
+type placeSpan struct {
+	beforeStart, toWorker, firstTask, answer time.Duration
+	// localActivities + recordTask = firstTask; split only when the first
+	// task's history has a local-activity marker (split).
+	localActivities, recordTask time.Duration
+	split                       bool
+}
 
 // spanOf splits a placement along its order's history: false when the
 // history lacks the start, a picked-up task or the completed prepay update.
 func spanOf(p Placement, events []*historypb.HistoryEvent) (placeSpan, bool) {
-	var started, picked, answered time.Time
+	var started, picked, answered, lastLocal time.Time
 	for _, e := range events {
 		at := e.GetEventTime().AsTime()
 		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if t := markerTime(e); t.After(lastLocal) {
+				lastLocal = t
+			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 			started = at
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
@@ -72,21 +90,45 @@ func spanOf(p Placement, events []*historypb.HistoryEvent) (placeSpan, bool) {
 	if started.IsZero() || picked.IsZero() || answered.IsZero() {
 		return placeSpan{}, false
 	}
-	return placeSpan{
+	s := placeSpan{
 		beforeStart: started.Sub(p.Start), toWorker: picked.Sub(started),
 		firstTask: answered.Sub(picked), answer: p.Placed.Sub(answered),
-	}, true
+	}
+	if !lastLocal.IsZero() && !lastLocal.Before(picked) && !lastLocal.After(answered) {
+		s.split = true
+		s.localActivities, s.recordTask = lastLocal.Sub(picked), answered.Sub(lastLocal)
+	}
+	return s, true
+}
+
+// markerTime is when a local activity's result reached its workflow, as
+// the Go SDK records it in the marker (ReplayTime); zero for other markers
+// or when it cannot be read.
+func markerTime(e *historypb.HistoryEvent) time.Time {
+	a := e.GetMarkerRecordedEventAttributes()
+	if a.GetMarkerName() != "LocalActivity" {
+		return time.Time{}
+	}
+	var m struct{ ReplayTime time.Time }
+	if p := a.GetDetails()["data"].GetPayloads(); len(p) == 0 || json.Unmarshal(p[0].GetData(), &m) != nil {
+		return time.Time{}
+	}
+	return m.ReplayTime
 }
 
 // placeSegments summarises the spans.
 func placeSegments(spans []placeSpan) PlaceSegments {
-	var before, toWorker, task, answer []time.Duration
+	var before, toWorker, task, answer, local, record []time.Duration
 	for _, s := range spans {
 		before, toWorker = append(before, s.beforeStart), append(toWorker, s.toWorker)
 		task, answer = append(task, s.firstTask), append(answer, s.answer)
+		if s.split {
+			local, record = append(local, s.localActivities), append(record, s.recordTask)
+		}
 	}
 	return PlaceSegments{Orders: len(spans), BeforeStart: summarize(before), ToWorker: summarize(toWorker),
-		FirstTask: summarize(task), Answer: summarize(answer)}
+		FirstTask: summarize(task), LocalActivities: summarize(local), RecordTask: summarize(record),
+		Answer: summarize(answer)}
 }
 
 // ReadPlaceSegments reads the beginning of each placed order's history (4
@@ -149,12 +191,17 @@ func readSpan(ctx context.Context, tc client.Client, p Placement) (placeSpan, bo
 // placeSegmentsRows are the segments as table rows: what, p50, p99.
 func (s PlaceSegments) rows() [][3]string {
 	row := func(what string, l Latency) [3]string {
+		if l.N == 0 {
+			return [3]string{what, "–", "–"}
+		}
 		return [3]string{what, fmt.Sprintf("%.1f", l.P50), fmt.Sprintf("%.1f", l.P99)}
 	}
 	return [][3]string{
 		row("arrival → workflow started (the API's checks and writes; Temporal records the start)", s.BeforeStart),
 		row("started → first workflow task picked up by the worker (Temporal's dispatch)", s.ToWorker),
 		row("first task: write the order, prepay, awaiting_payment; Temporal records the task and the update's result", s.FirstTask),
+		row("of which: the worker's local activities, to the prepay's result", s.LocalActivities),
+		row("of which: the task's completion, recorded by Temporal with the update's result", s.RecordTask),
 		row("update's result → the buyer's answer", s.Answer),
 	}
 }

@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -28,8 +30,19 @@ func placedHistory(t0 time.Time, ms ...int) []*historypb.HistoryEvent {
 	}
 	var out []*historypb.HistoryEvent
 	for i, k := range kinds[:len(ms)] {
-		out = append(out, &historypb.HistoryEvent{EventId: int64(i + 1), EventType: k,
-			EventTime: timestamppb.New(t0.Add(time.Duration(ms[i]) * time.Millisecond))})
+		at := t0.Add(time.Duration(ms[i]) * time.Millisecond)
+		e := &historypb.HistoryEvent{EventId: int64(i + 1), EventType: k, EventTime: timestamppb.New(at)}
+		if k == enumspb.EVENT_TYPE_MARKER_RECORDED {
+			// As the Go SDK records a local activity: when its result
+			// reached the workflow, 5 ms before the task's completion.
+			data := fmt.Sprintf(`{"ActivityID":"2","ActivityType":"Prepay","ReplayTime":%q,"Attempt":1,"Backoff":0}`,
+				at.Add(-5*time.Millisecond).Format(time.RFC3339Nano))
+			e.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+				MarkerName: "LocalActivity",
+				Details:    map[string]*commonpb.Payloads{"data": {Payloads: []*commonpb.Payload{{Data: []byte(data)}}}},
+			}}
+		}
+		out = append(out, e)
 	}
 	return out
 }
@@ -40,9 +53,17 @@ func TestSpanOfSplitsPlaceOrderAtItsHistory(t *testing.T) {
 	s, ok := spanOf(p, placedHistory(t0, 6, 6, 10, 33, 33, 33, 34, 50, 52, 60))
 	require.True(t, ok)
 	assert.Equal(t, placeSpan{beforeStart: 6 * time.Millisecond, toWorker: 4 * time.Millisecond,
-		firstTask: 24 * time.Millisecond, answer: 6 * time.Millisecond}, s,
+		firstTask: 24 * time.Millisecond, answer: 6 * time.Millisecond,
+		localActivities: 18 * time.Millisecond, recordTask: 6 * time.Millisecond, split: true}, s,
 		"the first task picked up and the first update completed, not the later ones")
 	assert.Equal(t, p.Placed.Sub(p.Start), s.beforeStart+s.toWorker+s.firstTask+s.answer)
+
+	unsplit := placedHistory(t0, 6, 6, 10, 33, 33, 33, 34)
+	unsplit[5].Attributes = nil // no readable marker: the first task is not split
+	s, ok = spanOf(p, unsplit)
+	require.True(t, ok)
+	assert.False(t, s.split)
+	assert.Equal(t, 24*time.Millisecond, s.firstTask)
 
 	_, ok = spanOf(p, placedHistory(t0, 6, 6, 10, 33)) // the update has not completed
 	assert.False(t, ok)
@@ -54,12 +75,15 @@ func TestPlaceSegmentsMarkdown(t *testing.T) {
 	var spans []placeSpan
 	for i := 1; i <= 100; i++ {
 		d := time.Duration(i) * time.Millisecond
-		spans = append(spans, placeSpan{beforeStart: d, toWorker: d / 2, firstTask: 2 * d, answer: d / 4})
+		spans = append(spans, placeSpan{beforeStart: d, toWorker: d / 2, firstTask: 2 * d, answer: d / 4,
+			localActivities: d + d/2, recordTask: d / 2, split: i > 50})
 	}
 	seg := placeSegments(spans)
 	assert.Equal(t, 100, seg.Orders)
 	assert.Equal(t, 50.0, seg.BeforeStart.P50)
 	assert.Equal(t, 198.0, seg.FirstTask.P99)
+	assert.Equal(t, 50, seg.LocalActivities.N, "only the split spans")
+	assert.Equal(t, 150.0, seg.LocalActivities.Max)
 	assert.Contains(t, seg.Text(), "where place-order's time goes (100 orders, ms)")
 	assert.Contains(t, OpenLoopText(runsWith(&seg)), "at 50% of peak, where place-order's time goes (100 orders, ms):\n  p50    50.0  p99    99.0  arrival")
 
