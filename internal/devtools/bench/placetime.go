@@ -44,7 +44,9 @@ type PlaceSegments struct {
 	// activity's completion, as the SDK stamps it in its marker (the
 	// task's start on Temporal's clock plus the worker's own elapsed time):
 	// the worker's local activities, then the worker finishing the task
-	// and Temporal recording it with the update's result.
+	// and Temporal recording it with the update's result. The task's way
+	// from Temporal to the worker, which the marker's clock does not see
+	// (it starts when the worker takes up the task), counts in RecordTask.
 	LocalActivities Latency `json:"local_activities"`
 	RecordTask      Latency `json:"record_task"`
 	// Answer runs from the update's completion to the buyer's answer:
