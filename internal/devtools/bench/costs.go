@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -39,13 +40,12 @@ func CountHistory(events []*historypb.HistoryEvent) HistoryCost {
 			c.Activities++
 			c.Types[e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()]++
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			a := e.GetMarkerRecordedEventAttributes()
-			if a.GetMarkerName() != "LocalActivity" {
+			m, ok := localActivityMarker(e)
+			if !ok {
 				continue
 			}
 			c.LocalActivities++
-			var m struct{ ActivityType string }
-			if p := a.GetDetails()["data"].GetPayloads(); len(p) > 0 && json.Unmarshal(p[0].GetData(), &m) == nil && m.ActivityType != "" {
+			if m.ActivityType != "" {
 				c.Types["local "+m.ActivityType]++
 			}
 		case enumspb.EVENT_TYPE_TIMER_STARTED:
@@ -59,6 +59,47 @@ func CountHistory(events []*historypb.HistoryEvent) HistoryCost {
 		}
 	}
 	return c
+}
+
+// localMarker is what the Go SDK records of a local activity in its
+// marker's "data" detail.
+type localMarker struct {
+	ActivityType string
+	// ReplayTime is when the activity's result reached the workflow: the
+	// task's start on Temporal's clock plus the worker's elapsed time.
+	ReplayTime time.Time
+}
+
+// localActivityMarker reads a local-activity marker; false for any other
+// event. Fields it cannot read stay zero.
+func localActivityMarker(e *historypb.HistoryEvent) (localMarker, bool) {
+	a := e.GetMarkerRecordedEventAttributes()
+	if a.GetMarkerName() != "LocalActivity" {
+		return localMarker{}, false
+	}
+	var m localMarker
+	if p := a.GetDetails()["data"].GetPayloads(); len(p) > 0 && json.Unmarshal(p[0].GetData(), &m) != nil {
+		m = localMarker{}
+	}
+	return m, true
+}
+
+// readHistory reads a workflow's history, up to and including the first
+// event until reports (nil: all of it).
+func readHistory(ctx context.Context, tc client.Client, workflowID string, until func(*historypb.HistoryEvent) bool) ([]*historypb.HistoryEvent, error) {
+	it := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []*historypb.HistoryEvent
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return events, fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		events = append(events, e)
+		if until != nil && until(e) {
+			break
+		}
+	}
+	return events, nil
 }
 
 // OrderCost is what one completed order costs on average, measured from a
@@ -79,14 +120,9 @@ func ReadOrderCost(ctx context.Context, tc client.Client, workflowIDs []string) 
 	var sum OrderCost
 	sum.Types = map[string]int{}
 	for _, id := range workflowIDs {
-		it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		var events []*historypb.HistoryEvent
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				return sum, fmt.Errorf("history of %s: %w", id, err)
-			}
-			events = append(events, e)
+		events, err := readHistory(ctx, tc, id, nil)
+		if err != nil {
+			return sum, err
 		}
 		sum.add(CountHistory(events))
 	}

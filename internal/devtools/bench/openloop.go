@@ -122,11 +122,14 @@ func placeSegmentsMarkdown(runs []OpenLoopRun) string {
 		fmt.Fprintf(&b, " %.0f%% of peak (%d orders) |", o.Share*100, o.Place.Orders)
 	}
 	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(with)) + "\n")
-	for i, r := range with[0].Place.rows() {
+	rows := make([][][3]string, len(with))
+	for j, o := range with {
+		rows[j] = o.Place.rows()
+	}
+	for i, r := range rows[0] {
 		fmt.Fprintf(&b, "| %s |", r[0])
-		for _, o := range with {
-			c := o.Place.rows()[i]
-			fmt.Fprintf(&b, " %s / %s |", c[1], c[2])
+		for _, run := range rows {
+			fmt.Fprintf(&b, " %s / %s |", run[i][1], run[i][2])
 		}
 		b.WriteString("\n")
 	}

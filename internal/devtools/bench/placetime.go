@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -71,8 +70,8 @@ func spanOf(p Placement, events []*historypb.HistoryEvent) (placeSpan, bool) {
 		at := e.GetEventTime().AsTime()
 		switch e.GetEventType() {
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			if t := markerTime(e); t.After(lastLocal) {
-				lastLocal = t
+			if m, ok := localActivityMarker(e); ok && m.ReplayTime.After(lastLocal) {
+				lastLocal = m.ReplayTime
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 			started = at
@@ -101,21 +100,6 @@ func spanOf(p Placement, events []*historypb.HistoryEvent) (placeSpan, bool) {
 		s.localActivities, s.recordTask = lastLocal.Sub(picked), answered.Sub(lastLocal)
 	}
 	return s, true
-}
-
-// markerTime is when a local activity's result reached its workflow, as
-// the Go SDK records it in the marker (ReplayTime); zero for other markers
-// or when it cannot be read.
-func markerTime(e *historypb.HistoryEvent) time.Time {
-	a := e.GetMarkerRecordedEventAttributes()
-	if a.GetMarkerName() != "LocalActivity" {
-		return time.Time{}
-	}
-	var m struct{ ReplayTime time.Time }
-	if p := a.GetDetails()["data"].GetPayloads(); len(p) == 0 || json.Unmarshal(p[0].GetData(), &m) != nil {
-		return time.Time{}
-	}
-	return m.ReplayTime
 }
 
 // placeSegments summarises the spans.
@@ -175,22 +159,16 @@ func ReadPlaceSegments(ctx context.Context, tc client.Client, placements []Place
 
 // readSpan reads one order's history up to its prepay answer.
 func readSpan(ctx context.Context, tc client.Client, p Placement) (placeSpan, bool) {
-	it := tc.GetWorkflowHistory(ctx, p.OrderNo, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []*historypb.HistoryEvent
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return placeSpan{}, false
-		}
-		events = append(events, e)
-		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED {
-			break
-		}
+	events, err := readHistory(ctx, tc, p.OrderNo, func(e *historypb.HistoryEvent) bool {
+		return e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+	})
+	if err != nil {
+		return placeSpan{}, false
 	}
 	return spanOf(p, events)
 }
 
-// placeSegmentsRows are the segments as table rows: what, p50, p99.
+// rows are the segments as table rows: what, p50, p99.
 func (s PlaceSegments) rows() [][3]string {
 	row := func(what string, l Latency) [3]string {
 		if l.N == 0 {
